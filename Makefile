@@ -1,0 +1,92 @@
+# arcade: bin/arcaded (the server) and bin/arcade (the client).
+#
+#   make            build both
+#   make run        install missing packages, build, start the server on :5000
+#   make test       build and run every Check suite (unit and end-to-end)
+#   make test SAN=1 the same, built with AddressSanitizer and UBSan
+#   make bench      run the load benchmark against arcaded and a null server
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote games -iquote db -iquote server -iquote client -MMD -MP
+LDLIBS  := -lev -lsqlite3 -lgmp -lm
+TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD   := build/san
+else
+BUILD   := build/rel
+endif
+
+# The packages arcade builds against (Debian names) and a header each provides.
+DEB_PACKAGES := libev-dev:ev.h libsqlite3-dev:sqlite3.h libgmp-dev:gmp.h check:check.h pkg-config:
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+GAMES_SRC  := $(wildcard games/*.c)
+DB_SRC     := $(filter-out db/bench_%.c,$(wildcard db/*.c))
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
+TEST_SRC   := $(wildcard tests/test_*.c)
+TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+
+CORE_OBJ   := $(call obj,$(GAMES_SRC) $(DB_SRC) $(SERVER_SRC))
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
+TEST_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+BINS := bin/arcaded
+ifneq ($(wildcard client/main.c),)
+BINS += bin/arcade
+endif
+
+.PHONY: all run test bench deps clean
+.SECONDARY:
+all: $(BINS)
+
+bin/arcaded: $(call obj,server/main.c) $(CORE_OBJ) | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/arcade: $(call obj,client/main.c) $(CLIENT_OBJ) $(call obj,$(GAMES_SRC)) | bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
+
+bin:
+	mkdir -p bin
+
+# Every suite runs even when one fails; the exit status says whether all passed.
+test: deps $(BINS) $(TEST_BIN)
+	@status=0; for t in $(TEST_BIN); do \
+		echo "== $$t"; ARCADED=$(CURDIR)/bin/arcaded ARCADE=$(CURDIR)/bin/arcade $$t || status=1; \
+	done; exit $$status
+
+run: deps all
+	./bin/arcaded --port 5000 --db arcade.db
+
+# Installs what is missing with apt-get when run as root, else prints the command.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		pkg=$${p%%:*}; hdr=$${p#*:}; \
+		if [ -n "$$hdr" ]; then echo "#include <$$hdr>" | $(CC) -E - >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+		else command -v $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+		else echo "missing packages; run: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,85 @@
+/*
+ * board: parsing of leaderboard requests and formatting of their rows.
+ */
+#include "board.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+int board_is_op(int c)
+{
+    return c == BOARD_TOP || c == BOARD_RANK;
+}
+
+/* Parse an unsigned decimal of at most 3 digits in [lo, hi] spanning exactly len bytes. */
+static int parse_count(const char *s, size_t len, int lo, int hi, int *out)
+{
+    int v = 0;
+    if (len == 0 || len > 3) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_rank(const char *arg, size_t len, struct board_query *q, const char **reason)
+{
+    const char *space = memchr(arg, ' ', len);
+    size_t name_len = space != NULL ? (size_t)(space - arg) : len;
+
+    if (!rps_valid_name(arg, name_len)) {
+        *reason = "bad name";
+        return -1;
+    }
+    memcpy(q->name, arg, name_len);
+    q->name[name_len] = '\0';
+    q->count = BOARD_AROUND_DEFAULT;
+    if (space != NULL &&
+        parse_count(space + 1, len - name_len - 1, 0, BOARD_AROUND_MAX, &q->count) < 0) {
+        *reason = "bad count";
+        return -1;
+    }
+    return 0;
+}
+
+int board_parse(const char *line, size_t len, struct board_query *q, const char **reason)
+{
+    if (len == 0 || !board_is_op((unsigned char)line[0])) {
+        *reason = "unknown op";
+        return -1;
+    }
+    q->kind = (enum board_kind)line[0];
+    q->name[0] = '\0';
+    if (q->kind == BOARD_RANK) {
+        return parse_rank(line + 1, len - 1, q, reason);
+    }
+    q->count = BOARD_TOP_DEFAULT;
+    if (len > 1 && parse_count(line + 1, len - 1, 1, BOARD_TOP_MAX, &q->count) < 0) {
+        *reason = "bad count";
+        return -1;
+    }
+    return 0;
+}
+
+size_t board_format_row(const struct store_row *row, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%lld\t%s\t%.0f\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", (long long)row->rank, row->name,
+                     floor(row->rating + 0.5), row->provisional ? 1 : 0, (long long)row->wins, (long long)row->losses,
+                     (long long)row->draws, (long long)row->rounds, row->form);
+    if (n < 0) {
+        return 0;
+    }
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}

@@ -1,0 +1,45 @@
+/*
+ * board: leaderboard queries on short connections, parsed and answered as text.
+ *
+ *   t[<n>]            the top n players (default 10, 1..100)
+ *   r<name>[ <k>]     a player's rank with k players above and below (default 5, 0..50)
+ *
+ * Answers are tab-separated rows, one per player, then a line holding ".".
+ */
+#ifndef ARCADE_BOARD_H
+#define ARCADE_BOARD_H
+
+#include <stddef.h>
+
+#include "rps.h"
+
+#define BOARD_TOP_DEFAULT 10
+#define BOARD_TOP_MAX 100
+#define BOARD_AROUND_DEFAULT 5
+#define BOARD_AROUND_MAX 50
+/* Longest row: rank, name, rating, flag, four totals (20 digits each), form. */
+#define BOARD_ROW_MAX 160
+
+enum board_kind {
+    BOARD_TOP = 't',
+    BOARD_RANK = 'r',
+};
+
+struct board_query {
+    enum board_kind kind;
+    int count;                      /* n for top, k for rank */
+    char name[RPS_NAME_MAX + 1];    /* rank only */
+};
+
+struct store_row;
+
+/* Is c a leaderboard request letter? */
+int board_is_op(int c);
+
+/* Parse one request line. Returns 0, or -1 with *reason set to a static string. */
+int board_parse(const char *line, size_t len, struct board_query *q, const char **reason);
+
+/* Write one row, newline included, into out (cap >= BOARD_ROW_MAX); returns its length. */
+size_t board_format_row(const struct store_row *row, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * batch: the group commit, run by the flush once per loop iteration:
+ *
+ *   callbacks: result bytes appended to conn->out, held from conn->out_held on
+ *   flush:     BEGIN; bot totals; player-vs-player rounds; COMMIT
+ *              ok     -> held bytes released, written
+ *              failed -> ROLLBACK, each held result replaced by "E games unavailable"
+ */
+#include "batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#define UNAVAILABLE "games unavailable"
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) {
+        return p;
+    }
+    size_t n = *cap ? *cap * 2 : 64;
+    void *q = realloc(p, n * size);
+    if (q != NULL) {
+        *cap = n;
+    }
+    return q;
+}
+
+int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int keep)
+{
+    struct batch_span *s = grow(b->spans, &b->spans_cap, b->nspans + 1, sizeof(*s));
+    if (s == NULL) {
+        return -1;
+    }
+    b->spans = s;
+    b->spans[b->nspans++] = (struct batch_span){ .c = c, .off = off, .len = len, .keep = keep };
+    return 0;
+}
+
+int batch_bot(struct batch *b, struct conn *c, int result)
+{
+    if (c->batch_slot < 0) {
+        struct batch_totals *t = grow(b->totals, &b->totals_cap, b->ntotals + 1, sizeof(*t));
+        if (t == NULL) {
+            return -1;
+        }
+        b->totals = t;
+        c->batch_slot = (int)b->ntotals++;
+        b->totals[c->batch_slot] = (struct batch_totals){ .c = c, .player = c->player };
+    }
+    struct batch_totals *t = &b->totals[c->batch_slot];
+    t->wins += result == RPS_WIN;
+    t->losses += result == RPS_LOSS;
+    t->draws += result == RPS_DRAW;
+    return 0;
+}
+
+int batch_round(struct batch *b, const struct batch_round *r)
+{
+    struct batch_round *p = grow(b->rounds, &b->rounds_cap, b->nrounds + 1, sizeof(*p));
+    if (p == NULL) {
+        return -1;
+    }
+    b->rounds = p;
+    b->rounds[b->nrounds++] = *r;
+    return 0;
+}
+
+int batch_pending(const struct batch *b)
+{
+    return b->nspans > 0 || b->nrounds > 0 || b->ntotals > 0;
+}
+
+/* Store the batch; returns 0, or -1 with err filled (the caller rolls back). */
+static int store_batch(struct server *srv, char *err, size_t errlen)
+{
+    struct batch *b = &srv->batch;
+    struct store *st = srv->store;
+
+    if (st == NULL) {
+        snprintf(err, errlen, "database unavailable");
+        return -1;
+    }
+    if (store_begin(st, err, errlen) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < b->ntotals; i++) {
+        struct batch_totals *t = &b->totals[i];
+        if (t->player == 0) {
+            if ((t->player = store_guest(st, err, errlen)) < 0) {
+                return -1;
+            }
+            if (t->c->player == 0) {
+                t->c->player = t->player;
+                t->c->new_guest = 1;
+            }
+        }
+        if (store_add_totals(st, t->player, t->wins, t->losses, t->draws, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < b->nrounds; i++) {
+        struct batch_round *r = &b->rounds[i];
+        if (store_pvp_round(st, r->player[0], r->player[1], r->move[0], r->move[1], r->outcome, r->timeout,
+                            NULL, NULL, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    return store_commit(st, err, errlen);
+}
+
+static int span_order(const void *pa, const void *pb)
+{
+    const struct batch_span *a = pa, *b = pb;
+    if (a->c != b->c) {
+        return (uintptr_t)a->c < (uintptr_t)b->c ? -1 : 1;
+    }
+    return a->off < b->off ? -1 : (a->off > b->off);
+}
+
+/* Rebuild the held output of the spans s[0..n) of one connection with every
+ * result replaced by an error frame. */
+static void replace_results(struct conn *c, const struct batch_span *s, size_t n)
+{
+    char frame[2 + sizeof(UNAVAILABLE)];
+    size_t flen = rps_frame_text(frame, RPS_OP_ERROR, UNAVAILABLE);
+    uint32_t from = c->out_held, end = c->out.len;
+    char *held = malloc(end - from + 1);
+
+    if (held == NULL) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    memcpy(held, c->out.data + from, end - from);
+    c->out.len = from;
+    c->out_held = CONN_HELD_NONE;
+    uint32_t pos = from;
+    for (size_t i = 0; i < n && c->state != CONN_CLOSED; i++) {
+        conn_write(c, held + (pos - from), s[i].off - pos);
+        conn_write(c, frame, flen);
+        pos = s[i].keep ? s[i].off : s[i].off + s[i].len;
+    }
+    if (c->state != CONN_CLOSED) {
+        conn_write(c, held + (pos - from), end - pos);
+    }
+    free(held);
+}
+
+static void fail_batch(struct batch *b)
+{
+    qsort(b->spans, b->nspans, sizeof(*b->spans), span_order);
+    for (size_t i = 0, j; i < b->nspans; i = j) {
+        for (j = i + 1; j < b->nspans && b->spans[j].c == b->spans[i].c; j++) {
+        }
+        if (b->spans[i].c->state != CONN_CLOSED) {
+            replace_results(b->spans[i].c, b->spans + i, j - i);
+        }
+    }
+}
+
+void batch_commit(struct server *srv)
+{
+    struct batch *b = &srv->batch;
+    char err[256] = "";
+
+    if (!batch_pending(b)) {
+        return;
+    }
+    int ok = store_batch(srv, err, sizeof(err)) == 0;
+    if (!ok) {
+        if (srv->store != NULL) {
+            store_rollback(srv->store);
+        }
+        log_error("could not store %zu results: %s", b->nspans, err);
+        fail_batch(b);
+    }
+    for (size_t i = 0; i < b->ntotals; i++) {
+        struct conn *c = b->totals[i].c;
+        /* A guest row made inside a failed transaction is gone again. */
+        if (c->new_guest && !ok) {
+            c->player = 0;
+        }
+        c->new_guest = 0;
+        c->batch_slot = -1;
+    }
+    for (size_t i = 0; i < b->nspans; i++) {
+        struct conn *c = b->spans[i].c;
+        c->out_held = CONN_HELD_NONE;
+        conn_mark_dirty(c);
+    }
+    b->ntotals = 0;
+    b->nspans = 0;
+    b->nrounds = 0;
+}
+
+void batch_free(struct batch *b)
+{
+    free(b->spans);
+    free(b->rounds);
+    free(b->totals);
+    memset(b, 0, sizeof(*b));
+}

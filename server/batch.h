@@ -1,0 +1,61 @@
+/*
+ * batch: the group commit. Results produced during one loop iteration are
+ * collected here, stored in one transaction by the flush, and only then are
+ * their bytes released for writing. When the transaction fails, each held
+ * result is replaced by an error frame, so no client ever sees a result that
+ * was not stored.
+ */
+#ifndef ARCADE_BATCH_H
+#define ARCADE_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct server;
+
+/* Bytes of a connection's output that carry a result. */
+struct batch_span {
+    struct conn *c;
+    uint32_t off;
+    uint32_t len;
+    int keep;           /* also a notice: kept after the error frame when the commit fails */
+};
+
+/* One player-vs-player round to store. */
+struct batch_round {
+    int64_t player[2];
+    int move[2];        /* 0: did not move */
+    char outcome;       /* from player 0's side: 'W', 'L' or 'D' */
+    int timeout;        /* decided by forfeit */
+};
+
+/* Bot rounds of one connection under one identity, added up. */
+struct batch_totals {
+    struct conn *c;
+    int64_t player;     /* 0: a guest whose row is made by the commit */
+    int wins, losses, draws;
+};
+
+struct batch {
+    struct batch_span *spans;
+    size_t nspans, spans_cap;
+    struct batch_round *rounds;
+    size_t nrounds, rounds_cap;
+    struct batch_totals *totals;
+    size_t ntotals, totals_cap;
+};
+
+/* Record that [off, off+len) of c's output is a result. Returns 0 or -1 (no memory). */
+int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int keep);
+/* Count one bot round (result RPS_WIN/LOSS/DRAW) for c's player. Returns 0 or -1 (no memory). */
+int batch_bot(struct batch *b, struct conn *c, int result);
+/* Store one player-vs-player round. Returns 0 or -1 (no memory). */
+int batch_round(struct batch *b, const struct batch_round *r);
+/* Is anything waiting? */
+int batch_pending(const struct batch *b);
+/* Store everything in one transaction, then release the held bytes. */
+void batch_commit(struct server *srv);
+void batch_free(struct batch *b);
+
+#endif

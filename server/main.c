@@ -1,0 +1,125 @@
+/*
+ * arcaded: the arcade game server. Options, limits and signals; the loop is in server.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "log.h"
+#include "server.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: arcaded [options]\n"
+            "  --port N            TCP and UDP port (default 5000; 0 picks a free one)\n"
+            "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
+            "  --db PATH           SQLite database (default arcade.db)\n"
+            "  --sync MODE         normal (default: survives a killed process) or full (also power loss)\n"
+            "  --max-conns N       open connections at most (default 10000)\n"
+            "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
+            "  --long-idle-timeout S  close a silent long connection after S seconds (default 300)\n"
+            "  --move-timeout S    move window of a player-vs-player round (default 30)\n"
+            "  --queue-timeout S   longest wait for an opponent (default 30)\n"
+            "  --quiet             log errors only\n"
+            "  --verbose           log every connection\n"
+            "  --help, --version\n");
+}
+
+/* Parse a positive number in (0, max]; exits with a message otherwise. */
+static double number(const char *opt, const char *s, double min, double max)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "arcaded: %s wants a number from %g to %g, not '%s'\n", opt, min, max, s);
+        exit(2);
+    }
+    return v;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            log_error("cannot raise the open file limit: %s", strerror(errno));
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    static const struct option options[] = {
+        { "port", required_argument, NULL, 'p' },
+        { "bind", required_argument, NULL, 'b' },
+        { "db", required_argument, NULL, 'd' },
+        { "sync", required_argument, NULL, OPT_SYNC },
+        { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+        { "idle-timeout", required_argument, NULL, OPT_IDLE },
+        { "long-idle-timeout", required_argument, NULL, OPT_LONG_IDLE },
+        { "move-timeout", required_argument, NULL, OPT_MOVE },
+        { "queue-timeout", required_argument, NULL, OPT_QUEUE },
+        { "quiet", no_argument, NULL, OPT_QUIET },
+        { "verbose", no_argument, NULL, OPT_VERBOSE },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct config cfg = {
+        .bind = "127.0.0.1",
+        .port = 5000,
+        .db = "arcade.db",
+        .max_conns = 10000,
+        .idle_timeout = 10,
+        .long_idle_timeout = 300,
+        .move_timeout = 30,
+        .queue_timeout = 30,
+    };
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'p': cfg.port = (int)number("--port", optarg, 0, 65535); break;
+        case 'b': cfg.bind = optarg; break;
+        case 'd': cfg.db = optarg; break;
+        case OPT_SYNC:
+            if (strcmp(optarg, "full") != 0 && strcmp(optarg, "normal") != 0) {
+                fprintf(stderr, "arcaded: --sync wants normal or full, not '%s'\n", optarg);
+                return 2;
+            }
+            cfg.sync_full = strcmp(optarg, "full") == 0;
+            break;
+        case OPT_MAX_CONNS: cfg.max_conns = (int)number("--max-conns", optarg, 1, 1000000); break;
+        case OPT_IDLE: cfg.idle_timeout = number("--idle-timeout", optarg, 0.01, 86400); break;
+        case OPT_LONG_IDLE: cfg.long_idle_timeout = number("--long-idle-timeout", optarg, 0.01, 86400); break;
+        case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;
+        case OPT_QUEUE: cfg.queue_timeout = number("--queue-timeout", optarg, 0.01, 3600); break;
+        case OPT_QUIET: log_set_level(LOG_ERROR); break;
+        case OPT_VERBOSE: log_set_level(LOG_DEBUG); break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("arcaded %s\n", ARCADE_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "arcaded: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+
+    struct server srv;
+    if (server_init(&srv, &cfg) < 0) {
+        return 1;
+    }
+    return server_run(&srv);
+}

@@ -1,0 +1,236 @@
+/*
+ * server: the loop. One libev loop in one thread serves TCP and UDP on one port.
+ *
+ *   accept -> conn (first byte decides: short request lines, or long frames)
+ *   readable conn -> short_input / play_input -> replies queued, results held
+ *   prepare (once per iteration, before the loop sleeps):
+ *       batch_commit: one transaction for every result of the iteration
+ *       conn_flush:   write what is no longer held; free what closed
+ *   datagram -> short_reply -> one datagram back
+ *   SIGINT/SIGTERM -> stop accepting, void running rounds, drain, close the store
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "match.h"
+#include "net.h"
+#include "play.h"
+#include "short.h"
+#include "store.h"
+
+#define ACCEPTS_PER_EVENT 64
+#define DATAGRAMS_PER_EVENT 64
+#define ACCEPT_PAUSE 0.1    /* seconds without accept() after EMFILE */
+#define DRAIN_TIMEOUT 5.0   /* seconds the shutdown waits for clients to take their answers */
+#define BUSY "ebusy\n"
+
+static void refuse(int fd)
+{
+    /* Best effort: a client that cannot take these few bytes now will see the close. */
+    ssize_t n = send(fd, BUSY, strlen(BUSY), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    close(fd);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, accept_w));
+    int one = 1;
+    (void)revents;
+
+    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        int fd = accept4(srv->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_error("accept: %s; pausing accepts", strerror(errno));
+                ev_io_stop(loop, &srv->accept_w);
+                ev_timer_start(loop, &srv->accept_pause_w);
+            }
+            return;
+        }
+        if (srv->nconns >= (unsigned)srv->cfg.max_conns) {
+            refuse(fd);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        conn_new(srv, fd);
+    }
+}
+
+static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, accept_pause_w));
+    (void)revents;
+    if (!srv->stopping) {
+        ev_io_start(loop, &srv->accept_w);
+    }
+}
+
+static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, udp_w));
+    static char in[2048], out[SHORT_REPLY_MAX];
+    (void)loop;
+    (void)revents;
+
+    for (int i = 0; i < DATAGRAMS_PER_EVENT; i++) {
+        struct sockaddr_storage from;
+        socklen_t fromlen = sizeof(from);
+        ssize_t n = recvfrom(srv->udp_fd, in, sizeof(in), MSG_TRUNC, (struct sockaddr *)&from, &fromlen);
+        if (n < 0) {
+            return;
+        }
+        size_t len = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
+        if (len > 0 && in[len - 1] == '\n') {
+            len--;
+        }
+        if (len > 0 && in[len - 1] == '\r') {
+            len--;
+        }
+        size_t reply = (size_t)n > sizeof(in) ? (size_t)snprintf(out, sizeof(out), "eline too long\n")
+                                                : short_reply(srv, in, len, out);
+        if (sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
+            log_debug("udp: sendto: %s", strerror(errno));
+        }
+    }
+}
+
+/* Commit, write, free: until nothing is left, since closing a connection in a
+ * match can produce one more result (the opponent's forfeit win). */
+static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, flush_w));
+    (void)revents;
+
+    while (batch_pending(&srv->batch) || srv->dirty != NULL) {
+        batch_commit(srv);
+        struct conn *c;
+        while ((c = srv->dirty) != NULL) {
+            srv->dirty = c->dirty_next;
+            conn_flush(c);      /* still marked dirty, so closing cannot list it twice */
+            c->dirty = 0;
+            if (c->state == CONN_CLOSED) {
+                conn_free(c);
+            }
+        }
+    }
+    if (srv->stopping && srv->nconns == 0) {
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
+static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, drain_w));
+    (void)loop;
+    (void)revents;
+    log_info("shutdown: closing %u connections that did not take their answers", srv->nconns);
+    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+        conn_close(c, "shutdown");
+    }
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct server *srv = w->signum == SIGINT ? (struct server *)((char *)w - offsetof(struct server, sigint_w))
+                                             : (struct server *)((char *)w - offsetof(struct server, sigterm_w));
+    (void)revents;
+    if (srv->stopping) {
+        return;
+    }
+    srv->stopping = 1;
+    log_info("shutdown: signal %d, %u connections open", w->signum, srv->nconns);
+    ev_io_stop(loop, &srv->accept_w);
+    ev_io_stop(loop, &srv->udp_w);
+    ev_timer_stop(loop, &srv->accept_pause_w);
+    close(srv->tcp_fd);
+    close(srv->udp_fd);
+    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+        if (c->state == CONN_MATCH) {
+            match_abort(c);
+        } else if (c->state == CONN_QUEUED) {
+            match_unqueue(c);
+        }
+        if (conn_is_long(c)) {
+            play_send_text(c, RPS_OP_ERROR, "server shutting down");
+        }
+        conn_drain(c, "shutdown");
+    }
+    ev_timer_init(&srv->drain_w, drain_cb, DRAIN_TIMEOUT, 0.);
+    ev_timer_start(loop, &srv->drain_w);
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t seed;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid();
+    }
+    return seed;
+}
+
+int server_init(struct server *srv, const struct config *cfg)
+{
+    char err[256];
+
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = *cfg;
+    srv->loop = EV_DEFAULT;
+    rps_bot_seed(&srv->bot, random_seed());
+    if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
+        log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
+        return -1;
+    }
+    srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
+    if (srv->store == NULL) {
+        log_error("cannot open database %s: %s", cfg->db, err);
+        close(srv->tcp_fd);
+        close(srv->udp_fd);
+        return -1;
+    }
+    ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
+    ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
+    ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
+    ev_prepare_init(&srv->flush_w, flush_cb);
+    ev_signal_init(&srv->sigint_w, stop_cb, SIGINT);
+    ev_signal_init(&srv->sigterm_w, stop_cb, SIGTERM);
+    ev_io_start(srv->loop, &srv->accept_w);
+    ev_io_start(srv->loop, &srv->udp_w);
+    ev_prepare_start(srv->loop, &srv->flush_w);
+    ev_signal_start(srv->loop, &srv->sigint_w);
+    ev_signal_start(srv->loop, &srv->sigterm_w);
+    const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
+                                                      : "listening on %s:%d (tcp and udp), database %s%s";
+    log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, cfg->db, cfg->sync_full ? " (synchronous=FULL)" : "");
+    return 0;
+}
+
+int server_run(struct server *srv)
+{
+    ev_run(srv->loop, 0);
+    ev_timer_stop(srv->loop, &srv->drain_w);
+    ev_prepare_stop(srv->loop, &srv->flush_w);
+    ev_signal_stop(srv->loop, &srv->sigint_w);
+    ev_signal_stop(srv->loop, &srv->sigterm_w);
+    store_close(srv->store);
+    batch_free(&srv->batch);
+    log_info("shutdown: done");
+    return 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * server: the process-wide state of arcaded, one libev loop in one thread.
+ */
+#ifndef ARCADE_SERVER_H
+#define ARCADE_SERVER_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "rps.h"
+
+#define ARCADE_VERSION "1.0.0"
+
+struct config {
+    const char *bind;           /* address to listen on */
+    int port;                   /* TCP and UDP port; 0 picks a free one */
+    const char *db;             /* SQLite database path */
+    int sync_full;              /* synchronous=FULL: commits survive power loss */
+    int max_conns;              /* past it, new connections are refused */
+    double idle_timeout;        /* short connections: seconds without traffic */
+    double long_idle_timeout;   /* long connections: seconds without a frame */
+    double move_timeout;        /* player-vs-player move window */
+    double queue_timeout;       /* longest wait for an opponent */
+};
+
+struct conn;
+struct store;
+
+struct server {
+    struct ev_loop *loop;
+    struct config cfg;
+    struct store *store;        /* NULL while the database is unavailable */
+    struct rps_bot bot;         /* the bot's moves, seeded per process */
+
+    int tcp_fd;                 /* listening socket */
+    int udp_fd;                 /* datagram socket on the same port */
+    ev_io accept_w;
+    ev_io udp_w;
+    ev_timer accept_pause_w;    /* accept paused after EMFILE */
+    ev_prepare flush_w;         /* once per iteration: commit, then write */
+    ev_signal sigint_w;
+    ev_signal sigterm_w;
+    ev_timer drain_w;           /* deadline for the shutdown drain */
+
+    struct conn *conns;         /* every open connection, newest first */
+    unsigned nconns;
+    uint64_t next_id;           /* connection ids, for logs */
+    struct conn *dirty;         /* connections to flush or free this iteration */
+    struct batch batch;         /* results waiting for the group commit */
+    struct conn *queue_head;    /* players waiting for an opponent, FIFO */
+    struct conn *queue_tail;
+    int stopping;               /* SIGINT/SIGTERM received */
+};
+
+/* Set up the listeners, the store and the watchers. Returns 0 or -1 (logged). */
+int server_init(struct server *srv, const struct config *cfg);
+/* Run until a signal has drained every connection; returns the exit status. */
+int server_run(struct server *srv);
+
+#endif

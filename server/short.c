@@ -1,0 +1,167 @@
+/*
+ * short: request lines. The first byte of a line names the service; each
+ * service is one line in the table below.
+ */
+#include "short.h"
+
+#include <string.h>
+
+#include "board.h"
+#include "conn.h"
+#include "math.h"
+#include "server.h"
+#include "store.h"
+
+#define LINE_TOO_LONG "eline too long\n"
+#define UNKNOWN_OP "eunknown op\n"
+
+_Static_assert(SHORT_REPLY_MAX >= MATH_REPLY_MAX, "a math answer fits a reply");
+_Static_assert(SHORT_REPLY_MAX >= (2 * BOARD_AROUND_MAX + 1) * BOARD_ROW_MAX + 2 &&
+               SHORT_REPLY_MAX >= BOARD_TOP_MAX * BOARD_ROW_MAX + 2, "a leaderboard fits a reply");
+
+struct service {
+    const char *ops;    /* request letters */
+    /* Write the answer into out (room for SHORT_REPLY_MAX); return its length. */
+    size_t (*answer)(struct server *srv, const char *line, size_t len, char *out);
+    /* Is an unterminated line already a whole request? */
+    int (*complete)(const char *line, size_t len);
+};
+
+static size_t answer_math(struct server *srv, const char *line, size_t len, char *out)
+{
+    (void)srv;
+    int n = math_answer(line, len, out, SHORT_REPLY_MAX);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static size_t put_error(char *out, const char *reason)
+{
+    size_t n = strlen(reason);
+    out[0] = 'e';
+    memcpy(out + 1, reason, n);
+    out[n + 1] = '\n';
+    return n + 2;
+}
+
+static size_t answer_board(struct server *srv, const char *line, size_t len, char *out)
+{
+    struct board_query q;
+    struct store_row rows[BOARD_TOP_MAX > 2 * BOARD_AROUND_MAX + 1 ? BOARD_TOP_MAX : 2 * BOARD_AROUND_MAX + 1];
+    const char *reason;
+    char err[256];
+    int n, self;
+
+    if (board_parse(line, len, &q, &reason) < 0) {
+        return put_error(out, reason);
+    }
+    if (srv->store == NULL) {
+        return put_error(out, "games unavailable");
+    }
+    if (q.kind == BOARD_TOP) {
+        n = store_top(srv->store, q.count, rows, err, sizeof(err));
+    } else {
+        n = store_rank(srv->store, q.name, q.count, rows, &self, err, sizeof(err));
+        if (n == 0) {
+            return put_error(out, "unknown player");
+        }
+    }
+    if (n < 0) {
+        return put_error(out, "games unavailable");
+    }
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        used += board_format_row(&rows[i], out + used, BOARD_ROW_MAX);
+    }
+    memcpy(out + used, ".\n", 2);
+    return used + 2;
+}
+
+static int board_complete(const char *line, size_t len)
+{
+    struct board_query q;
+    const char *reason;
+    return board_parse(line, len, &q, &reason) == 0;
+}
+
+static const struct service services[] = {
+    { "abcd", answer_math, math_complete },
+    { "tr", answer_board, board_complete },
+};
+
+static const struct service *find_service(int op)
+{
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+        if (op != '\0' && strchr(services[i].ops, op) != NULL) {
+            return &services[i];
+        }
+    }
+    return NULL;
+}
+
+size_t short_reply(struct server *srv, const char *line, size_t len, char *out)
+{
+    const struct service *s = len > 0 ? find_service((unsigned char)line[0]) : NULL;
+    const char *fixed = len > MATH_LINE_MAX ? LINE_TOO_LONG : s == NULL ? UNKNOWN_OP : NULL;
+
+    if (fixed != NULL) {
+        size_t n = strlen(fixed);
+        memcpy(out, fixed, n);
+        return n;
+    }
+    return s->answer(srv, line, len, out);
+}
+
+static void answer(struct conn *c, const char *line, size_t len)
+{
+    static char reply[SHORT_REPLY_MAX];
+
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    size_t blank = 0;
+    while (blank < len && (line[blank] == ' ' || line[blank] == '\t')) {
+        blank++;
+    }
+    if (blank < len) {   /* blank lines are ignored */
+        conn_write(c, reply, short_reply(c->srv, line, len, reply));
+    }
+}
+
+static int tail_complete(const char *line, size_t len)
+{
+    const struct service *s = len > 0 ? find_service((unsigned char)line[0]) : NULL;
+    return s != NULL && s->complete(line, len);
+}
+
+size_t short_input(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    size_t pos = 0;
+
+    while (pos < len && c->state == CONN_SHORT) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - buf) : len;
+        if (c->skip_line) {
+            /* The rest of a line already answered as too long. */
+            c->skip_line = nl == NULL;
+            pos = nl != NULL ? end + 1 : len;
+            continue;
+        }
+        if (nl != NULL) {
+            answer(c, buf + pos, end - pos);
+            pos = end + 1;
+            continue;
+        }
+        size_t rest = len - pos;
+        if (rest > MATH_LINE_MAX + 1) {
+            conn_write(c, LINE_TOO_LONG, strlen(LINE_TOO_LONG));
+            c->skip_line = 1;
+            return len;
+        }
+        if (eof || (!more && tail_complete(buf + pos, rest - (buf[len - 1] == '\r')))) {
+            answer(c, buf + pos, rest);
+            return len;
+        }
+        break;
+    }
+    return pos;
+}

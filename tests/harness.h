@@ -1,0 +1,57 @@
+/*
+ * harness: start the real bin/arcaded on --port 0 with a temporary database,
+ * and talk to it over real sockets. Shared by every end-to-end suite.
+ */
+#ifndef ARCADE_HARNESS_H
+#define ARCADE_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct harness {
+    pid_t pid;          /* the server */
+    pid_t drainer;      /* copies the server's stderr to log after the first line */
+    int port;           /* the port the server bound (TCP and UDP) */
+    char dir[64];       /* temporary directory, removed by harness_stop */
+    char db[128];       /* database path inside dir */
+    char log[128];      /* the server's stderr, line 1 excepted */
+    char first[256];    /* the server's first log line */
+};
+
+/* Path of a built binary: $ARCADED / $ARCADE, else bin/arcaded / bin/arcade. */
+const char *harness_arcaded(void);
+const char *harness_arcade(void);
+
+/* Start arcaded with --port 0 --db <tmp>/arcade.db plus the NULL-terminated extra
+ * arguments. Waits for its first log line (at most 10 s). Returns 0 or -1. */
+int harness_start(struct harness *h, ...);
+/* Same, keeping an existing directory and database (restart after stop). */
+int harness_restart(struct harness *h, ...);
+/* SIGTERM, wait; returns the exit status (0..255), 128+signal, or -1. Keeps dir. */
+int harness_stop(struct harness *h);
+/* harness_stop if running, then remove the directory. */
+void harness_cleanup(struct harness *h);
+
+/* Connected TCP socket to 127.0.0.1:port with a 10 s receive timeout, or -1. */
+int harness_connect(int port);
+/* Unconnected UDP socket with a 10 s receive timeout, or -1. */
+int harness_udp(void);
+/* Write all of buf; 0 or -1. */
+int harness_send(int fd, const void *buf, size_t len);
+int harness_sends(int fd, const char *s);
+/* Read exactly len bytes (receive timeout applies); returns bytes read (< len on EOF/timeout). */
+ssize_t harness_recv_n(int fd, void *buf, size_t len);
+/* Read one line up to '\n' (kept) into buf, NUL-terminated; returns its length, 0 on EOF, -1 on error. */
+ssize_t harness_recv_line(int fd, char *buf, size_t cap);
+/* Read until EOF; returns bytes read. */
+ssize_t harness_recv_all(int fd, char *buf, size_t cap);
+/* Send one request line to a fresh short connection and read the one-line answer. */
+int harness_ask(int port, const char *request, char *answer, size_t cap);
+/* Run a shell-free command (argv), feed it `input` on stdin, capture stdout and stderr
+ * (each NUL-terminated, truncated to cap). Returns the exit status, or -1. */
+int harness_run(char *const argv[], const char *input, char *out, size_t outcap, char *err, size_t errcap);
+/* Run one SQL query against the test database, read-only: the first column of the first row as
+ * an integer, or -1 on error. */
+long long harness_sql_int(const char *db, const char *sql);
+
+#endif
