@@ -5,7 +5,9 @@
 #   make test       build and run every Check suite (unit and end-to-end)
 #   make test SAN=1 the same, built with AddressSanitizer and UBSan
 #   make bench      run the load benchmark against arcaded and a null server
+#   make fuzz       run each libFuzzer target for FUZZ_SECS seconds (default 60)
 
+SHELL   := /bin/bash
 CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
@@ -43,7 +45,7 @@ ifneq ($(wildcard client/main.c),)
 BINS += bin/arcade
 endif
 
-.PHONY: all run test bench deps clean
+.PHONY: all run test bench fuzz deps clean
 .SECONDARY:
 all: $(BINS)
 
@@ -85,6 +87,28 @@ deps:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 		else echo "missing packages; run: sudo apt-get install$$missing"; exit 1; fi; \
 	fi
+
+# libFuzzer targets, one per parser: tests/fuzz/fuzz_<name>.c with its seed corpus
+# in tests/fuzz/corpus/<name>/. New inputs found go to build/fuzz/corpus/<name>/.
+FUZZ_SECS ?= 60
+FUZZ_CC   ?= clang
+FUZZ_FLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -iquote games -iquote db -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(GAMES_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(GAMES_SRC) -lgmp -lm
+
+fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECS) s"; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECS) -max_len=2048 -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 \
+			| grep -E '^(#|==|stat::number_of_executed_units|stat::peak_rss|INFO: seed|.*ERROR|SUMMARY)' | tail -6; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 clean:
 	rm -rf build bin
