@@ -19,8 +19,10 @@ ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 BUILD   := build/san
+BIN     := build/san/bin
 else
 BUILD   := build/rel
+BIN     := bin
 endif
 
 # The packages arcade builds against (Debian names) and a header each provides.
@@ -40,19 +42,21 @@ CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 TEST_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-BINS := bin/arcaded
+BINS := $(BIN)/arcaded
 ifneq ($(wildcard client/main.c),)
-BINS += bin/arcade
+BINS += $(BIN)/arcade
 endif
 
 .PHONY: all run test bench fuzz deps clean
 .SECONDARY:
 all: $(BINS)
 
-bin/arcaded: $(call obj,server/main.c) $(CORE_OBJ) | bin
+$(BIN)/arcaded: $(call obj,server/main.c) $(CORE_OBJ)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin/arcade: $(call obj,client/main.c) $(CLIENT_OBJ) $(call obj,$(GAMES_SRC)) | bin
+$(BIN)/arcade: $(call obj,client/main.c) $(CLIENT_OBJ) $(call obj,$(GAMES_SRC))
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
@@ -62,13 +66,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
-bin:
-	mkdir -p bin
-
 # Every suite runs even when one fails; the exit status says whether all passed.
 test: deps $(BINS) $(TEST_BIN)
 	@status=0; for t in $(TEST_BIN); do \
-		echo "== $$t"; ARCADED=$(CURDIR)/bin/arcaded ARCADE=$(CURDIR)/bin/arcade $$t || status=1; \
+		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade $$t || status=1; \
 	done; exit $$status
 
 run: deps all
