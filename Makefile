@@ -47,7 +47,7 @@ ifneq ($(wildcard client/main.c),)
 BINS += $(BIN)/arcade
 endif
 
-.PHONY: all run test bench fuzz deps clean
+.PHONY: all run test bench bench-rank fuzz deps clean
 .SECONDARY:
 all: $(BINS)
 
@@ -110,6 +110,13 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 			| grep -E '^(#|==|stat::number_of_executed_units|stat::peak_rss|INFO: seed|.*ERROR|SUMMARY)' | tail -6; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
+
+# The rank query against a million players (figures in README's performance section).
+$(BUILD)/bench_rank: $(call obj,db/bench_rank.c) $(call obj,$(DB_SRC) games/elo.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-rank: $(BUILD)/bench_rank
+	$(BUILD)/bench_rank
 
 clean:
 	rm -rf build bin

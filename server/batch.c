@@ -78,7 +78,7 @@ int batch_pending(const struct batch *b)
 }
 
 /* Store the batch; returns 0, or -1 with err filled (the caller rolls back). */
-static int store_batch(struct server *srv, char *err, size_t errlen)
+static int write_batch(struct server *srv, char *err, size_t errlen)
 {
     struct batch *b = &srv->batch;
     struct store *st = srv->store;
@@ -172,7 +172,7 @@ void batch_commit(struct server *srv)
     if (!batch_pending(b)) {
         return;
     }
-    int ok = store_batch(srv, err, sizeof(err)) == 0;
+    int ok = write_batch(srv, err, sizeof(err)) == 0;
     if (!ok) {
         if (srv->store != NULL) {
             store_rollback(srv->store);

@@ -113,7 +113,7 @@ static void finish(struct match *m)
 }
 
 /* Store the round; outcome from p[0]'s side. */
-static void store_round(struct match *m, char outcome, int timeout)
+static void record_round(struct match *m, char outcome, int timeout)
 {
     struct batch_round r = {
         .player = { m->p[0]->player, m->p[1]->player },
@@ -146,7 +146,7 @@ void match_move(struct conn *c, int move)
         return;
     }
     int result = rps_outcome(m->move[0], m->move[1]);
-    store_round(m, result == RPS_WIN ? 'W' : result == RPS_LOSS ? 'L' : 'D', 0);
+    record_round(m, result == RPS_WIN ? 'W' : result == RPS_LOSS ? 'L' : 'D', 0);
     for (int i = 0; i < 2; i++) {
         play_send_result(m->p[i], m->move[1 - i], rps_outcome(m->move[i], m->move[1 - i]));
         m->timeouts[i] = 0;
@@ -183,7 +183,7 @@ static void window_cb(struct ev_loop *loop, ev_timer *w, int revents)
         }
     } else {
         int mover = m->move[0] != 0 ? 0 : 1;
-        store_round(m, mover == 0 ? 'W' : 'L', 1);
+        record_round(m, mover == 0 ? 'W' : 'L', 1);
         play_send_code(m->p[mover], RPS_OP_ROUND_TIMEOUT, RPS_WIN, 1);
         play_send_code(m->p[1 - mover], RPS_OP_ROUND_TIMEOUT, RPS_LOSS, 1);
         m->timeouts[mover] = 0;
@@ -199,7 +199,7 @@ void match_leave(struct conn *c)
     struct match *m = c->match;
     struct conn *other = m->p[1 - c->side];
 
-    store_round(m, c->side == 0 ? 'L' : 'W', 1);
+    record_round(m, c->side == 0 ? 'L' : 'W', 1);
     uint32_t off = other->out.len;
     if (conn_write(other, (char[]){ RPS_OP_GONE }, 1) == 0) {
         conn_hold(other, off, 1, 1);

@@ -1,0 +1,911 @@
+/* The store: see store.h for the batch discipline.
+ *
+ * Every statement the server runs is in stmt_sql below, prepared once by store_open and reused
+ * with bind / step / reset; values, names included, only ever travel as bound parameters. The
+ * schema lives in migrations[]: entry i brings a database from user_version i to i + 1.
+ *
+ * The leaderboard rank must stay cheap with a million players, and a count over the board index
+ * costs one step per player ahead. So the schema keeps a histogram, rating_buckets: bucket b holds
+ * the number of board players whose rating is in [b, b + 1). Triggers on players keep it exact in
+ * the very transaction that moves a rating, so no code path can forget it. A player's rank is then
+ * 1 + (players in higher buckets, a sum over at most a few thousand small rows)
+ *   + (players ahead in the same bucket, a range of the board index from the player's rating up).
+ * A bucket one point wide balances both halves at a million players: a few thousand buckets to sum
+ * and at most a couple of thousand players in the busiest bucket.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "elo.h"
+
+/* floor(x) without SQLite's optional math functions: CAST truncates toward zero, so step down one
+ * for a negative non-integer. bucket_of does the same in C. */
+#define BUCKET_OF(x) "(CAST(" x " AS INTEGER) - (" x " < CAST(" x " AS INTEGER)))"
+
+/* Version 1. Refinements of the plain design, and why:
+ * - rounds.id is AUTOINCREMENT: players.rated_at holds a round id and breaks leaderboard ties, so
+ *   ids must never be reused, even if old rounds are one day pruned.
+ * - CHECK constraints on rounds: a malformed round is refused by the database itself.
+ * - ratings.player references players, and before/after are NOT NULL: every row is a real change.
+ * - players_board is a partial index holding only the leaderboard (named, rated), ordered as the
+ *   leaderboard: rating DESC, rated_at, then the implicit rowid (id). Guests and bot-only players
+ *   cost it nothing, and top-N, ranks and neighbours are all ranges of it.
+ * - ratings_player (player, round) lists a player's rounds newest first (each rated round has one
+ *   ratings row per side, joined to rounds by id) and a player's rating history, with one index
+ *   instead of one per side of rounds.
+ * - rating_buckets and its triggers: see the top of this file. */
+static const char migration_1[] =
+    "CREATE TABLE players ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT UNIQUE," /* NULL for a guest */
+    " wins INTEGER NOT NULL DEFAULT 0,"
+    " losses INTEGER NOT NULL DEFAULT 0,"
+    " draws INTEGER NOT NULL DEFAULT 0,"
+    " rounds INTEGER NOT NULL DEFAULT 0,"
+    " rating REAL NOT NULL DEFAULT 1200,"
+    " rated INTEGER NOT NULL DEFAULT 0,"
+    " rated_at INTEGER NOT NULL DEFAULT 0,"
+    " form TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE rounds ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " a INTEGER NOT NULL REFERENCES players(id),"
+    " b INTEGER NOT NULL REFERENCES players(id),"
+    " move_a INTEGER NOT NULL CHECK (move_a BETWEEN 0 AND 3),"
+    " move_b INTEGER NOT NULL CHECK (move_b BETWEEN 0 AND 3),"
+    " outcome TEXT NOT NULL CHECK (outcome IN ('W', 'L', 'D')),"
+    " timeout INTEGER NOT NULL CHECK (timeout IN (0, 1)),"
+    " CHECK (a <> b));"
+    "CREATE TABLE ratings ("
+    " id INTEGER PRIMARY KEY,"
+    " round INTEGER NOT NULL REFERENCES rounds(id),"
+    " player INTEGER NOT NULL REFERENCES players(id),"
+    " before REAL NOT NULL,"
+    " after REAL NOT NULL);"
+    "CREATE TABLE rating_buckets (bucket INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "CREATE INDEX players_board ON players(rating DESC, rated_at)"
+    " WHERE name IS NOT NULL AND rated > 0;"
+    "CREATE INDEX ratings_player ON ratings(player, round);"
+    "CREATE TRIGGER players_board_insert AFTER INSERT ON players"
+    " WHEN new.name IS NOT NULL AND new.rated > 0 BEGIN"
+    " INSERT INTO rating_buckets(bucket, n) VALUES (" BUCKET_OF("new.rating") ", 1)"
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER players_board_leave AFTER UPDATE OF name, rating, rated ON players"
+    " WHEN old.name IS NOT NULL AND old.rated > 0 BEGIN"
+    " UPDATE rating_buckets SET n = n - 1 WHERE bucket = " BUCKET_OF("old.rating") "; END;"
+    "CREATE TRIGGER players_board_enter AFTER UPDATE OF name, rating, rated ON players"
+    " WHEN new.name IS NOT NULL AND new.rated > 0 BEGIN"
+    " INSERT INTO rating_buckets(bucket, n) VALUES (" BUCKET_OF("new.rating") ", 1)"
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER players_board_delete AFTER DELETE ON players"
+    " WHEN old.name IS NOT NULL AND old.rated > 0 BEGIN"
+    " UPDATE rating_buckets SET n = n - 1 WHERE bucket = " BUCKET_OF("old.rating") "; END;"
+    "PRAGMA user_version = 1;";
+
+/* Each entry must end by setting user_version to its own position + 1; migrate checks it. A new
+ * version is one more entry here (and, when it changes a table the statements use, an edit of
+ * stmt_sql). Migrations run before foreign keys are switched on, so one may rebuild a table. */
+static const char *const migrations[] = {
+    migration_1,
+};
+#define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The leaderboard statements, as macros so that store_plan can explain the very same text. Their
+ * WHERE repeats the partial index's condition, which is what lets SQLite use players_board.
+ * Each row is ROW_COLS, in the order row_fill reads them. */
+#define ROW_COLS "name, rating, rated, wins, losses, draws, rounds, form"
+#define ON_BOARD "name IS NOT NULL AND rated > 0"
+
+#define SQL_TOP                                                                                    \
+    "SELECT " ROW_COLS " FROM players WHERE " ON_BOARD                                             \
+    " ORDER BY rating DESC, rated_at, id LIMIT ?1"
+
+/* The player, with id and rated_at after the row columns. */
+#define SQL_ME "SELECT " ROW_COLS ", id, rated_at FROM players WHERE name = ?1"
+
+/* How many board players are ahead of the player (?2 rating, ?3 rated_at, ?4 id) in bucket ?1:
+ * higher buckets from the histogram, the player's own bucket from the index, between the player's
+ * rating and the bucket's top (?5). */
+#define SQL_AHEAD                                                                                  \
+    "SELECT (SELECT coalesce(sum(n), 0) FROM rating_buckets WHERE bucket > ?1)"                    \
+    " + (SELECT count(*) FROM players WHERE " ON_BOARD " AND rating >= ?2 AND rating < ?5"         \
+    " AND (rating > ?2 OR rated_at < ?3 OR (rated_at = ?3 AND id < ?4)))"
+
+/* The k (?4) players just ahead of the player (?1 rating, ?2 rated_at, ?3 id), nearest first, and
+ * just behind. The plain range on rating starts the index walk at the player; the OR only skips
+ * players with exactly the same rating on the wrong side. */
+#define SQL_ABOVE                                                                                  \
+    "SELECT " ROW_COLS " FROM players WHERE " ON_BOARD " AND rating >= ?1"                         \
+    " AND (rating > ?1 OR rated_at < ?2 OR (rated_at = ?2 AND id < ?3))"                           \
+    " ORDER BY rating, rated_at DESC, id DESC LIMIT ?4"
+#define SQL_BELOW                                                                                  \
+    "SELECT " ROW_COLS " FROM players WHERE " ON_BOARD " AND rating <= ?1"                         \
+    " AND (rating < ?1 OR rated_at > ?2 OR (rated_at = ?2 AND id > ?3))"                           \
+    " ORDER BY rating DESC, rated_at, id LIMIT ?4"
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_FIND,
+    ST_CREATE,
+    ST_TOTALS,
+    ST_RATING,
+    ST_ROUND,
+    ST_RATED,
+    ST_HISTORY,
+    ST_TOP,
+    ST_ME,
+    ST_AHEAD,
+    ST_ABOVE,
+    ST_BELOW,
+    ST_COUNT
+};
+
+static const struct {
+    const char *name; /* for error messages */
+    const char *sql;
+} stmt_sql[ST_COUNT] = {
+    /* IMMEDIATE takes the write lock now, so a locked database fails the begin, not a result. */
+    [ST_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
+    [ST_COMMIT] = {"commit", "COMMIT"},
+    [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
+    [ST_FIND] = {"find player", "SELECT id FROM players WHERE name = ?1"},
+    [ST_CREATE] = {"create player", "INSERT INTO players(name, created) VALUES (?1, ?2)"},
+    [ST_TOTALS] = {"add totals", "UPDATE players SET wins = wins + ?2, losses = losses + ?3,"
+                                 " draws = draws + ?4, rounds = rounds + ?5 WHERE id = ?1"},
+    [ST_RATING] = {"read rating", "SELECT rating, rated FROM players WHERE id = ?1"},
+    [ST_ROUND] = {"store round", "INSERT INTO rounds(at, a, b, move_a, move_b, outcome, timeout)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    /* rated_at moves only when the rating does (a draw between equal ratings leaves both where
+     * they were, and whoever got there first stays ahead); the right-hand sides see the old row.
+     * substr(x, -10) keeps the last ten letters, or all of a shorter x. */
+    [ST_RATED] = {"rate player",
+                  "UPDATE players SET wins = wins + ?2, losses = losses + ?3, draws = draws + ?4,"
+                  " rounds = rounds + 1, rating = ?5, rated = rated + 1,"
+                  " rated_at = CASE WHEN rating = ?5 THEN rated_at ELSE ?6 END,"
+                  " form = substr(form || ?7, -10) WHERE id = ?1"},
+    [ST_HISTORY] = {"store rating", "INSERT INTO ratings(round, player, before, after)"
+                                    " VALUES (?1, ?2, ?3, ?4)"},
+    [ST_TOP] = {"top", SQL_TOP},
+    [ST_ME] = {"find ranked player", SQL_ME},
+    [ST_AHEAD] = {"rank", SQL_AHEAD},
+    [ST_ABOVE] = {"players above", SQL_ABOVE},
+    [ST_BELOW] = {"players below", SQL_BELOW},
+};
+
+/* Prepared for store_plan only: diagnostics, not the loop's path, so prepared on demand. */
+static const struct {
+    const char *name;
+    const char *sql;
+} plan_sql[] = {
+    {"top", "EXPLAIN QUERY PLAN " SQL_TOP},
+    {"me", "EXPLAIN QUERY PLAN " SQL_ME},
+    {"rank", "EXPLAIN QUERY PLAN " SQL_AHEAD},
+    {"above", "EXPLAIN QUERY PLAN " SQL_ABOVE},
+    {"below", "EXPLAIN QUERY PLAN " SQL_BELOW},
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST_COUNT]; /* indexed by enum stmt_id */
+};
+
+/* The ranked player as store_rank needs it. */
+struct ranked {
+    struct store_row row;
+    int64_t id;
+    int64_t rated_at;
+};
+
+static int fail(struct store *st, const char *what, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
+    return -1;
+}
+
+static int in_batch(struct store *st)
+{
+    return !sqlite3_get_autocommit(st->db);
+}
+
+static int need_batch(struct store *st, char *err, size_t errlen)
+{
+    if (!in_batch(st)) {
+        snprintf(err, errlen, "no batch open");
+        return -1;
+    }
+    return 0;
+}
+
+/* Step a statement that returns no row to completion, then reset it for the next use. */
+static int run(struct store *st, enum stmt_id id, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int rc = sqlite3_step(s);
+
+    if (rc != SQLITE_DONE) {
+        fail(st, stmt_sql[id].name, err, errlen);
+        sqlite3_reset(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    return 0;
+}
+
+/* Run one statement outside the table (pragmas at open), discarding rows; text of the first
+ * column of the first row goes to out when it is not NULL. */
+static int exec_once(struct store *st, const char *sql, char *out, size_t outlen, char *err,
+                     size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        return fail(st, sql, err, errlen);
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out != NULL) {
+            const unsigned char *text = sqlite3_column_text(s, 0);
+
+            snprintf(out, outlen, "%s", text ? (const char *)text : "");
+            out = NULL;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        fail(st, sql, err, errlen);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int user_version(struct store *st, int *version, char *err, size_t errlen)
+{
+    char text[32] = "";
+
+    if (exec_once(st, "PRAGMA user_version", text, sizeof(text), err, errlen) != 0) {
+        return -1;
+    }
+    *version = atoi(text);
+    return 0;
+}
+
+static int refuse_newer(int version, char *err, size_t errlen)
+{
+    if (version > MIGRATIONS) {
+        snprintf(err, errlen, "database schema version %d is newer than this arcade knows (%d)",
+                 version, MIGRATIONS);
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply the migrations the database lacks, inside the caller's transaction; the version is read
+ * again under the write lock, in case another process migrated in the meantime. */
+static int migrate_locked(struct store *st, char *err, size_t errlen)
+{
+    int version;
+    char *msg = NULL;
+
+    if (user_version(st, &version, err, errlen) != 0 || refuse_newer(version, err, errlen) != 0) {
+        return -1;
+    }
+    for (int v = version; v < MIGRATIONS; v++) {
+        int now;
+
+        if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "migration to version %d: %s", v + 1, msg ? msg : "failed");
+            sqlite3_free(msg);
+            return -1;
+        }
+        if (user_version(st, &now, err, errlen) != 0) {
+            return -1;
+        }
+        if (now != v + 1) {
+            snprintf(err, errlen, "migration to version %d left version %d", v + 1, now);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int migrate(struct store *st, char *err, size_t errlen)
+{
+    int version;
+
+    if (user_version(st, &version, err, errlen) != 0 || refuse_newer(version, err, errlen) != 0) {
+        return -1;
+    }
+    if (version == MIGRATIONS) {
+        return 0;
+    }
+    if (exec_once(st, "BEGIN IMMEDIATE", NULL, 0, err, errlen) != 0) {
+        return -1;
+    }
+    if (migrate_locked(st, err, errlen) != 0) {
+        exec_once(st, "ROLLBACK", NULL, 0, NULL, 0);
+        return -1;
+    }
+    return exec_once(st, "COMMIT", NULL, 0, err, errlen);
+}
+
+static int configure(struct store *st, int sync_full, char *err, size_t errlen)
+{
+    char mode[16] = "";
+    const char *sync = sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+
+    if (exec_once(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode), err, errlen) != 0) {
+        return -1;
+    }
+    /* The pragma answers with the mode in force, which stays the old one when WAL is impossible. */
+    if (strcmp(mode, "wal") != 0) {
+        snprintf(err, errlen, "cannot use WAL journal (mode is %s)", mode);
+        return -1;
+    }
+    if (exec_once(st, sync, NULL, 0, err, errlen) != 0) {
+        return -1;
+    }
+    return exec_once(st, "PRAGMA foreign_keys = ON", NULL, 0, err, errlen);
+}
+
+static int prepare_all(struct store *st, char *err, size_t errlen)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+                               &st->stmt[i], NULL) != SQLITE_OK) {
+            return fail(st, stmt_sql[i].name, err, errlen);
+        }
+    }
+    return 0;
+}
+
+struct store *store_open(const char *path, int sync_full, char *err, size_t errlen)
+{
+    struct store *st = calloc(1, sizeof(*st));
+
+    if (st == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "open %s: %s", path, sqlite3_errmsg(st->db));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+    if (migrate(st, err, errlen) != 0 || configure(st, sync_full, err, errlen) != 0 ||
+        prepare_all(st, err, errlen) != 0) {
+        goto fail;
+    }
+    return st;
+fail:
+    store_close(st);
+    return NULL;
+}
+
+void store_close(struct store *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        sqlite3_finalize(st->stmt[i]);
+    }
+    /* Closing rolls back an open batch. */
+    sqlite3_close(st->db);
+    free(st);
+}
+
+int store_begin(struct store *st, char *err, size_t errlen)
+{
+    if (in_batch(st)) {
+        snprintf(err, errlen, "a batch is already open");
+        return -1;
+    }
+    return run(st, ST_BEGIN, err, errlen);
+}
+
+int store_commit(struct store *st, char *err, size_t errlen)
+{
+    if (need_batch(st, err, errlen) != 0) {
+        return -1;
+    }
+    if (run(st, ST_COMMIT, err, errlen) == 0) {
+        return 0;
+    }
+    /* Some failures (busy) leave the transaction open; the batch is lost either way. */
+    store_rollback(st);
+    return -1;
+}
+
+void store_rollback(struct store *st)
+{
+    if (in_batch(st)) {
+        sqlite3_step(st->stmt[ST_ROLLBACK]);
+        sqlite3_reset(st->stmt[ST_ROLLBACK]);
+    }
+}
+
+/* Returns 1 with *id set, 0 when there is no such player, -1 on error. */
+static int find_player(struct store *st, const char *name, int64_t *id, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_FIND];
+    int rc;
+
+    if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_FIND].name, err, errlen);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+        fail(st, stmt_sql[ST_FIND].name, err, errlen);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Insert a player; name NULL makes a guest. */
+static int64_t create_player(struct store *st, const char *name, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_CREATE];
+    int bad = 0;
+
+    bad |= (name ? sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) : sqlite3_bind_null(s, 1)) !=
+           SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 2, (int64_t)time(NULL)) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_CREATE].name, err, errlen);
+    }
+    if (run(st, ST_CREATE, err, errlen) != 0) {
+        sqlite3_clear_bindings(s);
+        return -1;
+    }
+    sqlite3_clear_bindings(s);
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+int64_t store_player(struct store *st, const char *name, char *err, size_t errlen)
+{
+    size_t len = name ? strlen(name) : 0;
+    int64_t id = 0;
+    int found;
+
+    if (len == 0 || len > STORE_NAME_MAX) {
+        snprintf(err, errlen, "bad name length %zu", len);
+        return -1;
+    }
+    found = find_player(st, name, &id, err, errlen);
+    if (found != 0) {
+        return found > 0 ? id : -1;
+    }
+    return create_player(st, name, err, errlen);
+}
+
+int64_t store_guest(struct store *st, char *err, size_t errlen)
+{
+    return create_player(st, NULL, err, errlen);
+}
+
+int store_add_totals(struct store *st, int64_t player, int wins, int losses, int draws, char *err,
+                     size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_TOTALS];
+    int bad = 0;
+
+    if (need_batch(st, err, errlen) != 0) {
+        return -1;
+    }
+    if (wins < 0 || losses < 0 || draws < 0) {
+        snprintf(err, errlen, "negative totals");
+        return -1;
+    }
+    bad |= sqlite3_bind_int64(s, 1, player) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 2, wins) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 3, losses) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 4, draws) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 5, (int64_t)wins + losses + draws) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_TOTALS].name, err, errlen);
+    }
+    if (run(st, ST_TOTALS, err, errlen) != 0) {
+        return -1;
+    }
+    if (sqlite3_changes(st->db) != 1) {
+        snprintf(err, errlen, "add totals: no player %lld", (long long)player);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_rating(struct store *st, int64_t player, double *rating, int *rated, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_RATING];
+    int rc;
+
+    if (sqlite3_bind_int64(s, 1, player) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_RATING].name, err, errlen);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *rating = sqlite3_column_double(s, 0);
+        *rated = sqlite3_column_int(s, 1);
+    } else if (rc == SQLITE_DONE) {
+        snprintf(err, errlen, "no player %lld", (long long)player);
+    } else {
+        fail(st, stmt_sql[ST_RATING].name, err, errlen);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int check_round(int64_t a, int64_t b, int move_a, int move_b, char outcome, int timeout,
+                       char *err, size_t errlen)
+{
+    if (a == b) {
+        snprintf(err, errlen, "a player cannot play itself");
+        return -1;
+    }
+    if (move_a < 0 || move_a > 3 || move_b < 0 || move_b > 3) {
+        snprintf(err, errlen, "bad move");
+        return -1;
+    }
+    if (outcome != 'W' && outcome != 'L' && outcome != 'D') {
+        snprintf(err, errlen, "bad outcome");
+        return -1;
+    }
+    if (timeout != 0 && timeout != 1) {
+        snprintf(err, errlen, "bad timeout flag");
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t insert_round(struct store *st, int64_t a, int64_t b, int move_a, int move_b,
+                            char outcome, int timeout, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_ROUND];
+    char out[2] = {outcome, '\0'};
+    int bad = 0;
+
+    bad |= sqlite3_bind_int64(s, 1, now_ms()) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 2, a) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 3, b) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 4, move_a) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 5, move_b) != SQLITE_OK;
+    bad |= sqlite3_bind_text(s, 6, out, 1, SQLITE_TRANSIENT) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 7, timeout) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_ROUND].name, err, errlen);
+    }
+    if (run(st, ST_ROUND, err, errlen) != 0) {
+        return -1;
+    }
+    return sqlite3_last_insert_rowid(st->db);
+}
+
+/* One side's part of a rated round: totals, rating, form, and its history row. */
+static int rate_side(struct store *st, int64_t player, char result, double before, double after,
+                     int64_t round, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_RATED];
+    sqlite3_stmt *h = st->stmt[ST_HISTORY];
+    char letter[2] = {result, '\0'};
+    int bad = 0;
+
+    bad |= sqlite3_bind_int64(s, 1, player) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 2, result == 'W') != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 3, result == 'L') != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 4, result == 'D') != SQLITE_OK;
+    bad |= sqlite3_bind_double(s, 5, after) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 6, round) != SQLITE_OK;
+    bad |= sqlite3_bind_text(s, 7, letter, 1, SQLITE_TRANSIENT) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(h, 1, round) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(h, 2, player) != SQLITE_OK;
+    bad |= sqlite3_bind_double(h, 3, before) != SQLITE_OK;
+    bad |= sqlite3_bind_double(h, 4, after) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_RATED].name, err, errlen);
+    }
+    if (run(st, ST_RATED, err, errlen) != 0 || run(st, ST_HISTORY, err, errlen) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static char mirror(char outcome)
+{
+    return outcome == 'W' ? 'L' : outcome == 'L' ? 'W' : 'D';
+}
+
+int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move_b, char outcome,
+                    int timeout, double *rating_a, double *rating_b, char *err, size_t errlen)
+{
+    double ra, rb, na, nb;
+    int rated_a, rated_b;
+    int64_t round;
+
+    if (check_round(a, b, move_a, move_b, outcome, timeout, err, errlen) != 0 ||
+        need_batch(st, err, errlen) != 0) {
+        return -1;
+    }
+    if (read_rating(st, a, &ra, &rated_a, err, errlen) != 0 ||
+        read_rating(st, b, &rb, &rated_b, err, errlen) != 0) {
+        return -1;
+    }
+    na = ra;
+    nb = rb;
+    elo_update(&na, rated_a, &nb, rated_b, outcome == 'W' ? 1.0 : outcome == 'D' ? 0.5 : 0.0);
+    round = insert_round(st, a, b, move_a, move_b, outcome, timeout, err, errlen);
+    if (round < 0) {
+        return -1;
+    }
+    if (rate_side(st, a, outcome, ra, na, round, err, errlen) != 0 ||
+        rate_side(st, b, mirror(outcome), rb, nb, round, err, errlen) != 0) {
+        return -1;
+    }
+    if (rating_a != NULL) {
+        *rating_a = na;
+    }
+    if (rating_b != NULL) {
+        *rating_b = nb;
+    }
+    return 0;
+}
+
+static void copy_text(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+/* Fill a row from ROW_COLS; rank is the caller's. */
+static void row_fill(sqlite3_stmt *s, struct store_row *row)
+{
+    copy_text(row->name, sizeof(row->name), sqlite3_column_text(s, 0));
+    row->rating = sqlite3_column_double(s, 1);
+    row->provisional = elo_provisional(sqlite3_column_int(s, 2));
+    row->wins = sqlite3_column_int64(s, 3);
+    row->losses = sqlite3_column_int64(s, 4);
+    row->draws = sqlite3_column_int64(s, 5);
+    row->rounds = sqlite3_column_int64(s, 6);
+    copy_text(row->form, sizeof(row->form), sqlite3_column_text(s, 7));
+}
+
+/* Step a ROW_COLS query into rows[0..max); returns the count or -1. Resets s. */
+static int read_rows(struct store *st, enum stmt_id id, struct store_row *rows, int max, char *err,
+                     size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int n = 0;
+    int rc = SQLITE_DONE;
+
+    while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        row_fill(s, &rows[n++]);
+    }
+    if (n < max && rc != SQLITE_DONE) {
+        fail(st, stmt_sql[id].name, err, errlen);
+        n = -1;
+    }
+    sqlite3_reset(s);
+    return n;
+}
+
+int store_top(struct store *st, int n, struct store_row *rows, char *err, size_t errlen)
+{
+    int count;
+
+    if (n < 1 || n > STORE_TOP_MAX) {
+        snprintf(err, errlen, "bad count %d", n);
+        return -1;
+    }
+    if (sqlite3_bind_int(st->stmt[ST_TOP], 1, n) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_TOP].name, err, errlen);
+    }
+    count = read_rows(st, ST_TOP, rows, n, err, errlen);
+    for (int i = 0; i < count; i++) {
+        rows[i].rank = i + 1;
+    }
+    return count;
+}
+
+/* Returns 1 with *me filled when the player is on the leaderboard, 0 when not, -1 on error. */
+static int read_me(struct store *st, const char *name, struct ranked *me, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_ME];
+    int rc;
+    int on_board = 0;
+
+    if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_ME].name, err, errlen);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        row_fill(s, &me->row);
+        me->id = sqlite3_column_int64(s, 8);
+        me->rated_at = sqlite3_column_int64(s, 9);
+        on_board = sqlite3_column_int(s, 2) > 0;
+    } else if (rc != SQLITE_DONE) {
+        fail(st, stmt_sql[ST_ME].name, err, errlen);
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? on_board : -1;
+}
+
+/* BUCKET_OF in C, step for step, so the triggers and the rank query agree on every bucket. */
+static int64_t bucket_of(double rating)
+{
+    int64_t b = (int64_t)rating;
+
+    return b - (rating < (double)b);
+}
+
+static int rank_of(struct store *st, struct ranked *me, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_AHEAD];
+    int64_t bucket = bucket_of(me->row.rating);
+    int bad = 0;
+    int rc;
+
+    bad |= sqlite3_bind_int64(s, 1, bucket) != SQLITE_OK;
+    bad |= sqlite3_bind_double(s, 2, me->row.rating) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 3, me->rated_at) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 4, me->id) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 5, bucket + 1) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_AHEAD].name, err, errlen);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        me->row.rank = 1 + sqlite3_column_int64(s, 0);
+    } else {
+        fail(st, stmt_sql[ST_AHEAD].name, err, errlen);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The k players next to me on one side (ST_ABOVE or ST_BELOW), nearest first. */
+static int neighbours(struct store *st, enum stmt_id id, const struct ranked *me, int k,
+                      struct store_row *rows, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int bad = 0;
+
+    bad |= sqlite3_bind_double(s, 1, me->row.rating) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 2, me->rated_at) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 3, me->id) != SQLITE_OK;
+    bad |= sqlite3_bind_int(s, 4, k) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[id].name, err, errlen);
+    }
+    return read_rows(st, id, rows, k, err, errlen);
+}
+
+int store_rank(struct store *st, const char *name, int k, struct store_row *rows, int *self,
+               char *err, size_t errlen)
+{
+    struct ranked me;
+    int found, above, below;
+
+    if (k < 0 || k > STORE_AROUND_MAX) {
+        snprintf(err, errlen, "bad neighbour count %d", k);
+        return -1;
+    }
+    if (name == NULL || strlen(name) > STORE_NAME_MAX) {
+        return 0;
+    }
+    found = read_me(st, name, &me, err, errlen);
+    if (found <= 0) {
+        return found;
+    }
+    if (rank_of(st, &me, err, errlen) != 0) {
+        return -1;
+    }
+    /* The rows above come nearest first: read them into place, then reverse. */
+    above = neighbours(st, ST_ABOVE, &me, k, rows, err, errlen);
+    if (above < 0) {
+        return -1;
+    }
+    for (int i = 0; i < above / 2; i++) {
+        struct store_row t = rows[i];
+
+        rows[i] = rows[above - 1 - i];
+        rows[above - 1 - i] = t;
+    }
+    rows[above] = me.row;
+    below = neighbours(st, ST_BELOW, &me, k, rows + above + 1, err, errlen);
+    if (below < 0) {
+        return -1;
+    }
+    for (int i = 0; i < above + 1 + below; i++) {
+        rows[i].rank = me.row.rank - above + i;
+    }
+    *self = above;
+    return above + 1 + below;
+}
+
+/* printf into out at *used, never past outlen - 1; the text is cut when out is full. */
+static void append(char *out, size_t outlen, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*used + 1 >= outlen) {
+        return;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(out + *used, outlen - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        *used = *used + (size_t)n < outlen ? *used + (size_t)n : outlen - 1;
+    }
+}
+
+/* Append one statement's plan to out, each step indented under its parent. */
+static int plan_one(struct store *st, const char *name, const char *sql, char *out, size_t outlen,
+                    size_t *used, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int ids[32], depths[32], n = 0;
+    int rc;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        return fail(st, name, err, errlen);
+    }
+    append(out, outlen, used, "%s:\n", name);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int parent = sqlite3_column_int(s, 1);
+        int depth = 1;
+
+        for (int i = 0; i < n; i++) {
+            depth = ids[i] == parent ? depths[i] + 1 : depth;
+        }
+        if (n < 32) {
+            ids[n] = sqlite3_column_int(s, 0);
+            depths[n++] = depth;
+        }
+        append(out, outlen, used, "%*s%s\n", 2 * depth, "",
+               (const char *)sqlite3_column_text(s, 3));
+    }
+    if (rc != SQLITE_DONE) {
+        fail(st, name, err, errlen);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_plan(struct store *st, char *out, size_t outlen, char *err, size_t errlen)
+{
+    size_t used = 0;
+
+    if (outlen == 0) {
+        snprintf(err, errlen, "no room for the plan");
+        return -1;
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(plan_sql) / sizeof(plan_sql[0]); i++) {
+        if (plan_one(st, plan_sql[i].name, plan_sql[i].sql, out, outlen, &used, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}

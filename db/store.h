@@ -1,0 +1,88 @@
+/* The store: arcade's SQLite database, the only place that knows SQL.
+ *
+ * One connection, owned by the server's loop thread, which is the only writer. Results are stored
+ * by group commit: during one loop iteration the game code opens a batch (store_begin), records
+ * every result of the iteration (store_add_totals, store_pvp_round), and the flush at the end of
+ * the iteration commits the batch (store_commit) before any of those results is written to a
+ * socket. When anything inside a batch fails, the caller calls store_rollback and sends no result
+ * of that batch; the next batch works as usual.
+ *
+ * Every function returns 0 (or a count or an id) on success and -1 on error, with a message in the
+ * caller's err buffer. Nothing aborts; a busy database gives up after STORE_BUSY_MS.
+ */
+#ifndef ARCADE_STORE_H
+#define ARCADE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NAME_MAX 32  /* longest player name, in bytes */
+#define STORE_FORM_MAX 10  /* rated results kept in a player's form */
+#define STORE_TOP_MAX 100  /* most rows store_top returns */
+#define STORE_AROUND_MAX 50 /* most players store_rank shows on each side */
+#define STORE_BUSY_MS 100  /* longest wait for a lock held by another process */
+
+struct store;
+
+/* One leaderboard row. */
+struct store_row {
+    int64_t rank;                    /* 1 is the best */
+    char name[STORE_NAME_MAX + 1];
+    double rating;                   /* unrounded Elo rating */
+    int provisional;                 /* 1 until the player has ELO_PROVISIONAL rated rounds */
+    int64_t wins, losses, draws, rounds; /* totals over bot and rated rounds */
+    char form[STORE_FORM_MAX + 1];   /* last rated results, oldest first: 'W', 'L', 'D' */
+};
+
+/* Open or create the database at path (a file name, or a "file:" URI), bring its schema up to
+ * date and prepare every statement. WAL journal; synchronous NORMAL, or FULL when sync_full
+ * (NORMAL can lose the last commits on a power cut, never on a crash of arcade itself). A database
+ * written by a newer arcade is refused. Returns NULL with the reason in err. */
+struct store *store_open(const char *path, int sync_full, char *err, size_t errlen);
+/* Close the database; an open batch is rolled back. NULL is allowed. */
+void store_close(struct store *st);
+
+/* Open a batch (a write transaction). Fails if one is already open or the database is locked. */
+int store_begin(struct store *st, char *err, size_t errlen);
+/* Commit the batch. On failure the batch has been rolled back: none of it is stored. */
+int store_commit(struct store *st, char *err, size_t errlen);
+/* Drop the batch, if one is open. */
+void store_rollback(struct store *st);
+
+/* Find or create the player with this name (1 to STORE_NAME_MAX bytes, stored exactly as given);
+ * returns its id (> 0) or -1. Callable in or outside a batch; a player created inside a batch that
+ * is rolled back is gone with it, so the server should name players outside batches. */
+int64_t store_player(struct store *st, const char *name, char *err, size_t errlen);
+/* Create a guest (a player without a name, never on the leaderboard); returns its id or -1.
+ * Same batch rule as store_player. */
+int64_t store_guest(struct store *st, char *err, size_t errlen);
+
+/* Add rounds against the bot to a player's or guest's totals (rounds grows by the sum).
+ * Inside a batch only. */
+int store_add_totals(struct store *st, int64_t player, int wins, int losses, int draws, char *err,
+                     size_t errlen);
+
+/* Store one player-vs-player round between two different players: the round itself, both totals,
+ * both Elo ratings (games/elo.h), rated-round counts, form, the rating history, and the leaderboard
+ * counts. outcome is from a's side: 'W', 'L' or 'D'; a move is 1 scissors, 2 rock, 3 paper, 0 none;
+ * timeout is 1 for a round decided by forfeit. The new ratings go to rating_a and rating_b when
+ * they are not NULL. Inside a batch only. */
+int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move_b, char outcome,
+                    int timeout, double *rating_a, double *rating_b, char *err, size_t errlen);
+
+/* The leaderboard: named players with at least one rated round, by rating, ties to whoever reached
+ * the rating first, then to the older player. */
+
+/* The top n (1 to STORE_TOP_MAX) into rows; returns how many there are (<= n) or -1. */
+int store_top(struct store *st, int n, struct store_row *rows, char *err, size_t errlen);
+/* The named player with up to k (0 to STORE_AROUND_MAX) players on each side, in rank order, into
+ * rows (room for 2k + 1); *self gets the player's index in rows. Returns the row count, 0 when no
+ * such player is on the leaderboard (unknown, or no rated round yet), or -1. */
+int store_rank(struct store *st, const char *name, int k, struct store_row *rows, int *self,
+               char *err, size_t errlen);
+
+/* The query plans (EXPLAIN QUERY PLAN) of the leaderboard statements, as text lines into out
+ * (NUL-terminated, truncated to outlen). For tests and the benchmark. Returns 0 or -1. */
+int store_plan(struct store *st, char *out, size_t outlen, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1177 @@
+/* The store on real temporary databases: schema and migrations, batches, rounds and ratings, the
+ * leaderboard against a sort done here in C, query plans, and failures (missing directory,
+ * read-only file, lock held by another process, disk full at commit). The test reads and arranges
+ * the database through its own SQLite connection, never through the store it checks. */
+#include <check.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elo.h"
+#include "store.h"
+
+#define ERRLEN 256
+
+/* Every test works in its own directory under root, which main removes at the end, so a failed
+ * test (whose child exits early) leaves nothing behind. */
+static char root[64];
+static char dir[128];
+static char path[160];
+static char err[ERRLEN];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof(dir), "%s/t-XXXXXX", root);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/arcade.db", dir);
+    err[0] = '\0';
+}
+
+static struct store *open_store(void)
+{
+    struct store *st = store_open(path, 0, err, sizeof(err));
+
+    ck_assert_msg(st != NULL, "store_open: %s", err);
+    return st;
+}
+
+/* The test's own connection. */
+static sqlite3 *raw_open(void)
+{
+    sqlite3 *db = NULL;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    return db;
+}
+
+static void raw_exec(const char *sql)
+{
+    sqlite3 *db = raw_open();
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+    sqlite3_close(db);
+}
+
+/* First column of the first row of sql with ?1 bound to arg: an integer, or text into out. */
+static int64_t raw_query(const char *sql, int64_t arg, char *out, size_t cap)
+{
+    sqlite3 *db = raw_open();
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+
+    ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    if (sqlite3_bind_parameter_count(s) > 0) {
+        sqlite3_bind_int64(s, 1, arg);
+    }
+    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
+    v = sqlite3_column_int64(s, 0);
+    if (out != NULL) {
+        snprintf(out, cap, "%s", sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
+                                                           : "(null)");
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static int64_t raw_int(const char *sql, int64_t arg)
+{
+    return raw_query(sql, arg, NULL, 0);
+}
+
+static double raw_double(const char *sql, int64_t arg)
+{
+    char text[64];
+
+    raw_query(sql, arg, text, sizeof(text));
+    return strtod(text, NULL);
+}
+
+static int64_t player(struct store *st, const char *name)
+{
+    int64_t id = store_player(st, name, err, sizeof(err));
+
+    ck_assert_msg(id > 0, "store_player %s: %s", name, err);
+    return id;
+}
+
+static void begin(struct store *st)
+{
+    ck_assert_msg(store_begin(st, err, sizeof(err)) == 0, "begin: %s", err);
+}
+
+static void commit(struct store *st)
+{
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+}
+
+static void round_of(struct store *st, int64_t a, int64_t b, char outcome)
+{
+    int move_a = outcome == 'W' ? 2 : outcome == 'L' ? 1 : 3;
+    int move_b = outcome == 'W' ? 1 : outcome == 'L' ? 2 : 3;
+
+    ck_assert_msg(store_pvp_round(st, a, b, move_a, move_b, outcome, 0, NULL, NULL, err,
+                                  sizeof(err)) == 0,
+                  "pvp: %s", err);
+}
+
+/* One committed round. */
+static void play(struct store *st, int64_t a, int64_t b, char outcome)
+{
+    begin(st);
+    round_of(st, a, b, outcome);
+    commit(st);
+}
+
+/* rating_buckets against a GROUP BY over the leaderboard: 1 when they agree on every bucket. */
+#define BOARD_BUCKETS                                                                              \
+    "SELECT CAST(rating AS INTEGER) - (rating < CAST(rating AS INTEGER)), count(*) FROM players"  \
+    " WHERE name IS NOT NULL AND rated > 0 GROUP BY 1"
+#define STORED_BUCKETS "SELECT bucket, n FROM rating_buckets WHERE n <> 0"
+
+static int buckets_agree(void)
+{
+    return raw_int("SELECT (SELECT count(*) FROM (" STORED_BUCKETS " EXCEPT " BOARD_BUCKETS "))"
+                   " + (SELECT count(*) FROM (" BOARD_BUCKETS " EXCEPT " STORED_BUCKETS "))",
+                   0) == 0;
+}
+
+START_TEST(test_schema_created_at_version_1)
+{
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+                             " ('players', 'rounds', 'ratings', 'rating_buckets')",
+                             0),
+                     4);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+                             " ('players_board', 'ratings_player')",
+                             0),
+                     2);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'", 0), 4);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 0);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_wal_mode_is_on)
+{
+    char mode[16];
+    char wal[200];
+    struct stat sb;
+    struct store *st;
+
+    make_dir();
+    st = store_open(path, 1, err, sizeof(err)); /* sync_full opens as well */
+    ck_assert_msg(st != NULL, "%s", err);
+    player(st, "ana");
+    raw_query("PRAGMA journal_mode", 0, mode, sizeof(mode));
+    ck_assert_str_eq(mode, "wal");
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    ck_assert_int_eq(stat(wal, &sb), 0);
+    ck_assert_int_gt(sb.st_size, 0);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_reopen_keeps_data)
+{
+    struct store_row rows[10];
+    struct store *st;
+    int64_t ana, bo;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    play(st, ana, bo, 'W');
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, bo, 2, 0, 1, err, sizeof(err)), 0);
+    commit(st);
+    store_close(st);
+
+    st = open_store();
+    ck_assert_int_eq(player(st, "ana"), ana);
+    ck_assert_int_eq(player(st, "bo"), bo);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "ana");
+    ck_assert_double_eq_tol(rows[0].rating, 1220.0, 1e-9);
+    ck_assert_str_eq(rows[1].name, "bo");
+    ck_assert_int_eq(rows[1].wins, 2);
+    ck_assert_int_eq(rows[1].losses, 1);
+    ck_assert_int_eq(rows[1].draws, 1);
+    ck_assert_int_eq(rows[1].rounds, 4);
+    ck_assert_str_eq(rows[1].form, "L");
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_version_1_opens_unchanged)
+{
+    struct store *st;
+    int64_t schema;
+
+    make_dir();
+    st = open_store();
+    player(st, "ana");
+    store_close(st);
+    /* schema_version counts every change to the schema. */
+    schema = raw_int("PRAGMA schema_version", 0);
+
+    st = open_store();
+    store_close(st);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 1);
+    ck_assert_int_eq(raw_int("PRAGMA schema_version", 0), schema);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE name = 'ana'", 0), 1);
+}
+END_TEST
+
+START_TEST(test_newer_version_refused)
+{
+    char mode[16];
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    store_close(st);
+    raw_exec("PRAGMA user_version = 2");
+    ck_assert_ptr_null(store_open(path, 0, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "version 2 is newer") != NULL, "err: %s", err);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
+
+    /* Refused before anything is touched: a foreign database keeps its journal mode and gets
+     * no table. */
+    make_dir();
+    raw_exec("CREATE TABLE other(x); PRAGMA user_version = 7");
+    ck_assert_ptr_null(store_open(path, 0, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "newer") != NULL, "err: %s", err);
+    raw_query("PRAGMA journal_mode", 0, mode, sizeof(mode));
+    ck_assert_str_eq(mode, "delete");
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'players'", 0), 0);
+}
+END_TEST
+
+START_TEST(test_add_totals)
+{
+    struct store_row rows[1];
+    struct store *st;
+    int64_t ana, guest;
+    int self;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    guest = store_guest(st, err, sizeof(err));
+    ck_assert_int_gt(guest, 0);
+    ck_assert_int_ne(guest, ana);
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 3, 2, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_add_totals(st, guest, 0, 5, 0, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 4);
+    ck_assert_int_eq(raw_int("SELECT losses FROM players WHERE id = ?1", ana), 2);
+    ck_assert_int_eq(raw_int("SELECT draws FROM players WHERE id = ?1", ana), 1);
+    ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", ana), 7);
+    ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", guest), 5);
+    /* Bot rounds never rate: no rating change, not on the leaderboard. */
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", ana), 0);
+    ck_assert_double_eq(raw_double("SELECT rating FROM players WHERE id = ?1", ana), 1200);
+    ck_assert_int_eq(store_top(st, 1, rows, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_rank(st, "ana", 0, rows, &self, err, sizeof(err)), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), 0);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_writes_need_a_batch)
+{
+    struct store *st;
+    int64_t ana, bo;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "no batch open");
+    ck_assert_int_eq(store_pvp_round(st, ana, bo, 2, 1, 'W', 0, NULL, NULL, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_commit(st, err, sizeof(err)), -1);
+    begin(st);
+    ck_assert_int_eq(store_begin(st, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_rollback_leaves_nothing)
+{
+    struct store *st;
+    int64_t ana, bo, zed, guest;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    begin(st);
+    zed = player(st, "zed");
+    guest = store_guest(st, err, sizeof(err));
+    ck_assert_int_gt(guest, 0);
+    ck_assert_int_eq(store_add_totals(st, ana, 5, 5, 5, err, sizeof(err)), 0);
+    round_of(st, ana, bo, 'W');
+    round_of(st, zed, bo, 'D');
+    store_rollback(st);
+
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 2);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE name = 'zed'", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT wins + losses + draws + rounds + rated FROM players"
+                             " WHERE id = ?1",
+                             ana),
+                     0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT coalesce(sum(n), 0) FROM rating_buckets", 0), 0);
+    /* The store goes on: a new batch commits. */
+    play(st, ana, bo, 'L');
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_close_drops_open_batch)
+{
+    struct store *st;
+    int64_t ana;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    store_close(st);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 0);
+}
+END_TEST
+
+START_TEST(test_pvp_round_updates_everything)
+{
+    struct store *st;
+    int64_t ana, bo, r1, r2;
+    double ra = 0, rb = 0;
+    char text[32];
+    int64_t before = (int64_t)time(NULL) * 1000;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    begin(st);
+    ck_assert_int_eq(store_pvp_round(st, ana, bo, 2, 1, 'W', 0, &ra, &rb, err, sizeof(err)), 0);
+    commit(st);
+    /* 1200 vs 1200, K 40: 1220 and 1180. */
+    ck_assert_double_eq_tol(ra, 1220.0, 1e-9);
+    ck_assert_double_eq_tol(rb, 1180.0, 1e-9);
+    r1 = raw_int("SELECT max(id) FROM rounds", 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds WHERE id = ?1 AND a = 1 AND b = 2"
+                             " AND move_a = 2 AND move_b = 1 AND outcome = 'W' AND timeout = 0",
+                             r1),
+                     1);
+    ck_assert_int_ge(raw_int("SELECT at FROM rounds WHERE id = ?1", r1), before);
+    ck_assert_int_le(raw_int("SELECT at FROM rounds WHERE id = ?1", r1), before + 60000);
+    ck_assert_int_eq(raw_int("SELECT wins * 1000 + losses * 100 + draws * 10 + rounds"
+                             " FROM players WHERE id = ?1",
+                             ana),
+                     1001);
+    ck_assert_int_eq(raw_int("SELECT wins * 1000 + losses * 100 + draws * 10 + rounds"
+                             " FROM players WHERE id = ?1",
+                             bo),
+                     101);
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", ana), 1);
+    ck_assert_int_eq(raw_int("SELECT rated_at FROM players WHERE id = ?1", bo), r1);
+    raw_query("SELECT form FROM players WHERE id = ?1", ana, text, sizeof(text));
+    ck_assert_str_eq(text, "W");
+    raw_query("SELECT form FROM players WHERE id = ?1", bo, text, sizeof(text));
+    ck_assert_str_eq(text, "L");
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings WHERE round = ?1 AND player = 1"
+                             " AND before = 1200 AND after = 1220",
+                             r1),
+                     1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings WHERE round = ?1 AND player = 2"
+                             " AND before = 1200 AND after = 1180",
+                             r1),
+                     1);
+    ck_assert_int_eq(raw_int("SELECT n FROM rating_buckets WHERE bucket = 1220", 0), 1);
+    ck_assert_int_eq(raw_int("SELECT n FROM rating_buckets WHERE bucket = 1180", 0), 1);
+
+    /* A forfeit: bo moved, ana did not. Both now have one rated round, K 40:
+     * E_bo = 1/(1 + 10^(40/400)) = 1/2.258925 = 0.442688; bo = 1180 + 40 * 0.557312 = 1202.29247,
+     * ana = 1220 - 40 * 0.557312 = 1197.70753. */
+    begin(st);
+    ck_assert_int_eq(store_pvp_round(st, bo, ana, 3, 0, 'W', 1, &rb, &ra, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_double_eq_tol(rb, 1202.29247, 1e-4);
+    ck_assert_double_eq_tol(ra, 1197.70753, 1e-4);
+    r2 = raw_int("SELECT max(id) FROM rounds", 0);
+    ck_assert_int_gt(r2, r1);
+    ck_assert_int_eq(raw_int("SELECT timeout * 10 + move_b FROM rounds WHERE id = ?1", r2), 10);
+    raw_query("SELECT form FROM players WHERE id = ?1", ana, text, sizeof(text));
+    ck_assert_str_eq(text, "WL");
+    raw_query("SELECT form FROM players WHERE id = ?1", bo, text, sizeof(text));
+    ck_assert_str_eq(text, "LW");
+    ck_assert_double_eq_tol(raw_double("SELECT rating FROM players WHERE id = ?1", ana), ra, 1e-9);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings WHERE round = ?1 AND player = 1"
+                             " AND before = 1220",
+                             r2),
+                     1);
+    ck_assert_int_eq(raw_int("SELECT coalesce(sum(n), 0) FROM rating_buckets WHERE bucket IN"
+                             " (1220, 1180)",
+                             0),
+                     0);
+    ck_assert_int_eq(raw_int("SELECT n FROM rating_buckets WHERE bucket = 1197", 0), 1);
+    ck_assert_int_eq(raw_int("SELECT n FROM rating_buckets WHERE bucket = 1202", 0), 1);
+    ck_assert(buckets_agree());
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_bad_rounds_refused)
+{
+    struct store *st;
+    int64_t ana, bo;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    begin(st);
+    ck_assert_int_eq(store_pvp_round(st, ana, ana, 2, 1, 'W', 0, NULL, NULL, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_pvp_round(st, ana, bo, 4, 1, 'W', 0, NULL, NULL, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_pvp_round(st, ana, bo, 2, 1, 'X', 0, NULL, NULL, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_pvp_round(st, ana, bo, 2, 1, 'W', 2, NULL, NULL, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_add_totals(st, ana, -1, 0, 0, err, sizeof(err)), -1);
+    commit(st);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT sum(rounds) FROM players", 0), 0);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_form_keeps_last_ten)
+{
+    static const char results[] = "WWLDLWDDLWLW"; /* ana's, oldest first */
+    char text[32], mirrored[sizeof(results)];
+    struct store *st;
+    int64_t ana, bo;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    begin(st);
+    for (size_t i = 0; i < strlen(results); i++) {
+        round_of(st, ana, bo, results[i]);
+        mirrored[i] = results[i] == 'W' ? 'L' : results[i] == 'L' ? 'W' : 'D';
+    }
+    mirrored[strlen(results)] = '\0';
+    commit(st);
+    raw_query("SELECT form FROM players WHERE id = ?1", ana, text, sizeof(text));
+    ck_assert_str_eq(text, results + 2);
+    raw_query("SELECT form FROM players WHERE id = ?1", bo, text, sizeof(text));
+    ck_assert_str_eq(text, mirrored + 2);
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", ana), 12);
+    store_close(st);
+}
+END_TEST
+
+/* Random rounds between named players and guests, then every derived value checked against the
+ * rounds table: totals, rated counts, rated_at, form, history, ratings replayed with elo_update,
+ * and the buckets. */
+START_TEST(test_random_rounds_stay_consistent)
+{
+    enum { PLAYERS = 12, GUESTS = 3, ROUNDS = 400 };
+    static const char outcomes[] = "WLD";
+    int64_t ids[PLAYERS + GUESTS];
+    double rating[PLAYERS + GUESTS];
+    int rated[PLAYERS + GUESTS];
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    srand(7);
+    for (int i = 0; i < PLAYERS + GUESTS; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "p%d", i);
+        ids[i] = i < PLAYERS ? player(st, name) : store_guest(st, err, sizeof(err));
+        ck_assert_int_gt(ids[i], 0);
+        rating[i] = ELO_START;
+        rated[i] = 0;
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        int a = rand() % (PLAYERS + GUESTS), b = (a + 1 + rand() % (PLAYERS + GUESTS - 1)) %
+                                                     (PLAYERS + GUESTS);
+        char o = outcomes[rand() % 3];
+        double ra, rb;
+
+        if (r % 7 == 0) {
+            begin(st);
+        }
+        ck_assert_int_eq(store_pvp_round(st, ids[a], ids[b], 1 + rand() % 3, rand() % 4, o,
+                                         rand() % 2, &ra, &rb, err, sizeof(err)),
+                         0);
+        elo_update(&rating[a], rated[a]++, &rating[b], rated[b]++,
+                   o == 'W' ? 1.0 : o == 'D' ? 0.5 : 0.0);
+        ck_assert_double_eq_tol(ra, rating[a], 1e-9);
+        ck_assert_double_eq_tol(rb, rating[b], 1e-9);
+        if (r % 7 == 6 || r == ROUNDS - 1) {
+            commit(st);
+        }
+    }
+    for (int i = 0; i < PLAYERS + GUESTS; i++) {
+        int64_t id = ids[i];
+
+        ck_assert_double_eq_tol(raw_double("SELECT rating FROM players WHERE id = ?1", id),
+                                rating[i], 1e-6);
+        ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", id), rated[i]);
+        ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings WHERE player = ?1", id), rated[i]);
+        ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", id), rated[i]);
+        ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", id),
+                         raw_int("SELECT count(*) FROM rounds WHERE (a = ?1 AND outcome = 'W')"
+                                 " OR (b = ?1 AND outcome = 'L')",
+                                 id));
+        ck_assert_int_eq(raw_int("SELECT draws FROM players WHERE id = ?1", id),
+                         raw_int("SELECT count(*) FROM rounds WHERE (a = ?1 OR b = ?1)"
+                                 " AND outcome = 'D'",
+                                 id));
+        ck_assert_int_eq(raw_int("SELECT rated_at FROM players WHERE id = ?1", id),
+                         raw_int("SELECT coalesce(max(round), 0) FROM ratings WHERE player = ?1"
+                                 " AND before <> after",
+                                 id));
+        /* The latest history row ends at the current rating. */
+        ck_assert_double_eq_tol(raw_double("SELECT after FROM ratings WHERE player = ?1"
+                                           " ORDER BY round DESC LIMIT 1",
+                                           id),
+                                rating[i], 1e-9);
+        ck_assert_int_eq(raw_int("SELECT form = (SELECT group_concat(r, '') FROM (SELECT r FROM"
+                                 " (SELECT id, CASE WHEN a = ?1 THEN outcome WHEN outcome = 'W'"
+                                 " THEN 'L' WHEN outcome = 'L' THEN 'W' ELSE 'D' END AS r"
+                                 " FROM rounds WHERE a = ?1 OR b = ?1 ORDER BY id DESC LIMIT 10)"
+                                 " ORDER BY id)) FROM players WHERE id = ?1",
+                                 id),
+                         1);
+    }
+    ck_assert(buckets_agree());
+    ck_assert_int_eq(raw_int("SELECT sum(n) FROM rating_buckets", 0), PLAYERS);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_top_ties_go_to_who_got_there_first)
+{
+    struct store_row rows[10];
+    struct store *st;
+    int64_t c, d, a, b, e, f;
+
+    make_dir();
+    st = open_store();
+    /* c and d get the smaller ids, a and b play first. */
+    c = player(st, "c");
+    d = player(st, "d");
+    a = player(st, "a");
+    b = player(st, "b");
+    play(st, a, b, 'W'); /* a 1220, b 1180 */
+    play(st, c, d, 'W'); /* c 1220, d 1180, later */
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 4);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert_str_eq(rows[1].name, "c");
+    ck_assert_str_eq(rows[2].name, "b");
+    ck_assert_str_eq(rows[3].name, "d");
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(rows[i].rank, i + 1);
+        ck_assert_int_eq(rows[i].provisional, 1);
+    }
+    ck_assert_double_eq(rows[0].rating, rows[1].rating);
+
+    /* A draw between equal ratings changes neither, so a keeps its place ahead of c. */
+    play(st, a, c, 'D');
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 4);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert_str_eq(rows[0].form, "WD");
+    ck_assert_str_eq(rows[1].name, "c");
+    ck_assert_double_eq(rows[0].rating, 1220.0);
+
+    /* Same rating in the same round (a draw at 1200): the older player first. */
+    f = player(st, "f");
+    e = player(st, "e");
+    play(st, e, f, 'D');
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 6);
+    ck_assert_str_eq(rows[2].name, "f");
+    ck_assert_str_eq(rows[3].name, "e");
+    ck_assert_int_eq(store_top(st, 3, rows, err, sizeof(err)), 3);
+    ck_assert_int_eq(store_top(st, 0, rows, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_top(st, STORE_TOP_MAX + 1, rows, err, sizeof(err)), -1);
+    store_close(st);
+}
+END_TEST
+
+/* The leaderboard by its definition, sorted here. */
+struct expect {
+    int64_t id;
+    double rating;
+    int64_t rated_at;
+    char name[16];
+};
+
+static int expect_cmp(const void *x, const void *y)
+{
+    const struct expect *a = x, *b = y;
+
+    if (a->rating != b->rating) {
+        return a->rating > b->rating ? -1 : 1;
+    }
+    if (a->rated_at != b->rated_at) {
+        return a->rated_at < b->rated_at ? -1 : 1;
+    }
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* n board players straight into the table, with ratings from a short list so that many share a
+ * rating or a bucket, and some guests and unrated players who must not count. Returns them in
+ * leaderboard order. */
+static struct expect *board_fixture(int n)
+{
+    static const double ratings[] = {1200, 1200.5, 1200.999, 1201, 1199.999, 1180, 2400, 845.25,
+                                     -3.5, -3, 0, 0.5, 1500, 1500.0001, 1499.9999};
+    struct expect *want = calloc((size_t)n, sizeof(*want));
+    sqlite3 *db = raw_open();
+    sqlite3_stmt *ins = NULL;
+
+    ck_assert_ptr_nonnull(want);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO players(name, rating, rated, rated_at,"
+                                            " created) VALUES (?1, ?2, ?3, ?4, 0)",
+                                        -1, &ins, NULL),
+                     SQLITE_OK);
+    srand(11);
+    for (int i = 0; i < n + n / 4; i++) {
+        double rating = ratings[rand() % (int)(sizeof(ratings) / sizeof(ratings[0]))];
+        int64_t at = rand() % 8;
+        int on_board = i < n;
+        char name[16];
+
+        snprintf(name, sizeof(name), "p%d", i);
+        /* Every fourth extra row is an unrated named player, the rest guests. */
+        if (on_board || i % 4 == 0) {
+            sqlite3_bind_text(ins, 1, name, -1, SQLITE_TRANSIENT);
+        } else {
+            sqlite3_bind_null(ins, 1);
+        }
+        sqlite3_bind_double(ins, 2, on_board ? rating : rating + 5000);
+        sqlite3_bind_int(ins, 3, on_board ? 1 + rand() % 40 : !(i % 4 == 0));
+        sqlite3_bind_int64(ins, 4, at);
+        ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        if (on_board) {
+            want[i].id = sqlite3_last_insert_rowid(db);
+            want[i].rating = rating;
+            want[i].rated_at = at;
+            snprintf(want[i].name, sizeof(want[i].name), "%s", name);
+        }
+    }
+    sqlite3_finalize(ins);
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    qsort(want, (size_t)n, sizeof(*want), expect_cmp);
+    return want;
+}
+
+START_TEST(test_rank_matches_a_full_sort)
+{
+    enum { N = 240 };
+    static const int ks[] = {0, 1, 3, 7};
+    struct store_row rows[2 * 7 + 1];
+    struct store *st;
+    struct expect *want;
+
+    make_dir();
+    st = open_store();
+    want = board_fixture(N);
+    ck_assert(buckets_agree());
+    for (int i = 0; i < N; i++) {
+        for (size_t j = 0; j < sizeof(ks) / sizeof(ks[0]); j++) {
+            int k = ks[j], self = -1;
+            int lo = i - k < 0 ? 0 : i - k, hi = i + k >= N ? N - 1 : i + k;
+            int n = store_rank(st, want[i].name, k, rows, &self, err, sizeof(err));
+
+            ck_assert_msg(n == hi - lo + 1, "%s k=%d: %d rows (%s)", want[i].name, k, n, err);
+            ck_assert_int_eq(self, i - lo);
+            for (int r = 0; r < n; r++) {
+                ck_assert_str_eq(rows[r].name, want[lo + r].name);
+                ck_assert_int_eq(rows[r].rank, lo + r + 1);
+            }
+        }
+    }
+    free(want);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_top_matches_a_full_sort)
+{
+    enum { N = 240 };
+    struct store_row rows[STORE_TOP_MAX];
+    struct store *st;
+    struct expect *want;
+
+    make_dir();
+    st = open_store();
+    want = board_fixture(N);
+    ck_assert_int_eq(store_top(st, STORE_TOP_MAX, rows, err, sizeof(err)), STORE_TOP_MAX);
+    for (int i = 0; i < STORE_TOP_MAX; i++) {
+        ck_assert_str_eq(rows[i].name, want[i].name);
+        ck_assert_double_eq(rows[i].rating, want[i].rating);
+        ck_assert_int_eq(rows[i].rank, i + 1);
+    }
+    free(want);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_rank_top_middle_bottom)
+{
+    struct store_row rows[2 * STORE_AROUND_MAX + 1];
+    struct store *st;
+    int64_t ids[9];
+    int self = -1;
+
+    make_dir();
+    st = open_store();
+    /* p0 beats everyone once, p1 everyone after it, ...: nine distinct ratings, p0 on top. */
+    for (int i = 0; i < 9; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "p%d", i);
+        ids[i] = player(st, name);
+    }
+    begin(st);
+    for (int i = 0; i < 9; i++) {
+        for (int j = i + 1; j < 9; j++) {
+            round_of(st, ids[i], ids[j], 'W');
+        }
+    }
+    commit(st);
+
+    ck_assert_int_eq(store_rank(st, "p0", 2, rows, &self, err, sizeof(err)), 3);
+    ck_assert_int_eq(self, 0);
+    ck_assert_str_eq(rows[0].name, "p0");
+    ck_assert_int_eq(rows[0].rank, 1);
+    ck_assert_str_eq(rows[2].name, "p2");
+    ck_assert_int_eq(rows[2].rank, 3);
+
+    ck_assert_int_eq(store_rank(st, "p4", 2, rows, &self, err, sizeof(err)), 5);
+    ck_assert_int_eq(self, 2);
+    for (int r = 0; r < 5; r++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "p%d", r + 2);
+        ck_assert_str_eq(rows[r].name, name);
+        ck_assert_int_eq(rows[r].rank, r + 3);
+    }
+    ck_assert_int_eq(rows[2].wins, 4);
+    ck_assert_int_eq(rows[2].losses, 4);
+    ck_assert_str_eq(rows[2].form, "LLLLWWWW");
+
+    ck_assert_int_eq(store_rank(st, "p8", 2, rows, &self, err, sizeof(err)), 3);
+    ck_assert_int_eq(self, 2);
+    ck_assert_str_eq(rows[0].name, "p6");
+    ck_assert_str_eq(rows[2].name, "p8");
+    ck_assert_int_eq(rows[2].rank, 9);
+
+    ck_assert_int_eq(store_rank(st, "p5", 0, rows, &self, err, sizeof(err)), 1);
+    ck_assert_int_eq(self, 0);
+    ck_assert_int_eq(rows[0].rank, 6);
+    ck_assert_int_eq(store_rank(st, "p5", STORE_AROUND_MAX, rows, &self, err, sizeof(err)), 9);
+    ck_assert_int_eq(self, 5);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_rank_unknown_or_unrated)
+{
+    struct store_row rows[3];
+    struct store *st;
+    int64_t ana, bo;
+    int self;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    player(st, "cy");
+    play(st, ana, bo, 'W');
+    ck_assert_int_eq(store_rank(st, "nobody", 1, rows, &self, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_rank(st, "cy", 1, rows, &self, err, sizeof(err)), 0); /* bot only */
+    ck_assert_int_eq(store_rank(st, "", 1, rows, &self, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_rank(st, "an", 1, rows, &self, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_rank(st, "ana", -1, rows, &self, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_rank(st, "ana", STORE_AROUND_MAX + 1, rows, &self, err, sizeof(err)),
+                     -1);
+    ck_assert_int_eq(store_rank(st, "bo", 1, rows, &self, err, sizeof(err)), 2);
+    ck_assert_int_eq(self, 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_guests_never_on_the_board)
+{
+    struct store_row rows[10];
+    struct store *st;
+    int64_t ana, g1, g2;
+    int self;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    g1 = store_guest(st, err, sizeof(err));
+    g2 = store_guest(st, err, sizeof(err));
+    ck_assert_int_gt(g2, g1);
+    begin(st);
+    round_of(st, g1, ana, 'W'); /* the guest climbs above ana */
+    round_of(st, g1, g2, 'W');
+    commit(st);
+    ck_assert_double_gt(raw_double("SELECT rating FROM players WHERE id = ?1", g1),
+                        raw_double("SELECT rating FROM players WHERE id = ?1", ana));
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 1);
+    ck_assert_str_eq(rows[0].name, "ana");
+    ck_assert_int_eq(store_rank(st, "ana", 5, rows, &self, err, sizeof(err)), 1);
+    ck_assert_int_eq(rows[0].rank, 1);
+    ck_assert_int_eq(raw_int("SELECT sum(n) FROM rating_buckets", 0), 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_names_stored_as_given)
+{
+    static const char *const names[] = {
+        "Ann_1-x",
+        "a",
+        "ZZ-top_99",
+        "abcdefghijklmnopqrstuvwxyz012345", /* 32 bytes */
+        "bob",
+        "Bob", /* names are case-sensitive */
+        /* The server never lets these through; the store must still bind them verbatim. */
+        "x'); DROP TABLE players;--",
+        "%s%n\"\\",
+    };
+    enum { N = sizeof(names) / sizeof(names[0]) };
+    struct store_row rows[3];
+    int64_t ids[N];
+    char text[64];
+    struct store *st;
+    int self;
+
+    make_dir();
+    st = open_store();
+    for (int i = 0; i < N; i++) {
+        ids[i] = player(st, names[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(player(st, names[i]), ids[i]);
+        raw_query("SELECT name FROM players WHERE id = ?1", ids[i], text, sizeof(text));
+        ck_assert_str_eq(text, names[i]);
+    }
+    ck_assert_int_ne(ids[4], ids[5]);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), N);
+    play(st, ids[6], ids[3], 'W');
+    ck_assert_int_eq(store_rank(st, names[6], 1, rows, &self, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[self].name, names[6]);
+    ck_assert_str_eq(rows[1].name, names[3]);
+    ck_assert_int_eq(store_player(st, "", err, sizeof(err)), -1);
+    ck_assert_int_eq(store_player(st, NULL, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_player(st, "abcdefghijklmnopqrstuvwxyz0123456", err, sizeof(err)), -1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_plans_use_the_board_index)
+{
+    static char plan[8192];
+    struct store *st;
+    const char *section;
+
+    make_dir();
+    st = open_store();
+    ck_assert_int_eq(store_plan(st, plan, sizeof(plan), err, sizeof(err)), 0);
+    /* No statement reads players without an index, nor sorts. */
+    for (const char *line = plan; *line != '\0'; line = strchr(line, '\n') + 1) {
+        const char *end = strchr(line, '\n');
+        char one[256];
+
+        ck_assert_ptr_nonnull(end);
+        snprintf(one, sizeof(one), "%.*s", (int)(end - line), line);
+        ck_assert_msg(strstr(one, "SCAN players") == NULL || strstr(one, "USING") != NULL,
+                      "full scan: %s\n%s", one, plan);
+        ck_assert_msg(strstr(one, "TEMP B-TREE") == NULL, "sort: %s\n%s", one, plan);
+    }
+    ck_assert_ptr_nonnull(strstr(plan, "top:\n  SCAN players USING"));
+    ck_assert_ptr_nonnull(strstr(plan, "INDEX players_board"));
+    section = strstr(plan, "rank:\n");
+    ck_assert_ptr_nonnull(section);
+    ck_assert_ptr_nonnull(strstr(section, "SEARCH rating_buckets USING INTEGER PRIMARY KEY"));
+    ck_assert_ptr_nonnull(strstr(section, "SEARCH players USING INDEX players_board (rating>? AND"
+                                          " rating<?)"));
+    ck_assert_ptr_nonnull(strstr(plan, "above:\n  SEARCH players USING INDEX players_board"));
+    ck_assert_ptr_nonnull(strstr(plan, "below:\n  SEARCH players USING INDEX players_board"));
+    ck_assert_ptr_nonnull(strstr(plan, "me:\n  SEARCH players USING INDEX"));
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_missing_directory)
+{
+    char bad[256];
+
+    make_dir();
+    snprintf(bad, sizeof(bad), "%s/no/such/dir/arcade.db", dir);
+    ck_assert_ptr_null(store_open(bad, 0, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "unable to open") != NULL, "err: %s", err);
+}
+END_TEST
+
+START_TEST(test_read_only_database)
+{
+    struct store *st;
+    char uri[256];
+    int64_t ana;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    store_close(st);
+    /* Root ignores file modes, so read-only comes from the open mode instead. */
+    snprintf(uri, sizeof(uri), "file:%s?mode=ro", path);
+    st = store_open(uri, 0, err, sizeof(err));
+    ck_assert_msg(st != NULL, "%s", err);
+    ck_assert_int_eq(player(st, "ana"), ana);
+    ck_assert_int_eq(store_player(st, "bo", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "readonly") != NULL, "err: %s", err);
+    ck_assert_int_eq(store_guest(st, err, sizeof(err)), -1);
+    /* SQLite may refuse the begin already, or only the first write. */
+    err[0] = '\0';
+    if (store_begin(st, err, sizeof(err)) == 0) {
+        ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), -1);
+        store_rollback(st);
+    }
+    ck_assert_msg(strstr(err, "readonly") != NULL, "err: %s", err);
+    store_close(st);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 1);
+
+    /* A new database cannot be created read-only. */
+    make_dir();
+    snprintf(uri, sizeof(uri), "file:%s?mode=ro", path);
+    ck_assert_ptr_null(store_open(uri, 0, err, sizeof(err)));
+    ck_assert(err[0] != '\0');
+}
+END_TEST
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+START_TEST(test_locked_database)
+{
+    struct store *st;
+    sqlite3 *other;
+    int64_t ana;
+    double t0;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    /* Another process holds the write lock. */
+    other = raw_open();
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    t0 = now_s();
+    ck_assert_int_eq(store_begin(st, err, sizeof(err)), -1);
+    ck_assert_double_lt(now_s() - t0, 1.0); /* gives up after the short busy timeout */
+    ck_assert_msg(strstr(err, "locked") != NULL, "err: %s", err);
+    ck_assert_int_eq(store_player(st, "bo", err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "locked") != NULL, "err: %s", err);
+    ck_assert_int_eq(player(st, "ana"), ana); /* reading still works */
+    ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_int_gt(player(st, "bo"), ana);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_failed_statement_then_rollback)
+{
+    struct store *st;
+    int64_t ana, bo;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    round_of(st, ana, bo, 'W');
+    ck_assert_int_eq(store_add_totals(st, 9999, 1, 0, 0, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "no player 9999") != NULL, "err: %s", err);
+    ck_assert_int_eq(store_pvp_round(st, ana, 9999, 2, 1, 'W', 0, NULL, NULL, err, sizeof(err)),
+                     -1);
+    ck_assert_msg(strstr(err, "no player 9999") != NULL, "err: %s", err);
+    store_rollback(st);
+    store_rollback(st); /* harmless when nothing is open */
+
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 0, 2, 0, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_int_eq(raw_int("SELECT wins * 10 + losses FROM players WHERE id = ?1", ana), 2);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), 0);
+    store_close(st);
+}
+END_TEST
+
+/* A full disk at commit time, made with RLIMIT_FSIZE: in WAL mode a small batch reaches the disk
+ * only when it commits, as frames appended to the -wal file, so that write is the one refused. */
+START_TEST(test_commit_fails_then_store_works)
+{
+    struct rlimit old, tiny;
+    struct store *st;
+    int64_t ana, bo;
+    char text[64];
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    tiny = old;
+    tiny.rlim_cur = 1024;
+    signal(SIGXFSZ, SIG_IGN);
+
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 7, 0, 0, err, sizeof(err)), 0);
+    round_of(st, ana, bo, 'W');
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    err[0] = '\0';
+    ck_assert_int_eq(store_commit(st, err, sizeof(err)), -1);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    ck_assert_msg(strstr(err, "commit: ") == err, "err: %s", err);
+    ck_assert_msg(strstr(err, "full") != NULL || strstr(err, "I/O") != NULL, "err: %s", err);
+
+    store_rollback(st);
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 0, 3, 0, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_int_eq(raw_int("SELECT wins * 10 + losses FROM players WHERE id = ?1", ana), 3);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings", 0), 0);
+    store_close(st);
+
+    st = open_store();
+    store_close(st);
+    ck_assert_int_eq(raw_int("SELECT wins * 10 + losses FROM players WHERE id = ?1", ana), 3);
+    raw_query("PRAGMA integrity_check", 0, text, sizeof(text));
+    ck_assert_str_eq(text, "ok");
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *schema = tcase_create("schema");
+    TCase *writes = tcase_create("writes");
+    TCase *board = tcase_create("leaderboard");
+    TCase *errors = tcase_create("errors");
+
+    tcase_add_test(schema, test_schema_created_at_version_1);
+    tcase_add_test(schema, test_wal_mode_is_on);
+    tcase_add_test(schema, test_reopen_keeps_data);
+    tcase_add_test(schema, test_version_1_opens_unchanged);
+    tcase_add_test(schema, test_newer_version_refused);
+    tcase_add_test(writes, test_add_totals);
+    tcase_add_test(writes, test_writes_need_a_batch);
+    tcase_add_test(writes, test_rollback_leaves_nothing);
+    tcase_add_test(writes, test_close_drops_open_batch);
+    tcase_add_test(writes, test_pvp_round_updates_everything);
+    tcase_add_test(writes, test_bad_rounds_refused);
+    tcase_add_test(writes, test_form_keeps_last_ten);
+    tcase_add_test(writes, test_random_rounds_stay_consistent);
+    tcase_add_test(board, test_top_ties_go_to_who_got_there_first);
+    tcase_add_test(board, test_rank_matches_a_full_sort);
+    tcase_add_test(board, test_top_matches_a_full_sort);
+    tcase_add_test(board, test_rank_top_middle_bottom);
+    tcase_add_test(board, test_rank_unknown_or_unrated);
+    tcase_add_test(board, test_guests_never_on_the_board);
+    tcase_add_test(board, test_names_stored_as_given);
+    tcase_add_test(board, test_plans_use_the_board_index);
+    tcase_add_test(errors, test_missing_directory);
+    tcase_add_test(errors, test_read_only_database);
+    tcase_add_test(errors, test_locked_database);
+    tcase_add_test(errors, test_failed_statement_then_rollback);
+    tcase_add_test(errors, test_commit_fails_then_store_works);
+    tcase_set_timeout(writes, 60);
+    tcase_set_timeout(board, 60);
+    suite_add_tcase(s, schema);
+    suite_add_tcase(s, writes);
+    suite_add_tcase(s, board);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+static int remove_entry(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    return remove(fpath);
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    snprintf(root, sizeof(root), "/tmp/arcade-store-XXXXXX");
+    if (mkdtemp(root) == NULL) {
+        perror("mkdtemp");
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(store_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
