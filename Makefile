@@ -33,7 +33,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 GAMES_SRC  := $(wildcard games/*.c)
 DB_SRC     := $(filter-out db/bench_%.c,$(wildcard db/*.c))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-CLIENT_SRC := $(filter-out client/main.c,$(wildcard client/*.c))
+CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 

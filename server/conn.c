@@ -294,6 +294,7 @@ static size_t choose_mode(struct conn *c, const char *buf, size_t len)
     if (rps_opens((unsigned char)buf[i])) {
         conn_set_state(c, CONN_LOBBY);
         c->idle_w.repeat = c->srv->cfg.long_idle_timeout;
+        ev_timer_again(c->srv->loop, &c->idle_w);
     } else {
         conn_set_state(c, CONN_SHORT);
     }

@@ -51,6 +51,7 @@ struct conn {
     unsigned dirty : 1;         /* on the dirty list */
     unsigned read_paused : 1;   /* reading stopped until the client reads */
     unsigned skip_line : 1;     /* discarding the rest of an overlong line */
+    unsigned sent_newline : 1;  /* has ended a request with \n: no early answers */
     unsigned named : 1;         /* said hello */
     unsigned new_guest : 1;     /* player is a guest row made in the current batch */
     const char *close_reason;   /* why it closed, for the log */

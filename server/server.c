@@ -95,15 +95,15 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (n < 0) {
             return;
         }
-        size_t len = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
-        if (len > 0 && in[len - 1] == '\n') {
+        size_t len = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n, start = 0;
+        while (len > 0 && rps_is_space((unsigned char)in[len - 1])) {
             len--;
         }
-        if (len > 0 && in[len - 1] == '\r') {
-            len--;
+        while (start < len && rps_is_space((unsigned char)in[start])) {
+            start++;
         }
         size_t reply = (size_t)n > sizeof(in) ? (size_t)snprintf(out, sizeof(out), "eline too long\n")
-                                                : short_reply(srv, in, len, out);
+                                                : short_reply(srv, in + start, len - start, out);
         if (sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }

@@ -123,7 +123,7 @@ static void answer(struct conn *c, const char *line, size_t len)
         blank++;
     }
     if (blank < len) {   /* blank lines are ignored */
-        conn_write(c, reply, short_reply(c->srv, line, len, reply));
+        conn_write(c, reply, short_reply(c->srv, line + blank, len - blank, reply));
     }
 }
 
@@ -147,6 +147,7 @@ size_t short_input(struct conn *c, const char *buf, size_t len, int more, int eo
             continue;
         }
         if (nl != NULL) {
+            c->sent_newline = 1;
             answer(c, buf + pos, end - pos);
             pos = end + 1;
             continue;
@@ -157,7 +158,10 @@ size_t short_input(struct conn *c, const char *buf, size_t len, int more, int eo
             c->skip_line = 1;
             return len;
         }
-        if (eof || (!more && tail_complete(buf + pos, rest - (buf[len - 1] == '\r')))) {
+        /* Only a client that has never ended a line with \n (the classic one) is
+         * answered without a terminator: for the others, a short read can end
+         * inside a line that is still on its way. */
+        if (eof || (!more && !c->sent_newline && tail_complete(buf + pos, rest - (buf[len - 1] == '\r')))) {
             answer(c, buf + pos, rest);
             return len;
         }
