@@ -32,7 +32,7 @@
  * - rounds.id is AUTOINCREMENT: players.rated_at holds a round id and breaks leaderboard ties, so
  *   ids must never be reused, even if old rounds are one day pruned.
  * - CHECK constraints on rounds: a malformed round is refused by the database itself.
- * - ratings.player references players, and before/after are NOT NULL: every row is a real change.
+ * - ratings.player references players, and before/after are NOT NULL: every row is a rated round of a real player (a draw at equal ratings leaves before = after).
  * - players_board is a partial index holding only the leaderboard (named, rated), ordered as the
  *   leaderboard: rating DESC, rated_at, then the implicit rowid (id). Guests and bot-only players
  *   cost it nothing, and top-N, ranks and neighbours are all ranges of it.

@@ -1,0 +1,798 @@
+/* Player against player, end to end: the real arcaded on --port 0 with a temporary database, named
+ * clients over real sockets, and the database read back after the server stopped. Expected frames
+ * and ratings come from docs/PROTOCOL.md (the rules of the game and the Elo formula are written out
+ * again here), never from the server's own code. Every wait is a blocking read with the harness's
+ * 10 s deadline; timeouts that must happen are made short with --move-timeout / --queue-timeout. */
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define NAME_MAX_LEN 32
+#define FRAME_MAX (2 + 255)
+#define SHOWN_MAX 1100          /* an escaped frame: up to 4 characters a byte */
+#define ELO_START 1200.0
+#define ELO_K_NEW 40.0          /* a player's first 30 rated rounds */
+
+#define SCISSORS 1
+#define ROCK 2
+#define PAPER 3
+
+/* One server per test (each test runs in its own process). */
+static struct harness srv;
+static int cleanup_registered;
+
+struct player {
+    int fd;
+    char name[NAME_MAX_LEN + 1];  /* for messages; empty for a guest */
+};
+
+/* Stops the server if the test left it running, and removes its directory. */
+static void teardown(void)
+{
+    harness_cleanup(&srv);
+}
+
+/* A passing test ends in teardown; a failed assertion exits the test's process at once, so an exit
+ * hook cleans up after it. */
+static void start_server(const char *move_timeout, const char *queue_timeout)
+{
+    if (!cleanup_registered) {
+        atexit(teardown);
+        cleanup_registered = 1;
+    }
+    ck_assert_msg(harness_start(&srv, "--move-timeout", move_timeout, "--queue-timeout", queue_timeout, NULL) == 0,
+                  "could not start %s (first line: %s)", harness_arcaded(), srv.first);
+}
+
+static void stop_server(void)
+{
+    ck_assert_int_eq(harness_stop(&srv), 0);
+}
+
+/* An integer from the stopped server's database; the query is a printf format. */
+static long long sql(const char *fmt, ...)
+{
+    char q[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    long long v = harness_sql_int(srv.db, q);
+    ck_assert_msg(v != -1, "query failed or gave no row: %s", q);
+    return v;
+}
+
+/* Bytes as they travel, printable as they are and the rest as \xNN, for failure messages. */
+static const char *shown(const char *p, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < n && o + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+            out[o++] = (char)ch;
+        } else {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static const char *who(const struct player *p)
+{
+    return p->name[0] != '\0' ? p->name : "guest";
+}
+
+static void send_bytes(struct player *p, const char *bytes)
+{
+    ck_assert_msg(harness_sends(p->fd, bytes) == 0, "%s: send failed", who(p));
+}
+
+static void send_move(struct player *p, int move)
+{
+    char b[2] = { (char)('0' + move), '\0' };
+    send_bytes(p, b);
+}
+
+/* Read exactly n bytes and require them to be want. */
+static void expect_bytes(struct player *p, const char *want, size_t n)
+{
+    char got[FRAME_MAX + 8];
+    char ws[SHOWN_MAX], gs[SHOWN_MAX];
+
+    ck_assert_uint_le(n, sizeof(got));
+    ssize_t r = harness_recv_n(p->fd, got, n);
+    size_t have = r > 0 ? (size_t)r : 0;
+    ck_assert_msg(have == n && memcmp(got, want, n) == 0, "%s: expected \"%s\", got \"%s\"%s", who(p),
+                  shown(want, n, ws, sizeof(ws)), shown(got, have, gs, sizeof(gs)),
+                  have < n ? " and then nothing (timeout or EOF)" : "");
+}
+
+static size_t make_frame(char *out, char op, const char *text)
+{
+    size_t n = strlen(text);
+    out[0] = op;
+    out[1] = (char)n;
+    memcpy(out + 2, text, n);
+    return n + 2;
+}
+
+/* `op <len> <text>` */
+static void expect_frame(struct player *p, char op, const char *text)
+{
+    char f[FRAME_MAX];
+    expect_bytes(p, f, make_frame(f, op, text));
+}
+
+/* `op` or `op <code>` */
+static void expect_op(struct player *p, char op)
+{
+    expect_bytes(p, &op, 1);
+}
+
+static void expect_code(struct player *p, char op, char code)
+{
+    char f[2] = { op, code };
+    expect_bytes(p, f, 2);
+}
+
+/* Rock beats scissors, scissors beat paper, paper beats rock; 'x' draw, 'y' win, 'z' loss. */
+static char outcome(int mine, int theirs)
+{
+    static const int beats[4] = { [SCISSORS] = PAPER, [ROCK] = SCISSORS, [PAPER] = ROCK };
+    if (mine == theirs) {
+        return 'x';
+    }
+    return beats[mine] == theirs ? 'y' : 'z';
+}
+
+/* A named player's result: `M <their move> <my result>`. */
+static void expect_result(struct player *p, int mine, int theirs)
+{
+    char f[3] = { 'M', (char)('0' + theirs), outcome(mine, theirs) };
+    expect_bytes(p, f, 3);
+}
+
+/* Move against the bot (the lobby): any bot move, with the result that move gives. Returns it. */
+static char expect_bot_round(struct player *p, int mine)
+{
+    char f[3];
+    char gs[SHOWN_MAX];
+
+    send_move(p, mine);
+    ssize_t r = harness_recv_n(p->fd, f, 3);
+    ck_assert_msg(r == 3 && f[0] == 'M' && f[1] >= '1' && f[1] <= '3' && f[2] == outcome(mine, f[1] - '0'),
+                  "%s: expected a bot result \"M<move><result>\" for move %d, got \"%s\"", who(p), mine,
+                  shown(f, r > 0 ? (size_t)r : 0, gs, sizeof(gs)));
+    return f[2];
+}
+
+static struct player connect_guest(void)
+{
+    struct player p = { .fd = harness_connect(srv.port) };
+    ck_assert_msg(p.fd >= 0, "cannot connect to port %d", srv.port);
+    return p;
+}
+
+/* Connect and say hello: `H <len> <name>`, answered `A <len> <name>`. */
+static struct player connect_named(const char *name)
+{
+    struct player p = connect_guest();
+    char f[FRAME_MAX];
+    size_t n = make_frame(f, 'H', name);
+
+    snprintf(p.name, sizeof(p.name), "%s", name);
+    ck_assert_msg(harness_send(p.fd, f, n) == 0, "%s: send failed", name);
+    expect_frame(&p, 'A', name);
+    return p;
+}
+
+static void queue(struct player *p)
+{
+    send_bytes(p, "P");
+    expect_op(p, 'W');
+}
+
+/* first queues and waits; second's P matches them: V to both, naming the other. */
+static void match_pair(struct player *first, struct player *second)
+{
+    queue(first);
+    send_bytes(second, "P");
+    expect_frame(second, 'V', first->name);
+    expect_frame(first, 'V', second->name);
+}
+
+/* One round where both move in time: each gets the other's move and its own result. */
+static void play_round(struct player *a, int move_a, struct player *b, int move_b)
+{
+    send_move(a, move_a);
+    send_move(b, move_b);
+    expect_result(a, move_a, move_b);
+    expect_result(b, move_b, move_a);
+}
+
+/* mover wins the round by forfeit: the other did not move in the window. */
+static void forfeit_round(struct player *mover, int move, struct player *idle)
+{
+    send_move(mover, move);
+    expect_code(mover, 'T', 'y');
+    expect_code(idle, 'T', 'z');
+}
+
+static void hang_up(struct player *p)
+{
+    close(p->fd);
+    p->fd = -1;
+}
+
+/* Elo as docs/PROTOCOL.md gives it, for two provisional players (K 40 each, below 2400). */
+static void elo(double *ra, double *rb, double score_a)
+{
+    double ea = 1.0 / (1.0 + pow(10.0, (*rb - *ra) / 400.0));
+    double d = ELO_K_NEW * (score_a - ea);
+    *ra += d;
+    *rb -= d;
+}
+
+/* The player's rating in hundredths, rounded, from the stopped server's database. */
+static long long rating_x100(const char *name)
+{
+    return sql("SELECT CAST(round(rating * 100) AS INT) FROM players WHERE name = '%s'", name);
+}
+
+/* The next line of a short connection must be want. */
+static void expect_line(int fd, const char *want)
+{
+    char got[512];
+    char ws[SHOWN_MAX], gs[SHOWN_MAX];
+
+    ssize_t n = harness_recv_line(fd, got, sizeof(got));
+    ck_assert_msg(n > 0 && strcmp(got, want) == 0, "expected line \"%s\", got \"%s\"",
+                  shown(want, strlen(want), ws, sizeof(ws)), shown(got, n > 0 ? (size_t)n : 0, gs, sizeof(gs)));
+}
+
+START_TEST(test_named_players_are_matched_and_play_all_nine_move_pairs)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    queue(&ana);
+    send_bytes(&bo, "P");
+    expect_frame(&bo, 'V', "ana");
+    expect_frame(&ana, 'V', "bo");
+    for (int a = SCISSORS; a <= PAPER; a++) {
+        for (int b = SCISSORS; b <= PAPER; b++) {
+            play_round(&ana, a, &bo, b);
+        }
+    }
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_second_move_in_a_round_is_refused_and_changes_nothing)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    /* Rock, then scissors: the second must not replace the first. */
+    send_bytes(&ana, "21");
+    expect_frame(&ana, 'E', "already moved");
+    send_move(&bo, SCISSORS);
+    expect_result(&ana, ROCK, SCISSORS);
+    expect_result(&bo, SCISSORS, ROCK);
+    /* The refused move did not carry over into the next round either. */
+    play_round(&bo, PAPER, &ana, SCISSORS);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_move_while_queued_is_refused)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    queue(&ana);
+    send_move(&ana, ROCK);
+    expect_frame(&ana, 'E', "waiting for an opponent");
+    /* Still queued, no bot round played: the next frame answers the next request. */
+    send_bytes(&ana, "P");
+    expect_frame(&ana, 'E', "already queued");
+    send_bytes(&bo, "P");
+    expect_frame(&bo, 'V', "ana");
+    expect_frame(&ana, 'V', "bo");
+    /* The refused move is not ana's first move of the match. */
+    send_move(&bo, ROCK);
+    send_move(&ana, PAPER);
+    expect_result(&bo, ROCK, PAPER);
+    expect_result(&ana, PAPER, ROCK);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_play_twice_is_refused_as_already_queued)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    queue(&ana);
+    send_bytes(&ana, "P");
+    expect_frame(&ana, 'E', "already queued");
+    /* Still queued, once: the next player meets ana. */
+    send_bytes(&bo, "P");
+    expect_frame(&bo, 'V', "ana");
+    expect_frame(&ana, 'V', "bo");
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_play_in_a_match_is_refused_and_the_match_goes_on)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    send_bytes(&ana, "P");
+    expect_frame(&ana, 'E', "in a match");
+    send_bytes(&bo, "P");
+    expect_frame(&bo, 'E', "in a match");
+    play_round(&ana, PAPER, &bo, ROCK);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_play_from_a_guest_is_refused_hello_first)
+{
+    start_server("30", "30");
+    struct player guest = connect_guest();
+    char r;
+
+    send_bytes(&guest, "P");
+    expect_frame(&guest, 'E', "hello first");
+    /* Still a guest in the lobby: a move gets the bare result byte. */
+    send_move(&guest, ROCK);
+    ck_assert_int_eq(harness_recv_n(guest.fd, &r, 1), 1);
+    ck_assert_msg(r == 'x' || r == 'y' || r == 'z', "guest: expected a bare result byte, got 0x%02x",
+                  (unsigned char)r);
+    hang_up(&guest);
+}
+END_TEST
+
+START_TEST(test_same_name_is_never_matched_with_itself)
+{
+    start_server("30", "30");
+    struct player ana1 = connect_named("ana");
+    struct player ana2 = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    /* The second ana gets W, not V: it was not matched with the first. */
+    queue(&ana1);
+    queue(&ana2);
+    /* bo takes the first one waiting. */
+    send_bytes(&bo, "P");
+    expect_frame(&bo, 'V', "ana");
+    expect_frame(&ana1, 'V', "bo");
+    /* The second ana is still queued, and was sent nothing before this answer. */
+    send_bytes(&ana2, "P");
+    expect_frame(&ana2, 'E', "already queued");
+    play_round(&ana1, ROCK, &bo, SCISSORS);
+    hang_up(&ana1);
+    hang_up(&ana2);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_queued_player_who_hangs_up_is_not_matched)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+    struct player cy = connect_named("cy");
+
+    queue(&ana);
+    /* Half-close and wait for the server's close: it has handled ana's leaving by then. */
+    char rest[16];
+    ck_assert_int_eq(shutdown(ana.fd, SHUT_WR), 0);
+    ck_assert_int_eq(harness_recv_all(ana.fd, rest, sizeof(rest)), 0);
+    hang_up(&ana);
+    queue(&bo);
+    send_bytes(&cy, "P");
+    expect_frame(&cy, 'V', "bo");
+    expect_frame(&bo, 'V', "cy");
+    hang_up(&bo);
+    hang_up(&cy);
+}
+END_TEST
+
+START_TEST(test_queue_timeout_sends_Q_then_bot_and_queue_again)
+{
+    start_server("30", "0.5");
+    struct player ana = connect_named("ana");
+
+    queue(&ana);
+    expect_op(&ana, 'Q');
+    expect_bot_round(&ana, ROCK);
+    queue(&ana);
+    expect_op(&ana, 'Q');
+    hang_up(&ana);
+}
+END_TEST
+
+START_TEST(test_forfeit_by_timeout_then_next_round)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    forfeit_round(&ana, ROCK, &bo);
+    play_round(&ana, PAPER, &bo, ROCK);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_void_round_when_neither_moves_stores_nothing)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    expect_code(&ana, 'T', 'v');
+    expect_code(&bo, 'T', 'v');
+    play_round(&ana, SCISSORS, &bo, PAPER);
+    stop_server();
+    hang_up(&ana);
+    hang_up(&bo);
+    /* Only the round both played is stored. */
+    ck_assert_int_eq(sql("SELECT count(*) FROM rounds"), 1);
+    ck_assert_int_eq(sql("SELECT count(*) FROM rounds WHERE move_a = 1 AND move_b = 3 AND outcome = 'W'"
+                         " AND timeout = 0"), 1);
+}
+END_TEST
+
+START_TEST(test_three_timeouts_in_a_row_end_the_match)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    for (int round = 0; round < 3; round++) {
+        forfeit_round(&ana, ROCK, &bo);
+    }
+    expect_code(&ana, 'F', 'y');
+    expect_code(&bo, 'F', 'z');
+    /* Both in the lobby: moves play the bot, and P queues again. */
+    expect_bot_round(&ana, PAPER);
+    expect_bot_round(&bo, SCISSORS);
+    match_pair(&bo, &ana);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_timeouts_end_the_match_only_in_a_row)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    /* Two for ana; ana then moves in time, so her count starts again. */
+    forfeit_round(&bo, ROCK, &ana);
+    forfeit_round(&bo, ROCK, &ana);
+    forfeit_round(&ana, PAPER, &bo);
+    forfeit_round(&bo, ROCK, &ana);
+    /* A played round starts it again too. */
+    play_round(&ana, ROCK, &bo, PAPER);
+    forfeit_round(&bo, SCISSORS, &ana);
+    forfeit_round(&bo, SCISSORS, &ana);
+    /* Four timed-out rounds of ana's, never three in a row: no F, the match goes on. */
+    play_round(&ana, SCISSORS, &bo, SCISSORS);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_three_void_rounds_end_the_match_for_both)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    for (int round = 0; round < 3; round++) {
+        expect_code(&ana, 'T', 'v');
+        expect_code(&bo, 'T', 'v');
+    }
+    expect_code(&ana, 'F', 'v');
+    expect_code(&bo, 'F', 'v');
+    expect_bot_round(&ana, ROCK);
+    expect_bot_round(&bo, ROCK);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_opponent_disconnect_sends_G_and_returns_to_lobby)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+    struct player cy = connect_named("cy");
+
+    match_pair(&ana, &bo);
+    hang_up(&bo);
+    expect_op(&ana, 'G');
+    expect_bot_round(&ana, ROCK);
+    match_pair(&ana, &cy);
+    play_round(&ana, ROCK, &cy, PAPER);
+    stop_server();
+    hang_up(&ana);
+    hang_up(&cy);
+    /* The one who hung up lost that round by forfeit: ana was a (she waited), so 'W'. */
+    ck_assert_int_eq(sql("SELECT count(*) FROM rounds r JOIN players pa ON pa.id = r.a JOIN players pb"
+                         " ON pb.id = r.b WHERE pa.name = 'ana' AND pb.name = 'bo' AND r.outcome = 'W'"
+                         " AND r.timeout = 1"), 1);
+}
+END_TEST
+
+START_TEST(test_leave_sends_B_to_leaver_and_G_to_opponent)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    play_round(&ana, ROCK, &bo, ROCK);
+    send_bytes(&bo, "L");
+    expect_op(&bo, 'B');
+    expect_op(&ana, 'G');
+    /* Both in the lobby. */
+    expect_bot_round(&ana, SCISSORS);
+    expect_bot_round(&bo, PAPER);
+    match_pair(&bo, &ana);
+    play_round(&ana, PAPER, &bo, SCISSORS);
+    hang_up(&ana);
+    hang_up(&bo);
+}
+END_TEST
+
+START_TEST(test_first_win_at_equal_ratings_gives_1220_and_1180)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+
+    match_pair(&ana, &bo);
+    play_round(&ana, ROCK, &bo, SCISSORS);
+    /* End the match without another stored round: three void rounds. */
+    for (int round = 0; round < 3; round++) {
+        expect_code(&ana, 'T', 'v');
+        expect_code(&bo, 'T', 'v');
+    }
+    expect_code(&ana, 'F', 'v');
+    expect_code(&bo, 'F', 'v');
+    stop_server();
+    hang_up(&ana);
+    hang_up(&bo);
+    ck_assert_int_eq(sql("SELECT count(*) FROM rounds"), 1);
+    ck_assert_int_eq(sql("SELECT CAST(round(rating) AS INT) FROM players WHERE name = 'ana'"), 1220);
+    ck_assert_int_eq(sql("SELECT CAST(round(rating) AS INT) FROM players WHERE name = 'bo'"), 1180);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings r JOIN players p ON p.id = r.player"
+                         " WHERE p.name = 'ana' AND r.before = 1200 AND r.after = 1220"), 1);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings r JOIN players p ON p.id = r.player"
+                         " WHERE p.name = 'bo' AND r.before = 1200 AND r.after = 1180"), 1);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings"), 2);
+}
+END_TEST
+
+/* Round k (0 = first stored) must be ana against bo with these moves, outcome and forfeit flag. */
+static void expect_stored_round(int k, int move_a, int move_b, char result, int timeout)
+{
+    ck_assert_msg(sql("SELECT count(*) FROM (SELECT * FROM rounds ORDER BY id LIMIT 1 OFFSET %d) r"
+                      " WHERE r.a = (SELECT id FROM players WHERE name = 'ana')"
+                      " AND r.b = (SELECT id FROM players WHERE name = 'bo')"
+                      " AND r.move_a = %d AND r.move_b = %d AND r.outcome = '%c' AND r.timeout = %d",
+                      k, move_a, move_b, result, timeout) == 1,
+                  "stored round %d is not ana %d, bo %d, %c, timeout %d", k, move_a, move_b, result, timeout);
+}
+
+START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
+{
+    start_server("1", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+    struct player cy = connect_named("cy");
+    int bot_w = 0, bot_l = 0, bot_d = 0;
+
+    /* Bot rounds: in the totals, never in a rating. */
+    for (int i = 0; i < 3; i++) {
+        char r = expect_bot_round(&ana, ROCK);
+        bot_w += r == 'y';
+        bot_l += r == 'z';
+        bot_d += r == 'x';
+        expect_bot_round(&cy, PAPER);
+    }
+    match_pair(&ana, &bo);
+    play_round(&ana, ROCK, &bo, SCISSORS);      /* ana wins */
+    play_round(&ana, PAPER, &bo, PAPER);        /* draw */
+    play_round(&ana, SCISSORS, &bo, ROCK);      /* bo wins */
+    send_move(&ana, PAPER);                     /* bo does not move: forfeit */
+    expect_code(&ana, 'T', 'y');
+    expect_code(&bo, 'T', 'z');
+    expect_code(&ana, 'T', 'v');                /* void: stored nowhere */
+    expect_code(&bo, 'T', 'v');
+    send_bytes(&ana, "L");                      /* leaving loses the round by forfeit */
+    expect_op(&ana, 'B');
+    expect_op(&bo, 'G');
+    hang_up(&ana);
+    hang_up(&bo);
+    hang_up(&cy);
+    stop_server();
+
+    ck_assert_int_eq(sql("SELECT count(*) FROM rounds"), 5);
+    expect_stored_round(0, ROCK, SCISSORS, 'W', 0);
+    expect_stored_round(1, PAPER, PAPER, 'D', 0);
+    expect_stored_round(2, SCISSORS, ROCK, 'L', 0);
+    expect_stored_round(3, PAPER, 0, 'W', 1);
+    expect_stored_round(4, 0, 0, 'L', 1);
+
+    ck_assert_int_eq(sql("SELECT wins FROM players WHERE name = 'ana'"), 2 + bot_w);
+    ck_assert_int_eq(sql("SELECT losses FROM players WHERE name = 'ana'"), 2 + bot_l);
+    ck_assert_int_eq(sql("SELECT draws FROM players WHERE name = 'ana'"), 1 + bot_d);
+    ck_assert_int_eq(sql("SELECT rounds FROM players WHERE name = 'ana'"), 8);
+    ck_assert_int_eq(sql("SELECT wins * 100 + losses * 10 + draws FROM players WHERE name = 'bo'"), 221);
+    ck_assert_int_eq(sql("SELECT rounds FROM players WHERE name = 'bo'"), 5);
+    ck_assert_int_eq(sql("SELECT rated FROM players WHERE name = 'ana'"), 5);
+    ck_assert_int_eq(sql("SELECT rated FROM players WHERE name = 'bo'"), 5);
+
+    double ra = ELO_START, rb = ELO_START;
+    static const double scores[] = { 1.0, 0.5, 0.0, 1.0, 0.0 };
+    for (size_t i = 0; i < sizeof(scores) / sizeof(scores[0]); i++) {
+        elo(&ra, &rb, scores[i]);
+    }
+    ck_assert_int_eq(rating_x100("ana"), llround(ra * 100));
+    ck_assert_int_eq(rating_x100("bo"), llround(rb * 100));
+
+    /* One history row per side of each stored round, chained: each starts where the last ended. */
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings"), 10);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
+                         " WHERE p.name IN ('ana', 'bo')"), 10);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h WHERE h.before <> coalesce((SELECT g.after FROM"
+                         " ratings g WHERE g.player = h.player AND g.round < h.round ORDER BY g.round DESC"
+                         " LIMIT 1), 1200)"), 0);
+    ck_assert_int_eq(sql("SELECT count(*) FROM players p WHERE p.name IN ('ana', 'bo') AND p.rating ="
+                         " (SELECT h.after FROM ratings h WHERE h.player = p.id ORDER BY h.round DESC LIMIT 1)"),
+                     2);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
+                         " WHERE p.name = 'ana' AND h.before = 1200 AND h.after = 1220"), 1);
+
+    /* cy only played the bot. */
+    ck_assert_int_eq(sql("SELECT rounds FROM players WHERE name = 'cy'"), 3);
+    ck_assert_int_eq(sql("SELECT rated FROM players WHERE name = 'cy'"), 0);
+    ck_assert_int_eq(sql("SELECT rating = 1200 FROM players WHERE name = 'cy'"), 1);
+    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
+                         " WHERE p.name = 'cy'"), 0);
+}
+END_TEST
+
+START_TEST(test_top_and_rank_around_after_games)
+{
+    start_server("30", "30");
+    struct player ana = connect_named("ana");
+    struct player bo = connect_named("bo");
+    struct player cy = connect_named("cy");
+    struct player dy = connect_named("dy");
+    struct player eve = connect_named("eve");
+    struct player guest = connect_guest();
+    char r, row[128];
+
+    char bot = expect_bot_round(&ana, ROCK);
+    expect_bot_round(&eve, ROCK);
+    send_move(&guest, ROCK);
+    ck_assert_int_eq(harness_recv_n(guest.fd, &r, 1), 1);
+
+    /* ana beats bo, then bo leaves and loses by forfeit: 1200/1200 -> 1220/1180 -> 1237.71/1162.29. */
+    match_pair(&ana, &bo);
+    play_round(&ana, ROCK, &bo, SCISSORS);
+    send_bytes(&bo, "L");
+    expect_op(&bo, 'B');
+    expect_op(&ana, 'G');
+    /* dy beats cy, then leaves and loses by forfeit: 1180/1220 -> 1202.29/1197.71. */
+    match_pair(&cy, &dy);
+    play_round(&cy, SCISSORS, &dy, ROCK);
+    send_bytes(&dy, "L");
+    expect_op(&dy, 'B');
+    expect_op(&cy, 'G');
+
+    int fd = harness_connect(srv.port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(harness_sends(fd, "t10\nt2\nrdy 1\nrana 1\nreve\nrnobody\n"), 0);
+    snprintf(row, sizeof(row), "1\tana\t1238\t1\t%d\t%d\t%d\t3\tWW\n", 2 + (bot == 'y'), bot == 'z', bot == 'x');
+    expect_line(fd, row);
+    expect_line(fd, "2\tcy\t1202\t1\t1\t1\t0\t2\tLW\n");
+    expect_line(fd, "3\tdy\t1198\t1\t1\t1\t0\t2\tWL\n");
+    expect_line(fd, "4\tbo\t1162\t1\t0\t2\t0\t2\tLL\n");
+    expect_line(fd, ".\n");
+    expect_line(fd, row);
+    expect_line(fd, "2\tcy\t1202\t1\t1\t1\t0\t2\tLW\n");
+    expect_line(fd, ".\n");
+    expect_line(fd, "2\tcy\t1202\t1\t1\t1\t0\t2\tLW\n");
+    expect_line(fd, "3\tdy\t1198\t1\t1\t1\t0\t2\tWL\n");
+    expect_line(fd, "4\tbo\t1162\t1\t0\t2\t0\t2\tLL\n");
+    expect_line(fd, ".\n");
+    expect_line(fd, row);
+    expect_line(fd, "2\tcy\t1202\t1\t1\t1\t0\t2\tLW\n");
+    expect_line(fd, ".\n");
+    /* eve played only the bot; nobody never played. */
+    expect_line(fd, "eunknown player\n");
+    expect_line(fd, "eunknown player\n");
+    close(fd);
+    hang_up(&ana);
+    hang_up(&bo);
+    hang_up(&cy);
+    hang_up(&dy);
+    hang_up(&eve);
+    hang_up(&guest);
+}
+END_TEST
+
+static Suite *pvp_suite(void)
+{
+    Suite *s = suite_create("pvp");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_named_players_are_matched_and_play_all_nine_move_pairs);
+    tcase_add_test(tc, test_second_move_in_a_round_is_refused_and_changes_nothing);
+    tcase_add_test(tc, test_move_while_queued_is_refused);
+    tcase_add_test(tc, test_play_twice_is_refused_as_already_queued);
+    tcase_add_test(tc, test_play_in_a_match_is_refused_and_the_match_goes_on);
+    tcase_add_test(tc, test_play_from_a_guest_is_refused_hello_first);
+    tcase_add_test(tc, test_same_name_is_never_matched_with_itself);
+    tcase_add_test(tc, test_queued_player_who_hangs_up_is_not_matched);
+    tcase_add_test(tc, test_queue_timeout_sends_Q_then_bot_and_queue_again);
+    tcase_add_test(tc, test_forfeit_by_timeout_then_next_round);
+    tcase_add_test(tc, test_void_round_when_neither_moves_stores_nothing);
+    tcase_add_test(tc, test_three_timeouts_in_a_row_end_the_match);
+    tcase_add_test(tc, test_timeouts_end_the_match_only_in_a_row);
+    tcase_add_test(tc, test_three_void_rounds_end_the_match_for_both);
+    tcase_add_test(tc, test_opponent_disconnect_sends_G_and_returns_to_lobby);
+    tcase_add_test(tc, test_leave_sends_B_to_leaver_and_G_to_opponent);
+    tcase_add_test(tc, test_first_win_at_equal_ratings_gives_1220_and_1180);
+    tcase_add_test(tc, test_decided_rounds_are_stored_and_rated_bot_rounds_are_not);
+    tcase_add_test(tc, test_top_and_rank_around_after_games);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(pvp_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
