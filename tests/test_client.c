@@ -1,0 +1,1552 @@
+/*
+ * bin/arcade: its pure parts fed literal input (options, move words, frame
+ * decoding, the session state machine, report lines, leaderboard tables,
+ * answer framing), then the real binary driven against a real bin/arcaded on
+ * --port 0: ask with every op and every exit status, play scripted against
+ * the bot and against a person, top and rank after those games.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ask.h"
+#include "harness.h"
+#include "opts.h"
+#include "report.h"
+#include "rps.h"
+#include "sess.h"
+#include "table.h"
+#include "wire.h"
+#include "words.h"
+
+#define OUT_CAP 65536
+#define WAIT_MS 15000
+
+/* ------------------------------------------------------------------ opts */
+
+START_TEST(test_opts_walk)
+{
+    static const struct opts_spec specs[] = { { "udp", 'u', 0, 1 }, { "k", 'k', 1, 2 }, OPTS_COMMON };
+    char *argv[] = { "ask", "-2", "--port=6000", "-k3", "--udp", "a1", "--host", "h", "--", "--udp", "-", NULL };
+    struct opts_parser p;
+    const char *val;
+    char err[128];
+
+    opts_init(&p, specs, 11, argv, 1);
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), 0);
+    ck_assert_str_eq(val, "-2");
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), OPTS_PORT);
+    ck_assert_str_eq(val, "6000");
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), 2);
+    ck_assert_str_eq(val, "3");
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), 1);
+    ck_assert_ptr_null(val);
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), 0);
+    ck_assert_str_eq(val, "a1");
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), OPTS_HOST);
+    ck_assert_str_eq(val, "h");
+    /* After "--" everything is positional, even "--udp". */
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), 0);
+    ck_assert_str_eq(val, "--udp");
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), 0);
+    ck_assert_str_eq(val, "-");
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_opts_errors)
+{
+    static const struct opts_spec specs[] = { OPTS_COMMON };
+    char *a1[] = { "x", "--bogus", NULL };
+    char *a2[] = { "x", "--port", NULL };
+    char *a3[] = { "x", "--help=yes", NULL };
+    struct opts_parser p;
+    const char *val;
+    char err[128];
+
+    opts_init(&p, specs, 2, a1, 1);
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), -2);
+    ck_assert_str_eq(err, "unknown option --bogus");
+    opts_init(&p, specs, 2, a2, 1);
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), -2);
+    ck_assert_str_eq(err, "option --port needs a value");
+    opts_init(&p, specs, 2, a3, 1);
+    ck_assert_int_eq(opts_next(&p, &val, err, sizeof(err)), -2);
+}
+END_TEST
+
+START_TEST(test_opts_numbers)
+{
+    char err[128];
+    int port;
+    double s;
+    long v;
+
+    ck_assert_int_eq(opts_port("5000", &port, err, sizeof(err)), 0);
+    ck_assert_int_eq(port, 5000);
+    ck_assert_int_eq(opts_port("65535", &port, err, sizeof(err)), 0);
+    ck_assert_int_eq(opts_port("0", &port, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_port("65536", &port, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_port("50x", &port, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_port("", &port, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_seconds("0.5", &s, err, sizeof(err)), 0);
+    ck_assert_double_eq(s, 0.5);
+    ck_assert_int_eq(opts_seconds("0", &s, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_seconds("-1", &s, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_seconds("nan", &s, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_int("50", 0, 50, &v, err, sizeof(err)), 0);
+    ck_assert_int_eq(v, 50);
+    ck_assert_int_eq(opts_int("51", 0, 50, &v, err, sizeof(err)), -1);
+    ck_assert_int_eq(opts_int(" 5", 0, 50, &v, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_opts_environment)
+{
+    struct opts_conn c;
+    char err[128];
+
+    unsetenv("ARCADE_HOST");
+    unsetenv("ARCADE_PORT");
+    ck_assert_int_eq(opts_conn_init(&c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.host, "127.0.0.1");
+    ck_assert_int_eq(c.port, 5000);
+    ck_assert_double_eq(c.timeout, 5.0);
+    setenv("ARCADE_HOST", "example.org", 1);
+    setenv("ARCADE_PORT", "6001", 1);
+    ck_assert_int_eq(opts_conn_init(&c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.host, "example.org");
+    ck_assert_int_eq(c.port, 6001);
+    /* An option beats the environment. */
+    ck_assert_int_eq(opts_conn_apply(&c, OPTS_PORT, "7002", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.port, 7002);
+    setenv("ARCADE_PORT", "none", 1);
+    ck_assert_int_eq(opts_conn_init(&c, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "ARCADE_PORT"));
+    unsetenv("ARCADE_HOST");
+    unsetenv("ARCADE_PORT");
+}
+END_TEST
+
+/* ----------------------------------------------------------------- words */
+
+START_TEST(test_words_move)
+{
+    ck_assert_int_eq(words_move("rock", 4), RPS_ROCK);
+    ck_assert_int_eq(words_move("PAPER", 5), RPS_PAPER);
+    ck_assert_int_eq(words_move("Scissors", 8), RPS_SCISSORS);
+    ck_assert_int_eq(words_move("R", 1), RPS_ROCK);
+    ck_assert_int_eq(words_move("p", 1), RPS_PAPER);
+    ck_assert_int_eq(words_move("s", 1), RPS_SCISSORS);
+    /* The digits are the protocol's: 1 scissors, 2 rock, 3 paper. */
+    ck_assert_int_eq(words_move("1", 1), RPS_SCISSORS);
+    ck_assert_int_eq(words_move("2", 1), RPS_ROCK);
+    ck_assert_int_eq(words_move("3", 1), RPS_PAPER);
+    ck_assert_int_eq(words_move("4", 1), 0);
+    ck_assert_int_eq(words_move("roc", 3), 0);
+    ck_assert_int_eq(words_move("rocks", 5), 0);
+    ck_assert_int_eq(words_move("", 0), 0);
+    ck_assert_str_eq(words_name(RPS_ROCK), "rock");
+    ck_assert_str_eq(words_name(RPS_PAPER), "paper");
+    ck_assert_str_eq(words_name(RPS_SCISSORS), "scissors");
+    ck_assert_str_eq(words_name(RPS_NONE), "none");
+}
+END_TEST
+
+START_TEST(test_words_keys)
+{
+    ck_assert_int_eq(words_key('r'), RPS_ROCK);
+    ck_assert_int_eq(words_key('P'), RPS_PAPER);
+    ck_assert_int_eq(words_key('s'), RPS_SCISSORS);
+    ck_assert_int_eq(words_key('1'), RPS_SCISSORS);
+    ck_assert_int_eq(words_key('2'), RPS_ROCK);
+    ck_assert_int_eq(words_key('3'), RPS_PAPER);
+    ck_assert_int_eq(words_key('q'), WORDS_KEY_QUIT);
+    ck_assert_int_eq(words_key(3), WORDS_KEY_QUIT);   /* Ctrl-C as a byte */
+    ck_assert_int_eq(words_key(4), WORDS_KEY_QUIT);   /* Ctrl-D */
+    ck_assert_int_eq(words_key('n'), WORDS_KEY_AGAIN);
+    ck_assert_int_eq(words_key('x'), WORDS_KEY_NONE);
+    ck_assert_int_eq(words_key(' '), WORDS_KEY_NONE);
+    ck_assert_int_eq(words_key(200), WORDS_KEY_NONE);
+}
+END_TEST
+
+/* Feed s byte by byte (then the end) and collect the results that are not 0. */
+static int feed_all(struct words_reader *r, const char *s, int *got, int cap)
+{
+    int n = 0;
+    for (size_t i = 0; i <= strlen(s) && n < cap; i++) {
+        int m = words_reader_feed(r, i == strlen(s) ? -1 : (unsigned char)s[i]);
+        if (m != 0) {
+            got[n++] = m;
+        }
+    }
+    return n;
+}
+
+START_TEST(test_words_reader)
+{
+    struct words_reader r;
+    int got[16];
+
+    words_reader_init(&r);
+    ck_assert_int_eq(feed_all(&r, "  Rock\tpaper\n\nS 1 2 3", got, 16), 6);
+    ck_assert_int_eq(got[0], RPS_ROCK);
+    ck_assert_int_eq(got[1], RPS_PAPER);
+    ck_assert_int_eq(got[2], RPS_SCISSORS);
+    ck_assert_int_eq(got[3], RPS_SCISSORS);
+    ck_assert_int_eq(got[4], RPS_ROCK);
+    ck_assert_int_eq(got[5], RPS_PAPER); /* the last word ends at the end of input */
+
+    words_reader_init(&r);
+    ck_assert_int_eq(feed_all(&r, "r lizard p", got, 16), 3);
+    ck_assert_int_eq(got[0], RPS_ROCK);
+    ck_assert_int_eq(got[1], -1);
+    ck_assert_str_eq(r.bad, "lizard");
+
+    words_reader_init(&r);
+    ck_assert_int_eq(feed_all(&r, "rockrockrockrockrock", got, 16), 1);
+    ck_assert_int_eq(got[0], -1);
+    ck_assert_str_eq(r.bad, "rockrockrockroc...");
+
+    /* A word split over two reads is one word. */
+    words_reader_init(&r);
+    ck_assert_int_eq(words_reader_feed(&r, 's'), 0);
+    ck_assert_int_eq(words_reader_feed(&r, 'c'), 0);
+    for (const char *p = "issors"; *p != '\0'; p++) {
+        ck_assert_int_eq(words_reader_feed(&r, *p), 0);
+    }
+    ck_assert_int_eq(words_reader_feed(&r, ' '), RPS_SCISSORS);
+    ck_assert_int_eq(words_reader_feed(&r, -1), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ wire */
+
+START_TEST(test_wire_frames)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        enum wire_kind kind;
+        int code;
+        const char *text;
+    } cases[] = {
+        { "x", 1, WIRE_RESULT, 'x', "" },
+        { "y", 1, WIRE_RESULT, 'y', "" },
+        { "z", 1, WIRE_RESULT, 'z', "" },
+        { "M2", 2, WIRE_MOVE, RPS_ROCK, "" },
+        { "M1", 2, WIRE_MOVE, RPS_SCISSORS, "" },
+        { "A\x03" "ana", 5, WIRE_ACCEPTED, 0, "ana" },
+        { "N\x0a" "bad length", 12, WIRE_REFUSED, 0, "bad length" },
+        { "E\x09" "bad frame", 11, WIRE_ERROR, 0, "bad frame" },
+        { "W", 1, WIRE_WAITING, 'W', "" },
+        { "V\x02" "bo", 4, WIRE_MATCHED, 0, "bo" },
+        { "Q", 1, WIRE_QUEUE_TIMEOUT, 'Q', "" },
+        { "Ty", 2, WIRE_ROUND_TIMEOUT, 'y', "" },
+        { "Tv", 2, WIRE_ROUND_TIMEOUT, 'v', "" },
+        { "G", 1, WIRE_GONE, 'G', "" },
+        { "Fz", 2, WIRE_OVER, 'z', "" },
+        { "B", 1, WIRE_LOBBY, 'B', "" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct wire_frame f;
+        /* Every proper prefix needs more bytes; the whole frame decodes, with a next frame after it. */
+        for (size_t cut = 0; cut < cases[i].len; cut++) {
+            ck_assert_msg(wire_decode(cases[i].bytes, cut, &f) == 0, "case %zu cut %zu", i, cut);
+        }
+        char buf[64];
+        memcpy(buf, cases[i].bytes, cases[i].len);
+        buf[cases[i].len] = 'x';
+        ck_assert_int_eq(wire_decode(buf, cases[i].len + 1, &f), (int)cases[i].len);
+        ck_assert_int_eq(f.kind, cases[i].kind);
+        ck_assert_int_eq(f.code, cases[i].code);
+        ck_assert_str_eq(f.text, cases[i].text);
+    }
+}
+END_TEST
+
+START_TEST(test_wire_bad)
+{
+    struct wire_frame f;
+    ck_assert_int_eq(wire_decode("?", 1, &f), -1);
+    ck_assert_int_eq(f.code, '?');
+    ck_assert_int_eq(wire_decode("1", 1, &f), -1);      /* a client's move is not a server frame */
+    ck_assert_int_eq(wire_decode("M4", 2, &f), -1);
+    ck_assert_int_eq(wire_decode("Tx", 2, &f), -1);
+    ck_assert_int_eq(wire_decode("F\0", 2, &f), -1);
+    ck_assert_int_eq(wire_decode("V\0", 2, &f), -1);    /* lengths are 1 to 255 */
+}
+END_TEST
+
+START_TEST(test_wire_hello)
+{
+    char out[64];
+    ck_assert_int_eq(wire_hello("ana", out, sizeof(out)), 5);
+    ck_assert_int_eq(memcmp(out, "H\x03" "ana", 5), 0);
+    ck_assert_int_eq(wire_hello("", out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_hello("a!b", out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_hello("abcdefghijklmnopqrstuvwxyz0123456", out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_hello("ana", out, 4), -1);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ sess */
+
+/* Feed literal server bytes to s; events land in ev (up to cap); returns how many. */
+static int feed_sess(struct sess *s, const char *bytes, size_t len, struct sess_event *ev, int cap)
+{
+    size_t off = 0;
+    int n = 0;
+    struct wire_frame f;
+    int k;
+    while ((k = wire_decode(bytes + off, len - off, &f)) > 0) {
+        struct sess_event two[2];
+        int m = sess_frame(s, &f, two);
+        for (int i = 0; i < m && n < cap; i++) {
+            ev[n++] = two[i];
+        }
+        off += (size_t)k;
+    }
+    ck_assert_uint_eq(off, len);
+    return n;
+}
+
+START_TEST(test_sess_guest_infers_bot_move)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    ck_assert_int_eq(sess_init(&s, NULL, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(sess_can_move(&s), 0);    /* offline */
+    sess_connected(&s);
+    ck_assert_uint_eq(s.outlen, 0);            /* a guest sends no hello */
+    ck_assert_int_eq(sess_move(&s, RPS_ROCK), 0);
+    ck_assert_int_eq(s.outlen, 1);
+    ck_assert_int_eq(s.out[0], '2');
+    ck_assert_int_eq(sess_move(&s, RPS_PAPER), -1); /* one move at a time */
+    sess_sent(&s, 1);
+    /* Rock and a win: the bot played scissors. */
+    ck_assert_int_eq(feed_sess(&s, "y", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].is_round, 1);
+    ck_assert_uint_eq(ev[0].number, 1);
+    ck_assert_int_eq(ev[0].you, RPS_ROCK);
+    ck_assert_int_eq(ev[0].opp, RPS_SCISSORS);
+    ck_assert_int_eq(ev[0].outcome, RPS_WIN);
+    sess_move(&s, RPS_SCISSORS);
+    feed_sess(&s, "z", 1, ev, 4);
+    ck_assert_int_eq(ev[0].opp, RPS_ROCK);
+    sess_move(&s, RPS_PAPER);
+    feed_sess(&s, "x", 1, ev, 4);
+    ck_assert_int_eq(ev[0].opp, RPS_PAPER);
+    ck_assert_uint_eq(s.wins, 1);
+    ck_assert_uint_eq(s.losses, 1);
+    ck_assert_uint_eq(s.draws, 1);
+    ck_assert_uint_eq(s.rounds, 3);
+}
+END_TEST
+
+START_TEST(test_sess_named_bot)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    ck_assert_int_eq(sess_init(&s, "ana", 0, err, sizeof(err)), 0);
+    sess_connected(&s);
+    ck_assert_int_eq(s.phase, SESS_NAMING);
+    ck_assert_int_eq((int)s.outlen, 5);
+    ck_assert_int_eq(memcmp(s.out, "H\x03" "ana", 5), 0);
+    sess_sent(&s, 5);
+    ck_assert_int_eq(sess_can_move(&s), 0);    /* not before the name is accepted */
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "ana", 5, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_NAMED);
+    ck_assert_str_eq(ev[0].text, "ana");
+    ck_assert_int_eq(s.phase, SESS_LOBBY);
+    ck_assert_uint_eq(s.outlen, 0);            /* no P without --pvp */
+    ck_assert_int_eq(sess_move(&s, RPS_SCISSORS), 0);
+    /* The bot's move comes first, then the result. */
+    ck_assert_int_eq(feed_sess(&s, "M2z", 3, ev, 4), 1);
+    ck_assert_int_eq(ev[0].you, RPS_SCISSORS);
+    ck_assert_int_eq(ev[0].opp, RPS_ROCK);
+    ck_assert_int_eq(ev[0].outcome, RPS_LOSS);
+    ck_assert_int_eq(ev[0].why, SESS_PLAYED);
+}
+END_TEST
+
+START_TEST(test_sess_refusals)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    ck_assert_int_eq(sess_init(&s, NULL, 1, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "--name"));
+    ck_assert_int_eq(sess_init(&s, "a b", 0, err, sizeof(err)), -1);
+    ck_assert_int_eq(sess_init(&s, "ana", 0, err, sizeof(err)), 0);
+    sess_connected(&s);
+    ck_assert_int_eq(feed_sess(&s, "N\x0d" "already named", 15, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_REFUSED);
+    ck_assert_str_eq(ev[0].text, "already named");
+    /* An error answers the pending move: it is dropped, not counted. */
+    sess_init(&s, NULL, 0, err, sizeof(err));
+    sess_connected(&s);
+    sess_move(&s, RPS_ROCK);
+    ck_assert_int_eq(feed_sess(&s, "E\x11" "games unavailable", 19, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_ERROR);
+    ck_assert_int_eq(s.pending, RPS_NONE);
+    ck_assert_uint_eq(s.rounds, 0);
+    ck_assert_int_eq(sess_can_move(&s), 1);
+}
+END_TEST
+
+START_TEST(test_sess_pvp_match)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    ck_assert_int_eq(sess_init(&s, "ana", 1, err, sizeof(err)), 0);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    /* The hello accepted, the session queues by itself. */
+    feed_sess(&s, "A\x03" "ana", 5, ev, 4);
+    ck_assert_int_eq(s.phase, SESS_QUEUED);
+    ck_assert_int_eq((int)s.outlen, 1);
+    ck_assert_int_eq(s.out[0], 'P');
+    sess_sent(&s, 1);
+    ck_assert_int_eq(sess_can_move(&s), 0);
+    ck_assert_int_eq(feed_sess(&s, "W", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_WAITING);
+    ck_assert_int_eq(feed_sess(&s, "V\x02" "bo", 4, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_MATCHED);
+    ck_assert_str_eq(ev[0].text, "bo");
+    ck_assert_int_eq(s.phase, SESS_MATCH);
+
+    ck_assert_int_eq(sess_move(&s, RPS_ROCK), 0);
+    ck_assert_int_eq(feed_sess(&s, "M1y", 3, ev, 4), 1);
+    ck_assert_int_eq(ev[0].you, RPS_ROCK);
+    ck_assert_int_eq(ev[0].opp, RPS_SCISSORS);
+    ck_assert_int_eq(ev[0].outcome, RPS_WIN);
+
+    /* The opponent does not move: a forfeit win with our move. */
+    sess_move(&s, RPS_PAPER);
+    ck_assert_int_eq(feed_sess(&s, "Ty", 2, ev, 4), 1);
+    ck_assert_int_eq(ev[0].why, SESS_OPP_TIMED_OUT);
+    ck_assert_int_eq(ev[0].you, RPS_PAPER);
+    ck_assert_int_eq(ev[0].opp, RPS_NONE);
+    ck_assert_int_eq(ev[0].outcome, RPS_WIN);
+    /* We did not move: a loss; then a void round counts for nobody. */
+    ck_assert_int_eq(feed_sess(&s, "Tz", 2, ev, 4), 1);
+    ck_assert_int_eq(ev[0].why, SESS_YOU_TIMED_OUT);
+    ck_assert_int_eq(ev[0].you, RPS_NONE);
+    ck_assert_int_eq(ev[0].outcome, RPS_LOSS);
+    ck_assert_int_eq(feed_sess(&s, "Tv", 2, ev, 4), 1);
+    ck_assert_int_eq(ev[0].is_round, 0);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_VOID);
+    ck_assert_uint_eq(s.rounds, 3);
+
+    /* The opponent leaves: a forfeit round won, then the notice, back in the lobby. */
+    sess_move(&s, RPS_SCISSORS);
+    ck_assert_int_eq(feed_sess(&s, "G", 1, ev, 4), 2);
+    ck_assert_int_eq(ev[0].is_round, 1);
+    ck_assert_int_eq(ev[0].why, SESS_OPP_LEFT);
+    ck_assert_int_eq(ev[0].you, RPS_SCISSORS);
+    ck_assert_int_eq(ev[0].outcome, RPS_WIN);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_OPP_LEFT);
+    ck_assert_int_eq(s.phase, SESS_LOBBY);
+    ck_assert_int_eq(sess_can_move(&s), 0);     /* pvp lobby: moves would play the bot */
+    ck_assert_uint_eq(s.wins, 3);
+    ck_assert_uint_eq(s.losses, 1);
+
+    ck_assert_int_eq(sess_queue(&s), 0);
+    ck_assert_int_eq(sess_queue(&s), -1);       /* already queued */
+    feed_sess(&s, "V\x02" "cy", 4, ev, 4);
+    ck_assert_int_eq(feed_sess(&s, "Fy", 2, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_MATCH_OVER);
+    ck_assert_int_eq(ev[0].code, 'y');
+    ck_assert_int_eq(s.phase, SESS_LOBBY);
+    ck_assert_int_eq(feed_sess(&s, "Q", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_QUEUE_TIMEOUT);
+}
+END_TEST
+
+START_TEST(test_sess_disconnect_returns_move)
+{
+    struct sess s;
+    char err[128];
+
+    sess_init(&s, "ana", 0, err, sizeof(err));
+    sess_connected(&s);
+    struct sess_event ev[2];
+    feed_sess(&s, "A\x03" "ana", 5, ev, 2);
+    sess_move(&s, RPS_PAPER);
+    ck_assert_int_eq(sess_disconnected(&s), RPS_PAPER);
+    ck_assert_int_eq(s.phase, SESS_OFFLINE);
+    ck_assert_uint_eq(s.outlen, 0);
+    ck_assert_int_eq(sess_disconnected(&s), RPS_NONE);
+    /* Reconnecting says hello again. */
+    sess_connected(&s);
+    ck_assert_int_eq(memcmp(s.out, "H\x03" "ana", 5), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- report */
+
+START_TEST(test_report_lines)
+{
+    struct sess_event ev;
+    char line[256];
+
+    memset(&ev, 0, sizeof(ev));
+    ev.is_round = 1;
+    ev.number = 3;
+    ev.you = RPS_ROCK;
+    ev.opp = RPS_SCISSORS;
+    ev.outcome = RPS_WIN;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 3: you rock, opponent scissors: win");
+    ev.opp = RPS_PAPER;
+    ev.outcome = RPS_LOSS;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 3: you rock, opponent paper: loss");
+    ev.opp = RPS_ROCK;
+    ev.outcome = RPS_DRAW;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 3: you rock, opponent rock: draw");
+    ev.number = 4;
+    ev.opp = RPS_NONE;
+    ev.outcome = RPS_WIN;
+    ev.why = SESS_OPP_TIMED_OUT;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 4: you rock, opponent none: win (opponent timed out)");
+    ev.you = RPS_NONE;
+    ev.outcome = RPS_LOSS;
+    ev.why = SESS_YOU_TIMED_OUT;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 4: you none, opponent unknown: loss (you timed out)");
+    ev.you = RPS_PAPER;
+    ev.outcome = RPS_WIN;
+    ev.why = SESS_OPP_LEFT;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 4: you paper, opponent none: win (opponent left)");
+    ck_assert_uint_eq(report_round(&ev, line, 10), 9);
+    ck_assert_str_eq(line, "round 4: ");
+}
+END_TEST
+
+START_TEST(test_report_notes)
+{
+    static const struct {
+        enum sess_note note;
+        int code;
+        const char *text;
+        const char *line;
+    } cases[] = {
+        { SESS_NOTE_NAMED, 0, "ana", "playing as ana" },
+        { SESS_NOTE_WAITING, 0, "", "waiting for an opponent" },
+        { SESS_NOTE_MATCHED, 0, "bo", "matched with bo" },
+        { SESS_NOTE_QUEUE_TIMEOUT, 0, "", "queue timed out" },
+        { SESS_NOTE_VOID, 0, "", "void round: neither player moved in time" },
+        { SESS_NOTE_OPP_LEFT, 0, "bo", "opponent left" },
+        { SESS_NOTE_MATCH_OVER, 'y', "", "match over: you won" },
+        { SESS_NOTE_MATCH_OVER, 'z', "", "match over: you lost" },
+        { SESS_NOTE_MATCH_OVER, 'v', "", "match over: both timed out" },
+        { SESS_NOTE_LOBBY, 0, "", "back in the lobby" },
+        { SESS_NOTE_ERROR, 0, "bad frame", "" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sess_event ev;
+        char line[128];
+        memset(&ev, 0, sizeof(ev));
+        ev.note = cases[i].note;
+        ev.code = cases[i].code;
+        snprintf(ev.text, sizeof(ev.text), "%s", cases[i].text);
+        ck_assert_uint_eq(report_note(&ev, line, sizeof(line)), strlen(cases[i].line));
+        ck_assert_str_eq(line, cases[i].line);
+    }
+    char line[64];
+    report_summary(2, 1, 0, line, sizeof(line));
+    ck_assert_str_eq(line, "wins 2, losses 1, draws 0");
+}
+END_TEST
+
+/* ----------------------------------------------------------------- table */
+
+START_TEST(test_table_parse)
+{
+    struct table_row r;
+    char err[256];
+    const char *ok = "2\tbo\t1231\t1\t4\t2\t0\t6\tWLW";
+
+    ck_assert_int_eq(table_parse_row(ok, strlen(ok), &r, err, sizeof(err)), 0);
+    ck_assert_int_eq(r.rank, 2);
+    ck_assert_str_eq(r.name, "bo");
+    ck_assert_int_eq(r.rating, 1231);
+    ck_assert_int_eq(r.provisional, 1);
+    ck_assert_int_eq(r.wins, 4);
+    ck_assert_int_eq(r.losses, 2);
+    ck_assert_int_eq(r.draws, 0);
+    ck_assert_int_eq(r.rounds, 6);
+    ck_assert_str_eq(r.form, "WLW");
+    const char *empty_form = "9\tcy\t1180\t0\t0\t1\t0\t1\t";
+    ck_assert_int_eq(table_parse_row(empty_form, strlen(empty_form), &r, err, sizeof(err)), 0);
+    ck_assert_str_eq(r.form, "");
+    static const char *bad[] = {
+        "2\tbo\t1231\t1\t4\t2\t0\t6",               /* a column short */
+        "2\tbo\t1231\t1\t4\t2\t0\t6\tWLW\tx",       /* a column long */
+        "x\tbo\t1231\t1\t4\t2\t0\t6\tWLW",          /* rank not a number */
+        "2\tb o\t1231\t1\t4\t2\t0\t6\tWLW",         /* not a name */
+        "2\tbo\t1231.5\t1\t4\t2\t0\t6\tWLW",        /* rating not rounded */
+        "2\tbo\t1231\t2\t4\t2\t0\t6\tWLW",          /* provisional is 0 or 1 */
+        "2\tbo\t1231\t1\t-4\t2\t0\t6\tWLW",         /* negative total */
+        "2\tbo\t1231\t1\t4\t2\t0\t6\tWLX",          /* form letter */
+        "2\tbo\t1231\t1\t4\t2\t0\t6\tWWWWWWWWWWW",  /* form longer than 10 */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(table_parse_row(bad[i], strlen(bad[i]), &r, err, sizeof(err)) == -1, "%s", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_table_answer)
+{
+    const char *answer = "1\tana\t1262\t1\t12\t3\t1\t16\tWWDWW\n2\tbo\t1231\t0\t4\t2\t0\t6\tWLW\n.\n";
+    struct table_row *rows;
+    char err[256];
+
+    ck_assert_int_eq(table_parse(answer, strlen(answer), &rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[1].name, "bo");
+    free(rows);
+    ck_assert_int_eq(table_parse(".\n", 2, &rows, err, sizeof(err)), 0);
+    free(rows);
+    const char *unfinished = "1\tana\t1262\t1\t12\t3\t1\t16\tWWDWW\n";
+    ck_assert_int_eq(table_parse(unfinished, strlen(unfinished), &rows, err, sizeof(err)), -1);
+    free(rows);
+}
+END_TEST
+
+static char *print_to_string(const struct table_row *rows, size_t n, int mark, int colour, int tsv)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    if (tsv) {
+        table_print_tsv(f, rows, n);
+    } else {
+        table_print(f, rows, n, mark, colour);
+    }
+    fclose(f);
+    return text;
+}
+
+START_TEST(test_table_print)
+{
+    struct table_row rows[3];
+    char err[256];
+    const char *lines[] = { "1\tana\t1262\t0\t12\t3\t1\t16\tWWDWW", "2\tbo\t1231\t1\t4\t2\t0\t6\tWLW",
+                            "3\tcyrano_long\t987\t1\t0\t10\t0\t10\t" };
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(table_parse_row(lines[i], strlen(lines[i]), &rows[i], err, sizeof(err)), 0);
+    }
+    char *t = print_to_string(rows, 3, -1, 0, 0);
+    ck_assert_str_eq(t, "rank  name         rating   wins  losses  draws  form\n"
+                        "   1  ana            1262     12       3      1  WWDWW\n"
+                        "   2  bo             1231?     4       2      0  WLW\n"
+                        "   3  cyrano_long     987?     0      10      0  -\n"
+                        "? provisional rating: fewer than 30 rated rounds\n");
+    free(t);
+    t = print_to_string(rows, 3, 1, 0, 0);
+    ck_assert_str_eq(t, "  rank  name         rating   wins  losses  draws  form\n"
+                        "     1  ana            1262     12       3      1  WWDWW\n"
+                        ">    2  bo             1231?     4       2      0  WLW\n"
+                        "     3  cyrano_long     987?     0      10      0  -\n"
+                        "? provisional rating: fewer than 30 rated rounds\n");
+    free(t);
+    /* Colour: the marked row in reverse video, nothing else changes. */
+    t = print_to_string(rows, 3, 1, 1, 0);
+    ck_assert_ptr_nonnull(strstr(t, "> \033[7m   2  bo"));
+    free(t);
+    t = print_to_string(rows, 1, -1, 0, 0);
+    ck_assert_ptr_null(strstr(t, "provisional"));
+    free(t);
+    t = print_to_string(rows, 3, -1, 0, 1);
+    ck_assert_str_eq(t, "1\tana\t1262\t0\t12\t3\t1\t16\tWWDWW\n2\tbo\t1231\t1\t4\t2\t0\t6\tWLW\n"
+                        "3\tcyrano_long\t987\t1\t0\t10\t0\t10\t\n");
+    free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------------- ask */
+
+START_TEST(test_ask_framing)
+{
+    ck_assert_uint_eq(ask_answer_len("d144\nd8\n", 9, 0), 5);
+    ck_assert_uint_eq(ask_answer_len("d14", 3, 0), 0);
+    ck_assert_uint_eq(ask_answer_len("eunknown op\n", 12, 0), 12);
+    const char *rows = "1\ta\t1\t1\t1\t0\t0\t1\tW\n2\tb\t1\t1\t0\t1\t0\t1\tL\n.\nd4\n";
+    size_t all = strlen(rows) - 3;
+    ck_assert_uint_eq(ask_answer_len(rows, strlen(rows), 1), all);
+    for (size_t cut = 0; cut < all; cut++) {
+        ck_assert_uint_eq(ask_answer_len(rows, cut, 1), 0);
+    }
+    ck_assert_uint_eq(ask_answer_len(".\n", 2, 1), 2);
+    ck_assert_uint_eq(ask_answer_len("ebad count\nd4\n", 14, 1), 11);
+    ck_assert_int_eq(ask_is_multiline("t5"), 1);
+    ck_assert_int_eq(ask_is_multiline(" rbo 2"), 1);
+    ck_assert_int_eq(ask_is_multiline("a12"), 0);
+    char err[128];
+    ck_assert_int_eq(ask_check_request("a12", err, sizeof(err)), 0);
+    ck_assert_int_eq(ask_check_request("rbo 2", err, sizeof(err)), 0);
+    ck_assert_int_eq(ask_check_request("", err, sizeof(err)), -1);
+    ck_assert_int_eq(ask_check_request("  ", err, sizeof(err)), -1);
+    ck_assert_int_eq(ask_check_request("a1\na2", err, sizeof(err)), -1);
+}
+END_TEST
+
+/* ============================================================ end to end */
+
+static struct harness srv;
+static char port_arg[16];
+
+
+/* The running test's server, in memory shared with the forked test processes. Check ends a
+ * failed test with _exit, which would leave its server running: the next start, and main at the
+ * end, stop whatever a failed test left behind. */
+struct leftover {
+    pid_t pid;
+    pid_t drainer;
+    char dir[64];
+};
+static struct leftover *leftover;
+
+static void track(void)
+{
+    if (leftover != NULL) {
+        leftover->pid = srv.pid;
+        leftover->drainer = srv.drainer;
+        snprintf(leftover->dir, sizeof(leftover->dir), "%s", srv.dir);
+    }
+}
+
+static void sweep(void)
+{
+    if (leftover == NULL) {
+        return;
+    }
+    if (leftover->pid > 0) {
+        kill(leftover->pid, SIGTERM);
+    }
+    if (leftover->dir[0] != '\0') {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", leftover->dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not remove %s\n", leftover->dir);
+        }
+    }
+    memset(leftover, 0, sizeof(*leftover));
+}
+
+static void stop_keep(void)
+{
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    track();
+}
+
+static void restart(const char *a, const char *b)
+{
+    ck_assert_msg(harness_restart(&srv, a, b, NULL) == 0, "server did not restart: %s", srv.first);
+    snprintf(port_arg, sizeof(port_arg), "%d", srv.port);
+    track();
+}
+
+static void start_server(const char *extra1, const char *extra2)
+{
+    sweep();
+    ck_assert_msg(harness_start(&srv, extra1, extra2, NULL) == 0, "server did not start: %s", srv.first);
+    snprintf(port_arg, sizeof(port_arg), "%d", srv.port);
+    track();
+}
+
+static void stop_server(void)
+{
+    harness_cleanup(&srv);
+    track();
+}
+
+/* Run arcade with the given arguments (after the subcommand's name, then --port), NULL-terminated. */
+static int arcade(const char *input, char *out, char *err, const char *cmd, ...)
+{
+    char *argv[40];
+    int n = 0;
+    va_list ap;
+    argv[n++] = (char *)harness_arcade();
+    argv[n++] = (char *)cmd;
+    argv[n++] = "--port";
+    argv[n++] = port_arg;
+    va_start(ap, cmd);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 38) {
+        argv[n++] = (char *)a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    return harness_run(argv, input, out, OUT_CAP, err, OUT_CAP);
+}
+
+static char out[OUT_CAP], err[OUT_CAP];
+
+START_TEST(test_e2e_ask_every_op)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "a12", NULL), 0);
+    ck_assert_str_eq(out, "144\n");
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "b-2", "c1.5", "d1.50", "a1e30", "a0.1", "a1.5e-30", NULL), 0);
+    ck_assert_str_eq(out, "-8\n5.0625\n1.5\n1e60\n0.01\n2.25e-60\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "square", "12", "-3", NULL), 0);
+    ck_assert_str_eq(out, "144\n9\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "cube", "3", NULL), 0);
+    ck_assert_str_eq(out, "27\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "fourth", "2", NULL), 0);
+    ck_assert_str_eq(out, "16\n");
+    /* t and r on an empty board: no rows, and r an unknown player. */
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "t", "a2", NULL), 0);
+    ck_assert_str_eq(out, "4\n");
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_ask_many_in_order)
+{
+    start_server(NULL, NULL);
+    /* Fifty requests on one connection, answered in order. */
+    const char *argv[60];
+    char reqs[50][16], expect[2048] = "";
+    int n = 0;
+    argv[n++] = harness_arcade();
+    argv[n++] = "ask";
+    argv[n++] = "--port";
+    argv[n++] = port_arg;
+    for (int i = 0; i < 50; i++) {
+        snprintf(reqs[i], sizeof(reqs[i]), "a%d", i);
+        argv[n++] = reqs[i];
+        snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect), "%d\n", i * i);
+    }
+    argv[n] = NULL;
+    ck_assert_int_eq(harness_run((char *const *)argv, NULL, out, OUT_CAP, err, OUT_CAP), 0);
+    ck_assert_str_eq(out, expect);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_ask_udp)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--udp", "a12", "b2", "d+7", NULL), 0);
+    ck_assert_str_eq(out, "144\n8\n7\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "square", "--udp", "1e10", NULL), 0);
+    ck_assert_str_eq(out, "100000000000000000000\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--udp", "x5", NULL), 1);
+    ck_assert_str_eq(err, "arcade: server: unknown op\n");
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_ask_server_errors)
+{
+    static const struct {
+        const char *req;
+        const char *reason;
+    } cases[] = {
+        { "x5", "unknown op" },          { "a", "no number" },
+        { "a12x", "junk after number" }, { "a1e1000000000", "number too large" },
+        { "t0", "bad count" },           { "rnobody", "unknown player" },
+        { "P", "unknown op" },           /* would open a game as a connection's first byte */
+        { "2", "unknown op" },
+    };
+    start_server(NULL, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "arcade: server: %s\n", cases[i].reason);
+        ck_assert_int_eq(arcade(NULL, out, err, "ask", cases[i].req, NULL), 1);
+        ck_assert_str_eq(out, "");
+        ck_assert_str_eq(err, want);
+    }
+    /* A line over 1024 bytes. */
+    static char big[1100];
+    memset(big, '1', sizeof(big) - 1);
+    big[0] = 'a';
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", big, NULL), 1);
+    ck_assert_str_eq(err, "arcade: server: line too long\n");
+    /* Good and bad mixed: every answer, in order, and status 1. */
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "a2", "x", "a3", NULL), 1);
+    ck_assert_str_eq(out, "4\n9\n");
+    ck_assert_str_eq(err, "arcade: server: unknown op\n");
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_ask_usage)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", NULL), 2);
+    ck_assert_ptr_nonnull(strstr(err, "nothing to ask"));
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--bogus", "a1", NULL), 2);
+    ck_assert_ptr_nonnull(strstr(err, "unknown option --bogus"));
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "a1\na2", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--port", "99999", "a1", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--timeout", "0", "a1", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--help", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: arcade ask"));
+    ck_assert_int_eq(arcade(NULL, out, err, "nosuch", NULL), 2);
+    setenv("ARCADE_PORT", "zero", 1);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "a1", NULL), 2);
+    ck_assert_ptr_nonnull(strstr(err, "ARCADE_PORT"));
+    /* ARCADE_PORT alone finds the server. */
+    setenv("ARCADE_PORT", port_arg, 1);
+    char *argv[] = { (char *)harness_arcade(), "ask", "a5", NULL };
+    ck_assert_int_eq(harness_run(argv, NULL, out, OUT_CAP, err, OUT_CAP), 0);
+    ck_assert_str_eq(out, "25\n");
+    unsetenv("ARCADE_PORT");
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_version_help)
+{
+    char *v[] = { (char *)harness_arcade(), "--version", NULL };
+    ck_assert_int_eq(harness_run(v, NULL, out, OUT_CAP, err, OUT_CAP), 0);
+    ck_assert_ptr_nonnull(strstr(out, "arcade "));
+    char *h[] = { (char *)harness_arcade(), "--help", NULL };
+    ck_assert_int_eq(harness_run(h, NULL, out, OUT_CAP, err, OUT_CAP), 0);
+    static const char *cmds[] = { "play", "ask", "square", "cube", "fourth", "top", "rank" };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        ck_assert_ptr_nonnull(strstr(out, cmds[i]));
+        char *sub[] = { (char *)harness_arcade(), (char *)cmds[i], "--help", NULL };
+        char sout[8192], serr[1024];
+        ck_assert_int_eq(harness_run(sub, NULL, sout, sizeof(sout), serr, sizeof(serr)), 0);
+        ck_assert_ptr_nonnull(strstr(sout, "--host"));
+        ck_assert_ptr_nonnull(strstr(sout, "--port"));
+    }
+}
+END_TEST
+
+/* A port where nothing listens: bound, never listening, so connecting is refused. */
+static int closed_port(int *fd)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(*fd, 0);
+    ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+    return ntohs(sa.sin_port);
+}
+
+START_TEST(test_e2e_unreachable)
+{
+    int fd;
+    int port = closed_port(&fd);
+    char want[128];
+    snprintf(port_arg, sizeof(port_arg), "%d", port);
+    snprintf(want, sizeof(want), "arcade: cannot connect to 127.0.0.1:%d: Connection refused\n", port);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "a12", NULL), 3);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(arcade(NULL, out, err, "top", NULL), 3);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(arcade("r p s", out, err, "play", NULL), 3);
+    ck_assert_str_eq(err, want);
+    ck_assert_str_eq(out, "");
+    close(fd);
+}
+END_TEST
+
+/* A server that accepts and never answers: TCP and UDP time out with status 3. */
+START_TEST(test_e2e_timeout)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(l, 4), 0);
+    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert_int_eq(bind(u, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    snprintf(port_arg, sizeof(port_arg), "%d", ntohs(sa.sin_port));
+
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--timeout", "0.3", "a12", NULL), 3);
+    ck_assert_ptr_nonnull(strstr(err, "no answer from 127.0.0.1:"));
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--udp", "--timeout", "0.3", "a12", NULL), 3);
+    ck_assert_ptr_nonnull(strstr(err, "no answer from 127.0.0.1:"));
+    close(l);
+    close(u);
+}
+END_TEST
+
+/* Does every line of text match the pattern? Returns the number of lines, or -1. */
+static int count_matching(const char *text, const char *pattern, int *all_match)
+{
+    regex_t re;
+    ck_assert_int_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
+    int n = 0;
+    *all_match = 1;
+    const char *p = text;
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof(line), "%.*s", (int)l, p);
+        if (regexec(&re, line, 0, NULL, 0) == 0) {
+            n++;
+        } else {
+            *all_match = 0;
+        }
+        p += l + (nl != NULL ? 1 : 0);
+    }
+    regfree(&re);
+    return n;
+}
+
+/* Count "round" lines by outcome and check the numbering runs 1, 2, ... */
+static void tally(const char *text, int *w, int *l, int *d)
+{
+    *w = *l = *d = 0;
+    int next = 1;
+    for (const char *p = strstr(text, "round "); p != NULL; p = strstr(p + 1, "\nround ")) {
+        if (*p == '\n') {
+            p++;
+        }
+        int num;
+        char you[16], opp[16], outcome[16];
+        ck_assert_int_eq(sscanf(p, "round %d: you %15[a-z], opponent %15[a-z]: %15[a-z]", &num, you, opp, outcome), 4);
+        ck_assert_int_eq(num, next++);
+        *w += strcmp(outcome, "win") == 0;
+        *l += strcmp(outcome, "loss") == 0;
+        *d += strcmp(outcome, "draw") == 0;
+    }
+}
+
+#define ROUND_RE "^round [0-9]+: you (rock|paper|scissors), opponent (rock|paper|scissors): (win|loss|draw)$"
+
+START_TEST(test_e2e_play_script_guest)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade("rock paper scissors\nR P S 1 2 3\n  r", out, err, "play", NULL), 0);
+    ck_assert_str_eq(err, "");
+    /* Ten rounds, each a stable line, then the summary. */
+    char *summary = strstr(out, "wins ");
+    ck_assert_ptr_nonnull(summary);
+    *(summary - 1) = '\0';
+    int all;
+    ck_assert_int_eq(count_matching(out, ROUND_RE, &all), 10);
+    ck_assert_int_eq(all, 1);
+    /* The moves went out as written. */
+    ck_assert_ptr_nonnull(strstr(out, "round 1: you rock,"));
+    ck_assert_ptr_nonnull(strstr(out, "round 2: you paper,"));
+    ck_assert_ptr_nonnull(strstr(out, "round 3: you scissors,"));
+    ck_assert_ptr_nonnull(strstr(out, "round 7: you scissors,")); /* 1 */
+    ck_assert_ptr_nonnull(strstr(out, "round 8: you rock,"));     /* 2 */
+    ck_assert_ptr_nonnull(strstr(out, "round 9: you paper,"));    /* 3 */
+    int w, l, d;
+    tally(out, &w, &l, &d);
+    char want[64];
+    snprintf(want, sizeof(want), "wins %d, losses %d, draws %d\n", w, l, d);
+    ck_assert_str_eq(summary, want);
+    ck_assert_int_eq(w + l + d, 10);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_play_script_named_stored)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade("r p s r p s", out, err, "play", "--name", "ana", NULL), 0);
+    ck_assert_int_eq(strncmp(out, "playing as ana\n", 15), 0);
+    int w, l, d;
+    tally(out, &w, &l, &d);
+    ck_assert_int_eq(w + l + d, 6);
+    /* Each outcome agrees with the two moves shown. */
+    int all;
+    int consistent = count_matching(out + 15,
+                                    "^(round [0-9]+: you (rock, opponent rock: draw|rock, opponent scissors: win|"
+                                    "rock, opponent paper: loss|paper, opponent paper: draw|paper, opponent rock: "
+                                    "win|paper, opponent scissors: loss|scissors, opponent scissors: draw|scissors, "
+                                    "opponent paper: win|scissors, opponent rock: loss)|wins .*)$",
+                                    &all);
+    ck_assert_int_eq(consistent, 7);
+    ck_assert_int_eq(all, 1);
+    stop_keep();
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT rounds FROM players WHERE name = 'ana'"), 6);
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT wins FROM players WHERE name = 'ana'"), w);
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT losses FROM players WHERE name = 'ana'"), l);
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT draws FROM players WHERE name = 'ana'"), d);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_play_bad_word)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade("rock paper lizard scissors", out, err, "play", NULL), 2);
+    ck_assert_ptr_nonnull(strstr(err, "bad move 'lizard'"));
+    /* The words before the bad one were played, the one after was not. */
+    ck_assert_ptr_nonnull(strstr(out, "round 2: you paper"));
+    ck_assert_ptr_null(strstr(out, "round 3"));
+    ck_assert_ptr_null(strstr(out, "wins "));
+    /* Bad usage of play. */
+    ck_assert_int_eq(arcade("r", out, err, "play", "--pvp", NULL), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--name"));
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "a!b", NULL), 2);
+    ck_assert_int_eq(arcade("r", out, err, "play", "extra", NULL), 2);
+    /* No words at all: nothing played, a zero summary. */
+    ck_assert_int_eq(arcade("", out, err, "play", NULL), 0);
+    ck_assert_str_eq(out, "wins 0, losses 0, draws 0\n");
+    stop_server();
+}
+END_TEST
+
+/* A child arcade with pipes on stdin, stdout and stderr, read as it goes. */
+struct proc {
+    pid_t pid;
+    int in, out, err;
+    char obuf[OUT_CAP], ebuf[OUT_CAP];
+    size_t olen, elen;
+};
+
+static void proc_start(struct proc *p, const char *const *args)
+{
+    int pin[2], pout[2], perr[2];
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = harness_arcade();
+    for (; *args != NULL && n < 31; args++) {
+        argv[n++] = *args;
+    }
+    argv[n] = NULL;
+    /* Close-on-exec, so a second child does not hold the first one's stdin open. */
+    ck_assert_int_eq(pipe2(pin, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(pout, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(perr, O_CLOEXEC), 0);
+    memset(p, 0, sizeof(*p));
+    p->pid = fork();
+    ck_assert_int_ge(p->pid, 0);
+    if (p->pid == 0) {
+        dup2(pin[0], 0);
+        dup2(pout[1], 1);
+        dup2(perr[1], 2);
+        for (int i = 0; i < 2; i++) {
+            close(pin[i]);
+            close(pout[i]);
+            close(perr[i]);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    close(perr[1]);
+    p->in = pin[1];
+    p->out = pout[0];
+    p->err = perr[0];
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Read what is there from both outputs, waiting at most ms. Returns 0 when both are closed. */
+static int proc_pump(struct proc *p, int ms)
+{
+    struct pollfd f[2] = { { .fd = p->out, .events = POLLIN }, { .fd = p->err, .events = POLLIN } };
+    if (p->out < 0 && p->err < 0) {
+        return 0;
+    }
+    if (poll(f, 2, ms) <= 0) {
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        int *fd = i == 0 ? &p->out : &p->err;
+        char *b = i == 0 ? p->obuf : p->ebuf;
+        size_t *n = i == 0 ? &p->olen : &p->elen;
+        if (*fd < 0 || !(f[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+            continue;
+        }
+        ssize_t r = read(*fd, b + *n, OUT_CAP - 1 - *n);
+        if (r <= 0) {
+            close(*fd);
+            *fd = -1;
+        } else {
+            *n += (size_t)r;
+            b[*n] = '\0';
+        }
+    }
+    return p->out >= 0 || p->err >= 0;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until stdout (or stderr) holds text. */
+static int proc_wait_for(struct proc *p, int on_err, const char *text)
+{
+    long long end = now_ms() + WAIT_MS;
+    while (strstr(on_err ? p->ebuf : p->obuf, text) == NULL) {
+        long long left = end - now_ms();
+        if (left <= 0 || (proc_pump(p, (int)left) == 0 && strstr(on_err ? p->ebuf : p->obuf, text) == NULL)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void proc_write(struct proc *p, const char *s)
+{
+    ck_assert_int_eq(write(p->in, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+/* Close stdin, read to the end, and return the exit status. */
+static int proc_finish(struct proc *p)
+{
+    if (p->in >= 0) {
+        close(p->in);
+        p->in = -1;
+    }
+    long long end = now_ms() + WAIT_MS;
+    while (proc_pump(p, 1000) && now_ms() < end) {
+    }
+    int status;
+    ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+START_TEST(test_e2e_play_pvp_two_scripts)
+{
+    start_server(NULL, NULL);
+    static struct proc a, b;
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    const char *ba[] = { "play", "--port", port_arg, "--name", "bo", "--pvp", NULL };
+    proc_start(&a, aa);
+    proc_start(&b, ba);
+    /* Both scripts end after four moves: each stops at its fourth answer, before it could hear
+     * that the other one left. */
+    proc_write(&a, "rock paper scissors rock\n");
+    proc_write(&b, "scissors scissors scissors paper\n");
+    close(a.in);
+    close(b.in);
+    a.in = b.in = -1;
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_int_eq(proc_finish(&b), 0);
+    ck_assert_ptr_nonnull(strstr(a.obuf, "playing as ana\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "matched with bo\n"));
+    ck_assert_ptr_nonnull(strstr(b.obuf, "matched with ana\n"));
+    /* Each side sees the other's move, and the outcomes mirror each other. */
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 1: you rock, opponent scissors: win\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 2: you paper, opponent scissors: loss\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 3: you scissors, opponent scissors: draw\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 4: you rock, opponent paper: loss\n"));
+    ck_assert_ptr_nonnull(strstr(b.obuf, "round 1: you scissors, opponent rock: loss\n"));
+    ck_assert_ptr_nonnull(strstr(b.obuf, "round 2: you scissors, opponent paper: win\n"));
+    ck_assert_ptr_nonnull(strstr(b.obuf, "round 3: you scissors, opponent scissors: draw\n"));
+    ck_assert_ptr_nonnull(strstr(b.obuf, "round 4: you paper, opponent rock: win\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 1, losses 2, draws 1\n"));
+    ck_assert_ptr_nonnull(strstr(b.obuf, "wins 2, losses 1, draws 1\n"));
+    ck_assert_ptr_null(strstr(a.obuf, "round 5"));
+    ck_assert_str_eq(a.ebuf, "");
+    ck_assert_str_eq(b.ebuf, "");
+    stop_keep();
+    /* The four played rounds are stored (whoever left first may add a forfeit round). */
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT count(*) FROM rounds WHERE timeout = 0"), 4);
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT count(*) FROM rounds r JOIN players p ON p.id = r.a"
+                                             " WHERE r.timeout = 0 AND r.outcome = 'D'"),
+                     1);
+
+    /* And the leaderboard shows both of them. */
+    restart(NULL, NULL);
+    ck_assert_int_eq(arcade(NULL, out, err, "top", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "rank  name  rating   wins  losses  draws  form\n"));
+    ck_assert_ptr_nonnull(strstr(out, "  ana "));
+    ck_assert_ptr_nonnull(strstr(out, "  bo "));
+    ck_assert_ptr_nonnull(strstr(out, "? provisional rating"));
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "ana", "-k", "1", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, ">    "));
+    ck_assert_ptr_nonnull(strstr(out, "  ana "));
+    ck_assert_ptr_nonnull(strstr(out, "ana: rank "));
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "--tsv", NULL), 0);
+    int all;
+    ck_assert_int_eq(count_matching(out, "^[12]\t(ana|bo)\t[0-9]+\t1\t[0-9]+\t[0-9]+\t[0-9]+\t[0-9]+\t[WLD]+$", &all), 2);
+    ck_assert_int_eq(all, 1);
+    stop_server();
+}
+END_TEST
+
+/* A raw opponent on a socket: hello, queue; returns the socket. */
+static int raw_player(const char *name)
+{
+    int fd = harness_connect(srv.port);
+    ck_assert_int_ge(fd, 0);
+    char hello[40];
+    int n = wire_hello(name, hello, sizeof(hello));
+    ck_assert_int_eq(harness_send(fd, hello, (size_t)n), 0);
+    char got[40];
+    ck_assert_int_eq(harness_recv_n(fd, got, (size_t)n), n);
+    ck_assert_int_eq(got[0], 'A');
+    ck_assert_int_eq(harness_sends(fd, "P"), 0);
+    return fd;
+}
+
+START_TEST(test_e2e_play_pvp_timeouts)
+{
+    start_server("--move-timeout", "1");
+    static struct proc a;
+    /* bo queues first and then never moves; ana's moves are ready before the match. */
+    int bo = raw_player("bo");
+    char c;
+    ck_assert_int_eq(harness_recv_n(bo, &c, 1), 1);
+    ck_assert_int_eq(c, 'W');
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    proc_start(&a, aa);
+    proc_write(&a, "rock rock rock\n");
+    ck_assert_int_eq(proc_wait_for(&a, 0, "matched with bo\n"), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 1: you rock, opponent none: win (opponent timed out)\n"), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 3: you rock, opponent none: win (opponent timed out)\n"), 0);
+    /* Three timed-out rounds in a row end the match. */
+    ck_assert_int_eq(proc_wait_for(&a, 0, "match over: you won\n"), 0);
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 3, losses 0, draws 0\n"));
+    close(bo);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_play_pvp_you_timed_out_void_left)
+{
+    start_server("--move-timeout", "1");
+    static struct proc a;
+    int bo = raw_player("bo");
+    char buf[8];
+    ck_assert_int_eq(harness_recv_n(bo, buf, 1), 1);
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    proc_start(&a, aa);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "matched with bo\n"), 0);
+    /* bo moves, ana does not: ana loses by timeout, without knowing bo's move. */
+    ck_assert_int_eq(harness_recv_n(bo, buf, 5), 5); /* V \x03 ana */
+    ck_assert_int_eq(harness_sends(bo, "2"), 0);
+    ck_assert_int_eq(harness_recv_n(bo, buf, 2), 2);
+    ck_assert_int_eq(memcmp(buf, "Ty", 2), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 1: you none, opponent unknown: loss (you timed out)\n"), 0);
+    /* Then neither moves: a void round, not counted. */
+    ck_assert_int_eq(harness_recv_n(bo, buf, 2), 2);
+    ck_assert_int_eq(memcmp(buf, "Tv", 2), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "void round: neither player moved in time\n"), 0);
+    /* bo leaves before ana moves: ana wins that round by forfeit, and hears why. */
+    close(bo);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 2: you none, opponent none: win (opponent left)\nopponent left\n"), 0);
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 1, losses 1, draws 0\n"));
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_play_queue_timeout)
+{
+    start_server("--queue-timeout", "1");
+    ck_assert_int_eq(arcade("rock", out, err, "play", "--name", "ana", "--pvp", NULL), 3);
+    ck_assert_str_eq(out, "playing as ana\nwaiting for an opponent\nqueue timed out\nwins 0, losses 0, draws 0\n");
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_play_reconnects)
+{
+    start_server(NULL, NULL);
+    static struct proc a;
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", NULL };
+    proc_start(&a, aa);
+    proc_write(&a, "rock\n");
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 1: you rock"), 0);
+    /* The server goes away and comes back on the same port. */
+    stop_keep();
+    ck_assert_int_eq(proc_wait_for(&a, 1, "connection to 127.0.0.1:"), 0);
+    restart("--port", port_arg);
+    ck_assert_int_eq(proc_wait_for(&a, 1, "reconnected to 127.0.0.1:"), 0);
+    proc_write(&a, "paper\n");
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 2: you paper"), 0);
+    /* The restarted server's log drainer is a fork of this process and holds ana's stdin open, so
+     * ana would never see the end of input: stop it with SIGTERM, which still prints the summary. */
+    kill(a.pid, SIGTERM);
+    ck_assert_int_eq(proc_finish(&a), 128 + SIGTERM);
+    /* It said hello again on the new connection. */
+    ck_assert_ptr_nonnull(strstr(strstr(a.obuf, "playing as ana\n") + 1, "playing as ana\n"));
+    int w, l, d;
+    tally(a.obuf, &w, &l, &d);
+    char want[64];
+    snprintf(want, sizeof(want), "wins %d, losses %d, draws %d\n", w, l, d);
+    ck_assert_ptr_nonnull(strstr(a.obuf, want));
+    ck_assert_int_eq(w + l + d, 2);
+    stop_server();
+}
+END_TEST
+
+/* Play a few pvp rounds between two raw sockets so the board has rows. */
+static void seed_board(void)
+{
+    int ana = raw_player("ana");
+    char buf[16];
+    ck_assert_int_eq(harness_recv_n(ana, buf, 1), 1); /* W */
+    int bo = raw_player("bo");
+    ck_assert_int_eq(harness_recv_n(bo, buf, 4), 4);  /* V \x03 ana */
+    ck_assert_int_eq(harness_recv_n(ana, buf, 4), 4); /* V \x02 bo */
+    /* ana rock against bo scissors, twice; then a draw. */
+    const char *am = "223", *bm = "113";
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(harness_send(ana, am + i, 1), 0);
+        ck_assert_int_eq(harness_send(bo, bm + i, 1), 0);
+        ck_assert_int_eq(harness_recv_n(ana, buf, 3), 3);
+        ck_assert_int_eq(harness_recv_n(bo, buf, 3), 3);
+    }
+    ck_assert_int_eq(harness_sends(ana, "L"), 0);
+    ck_assert_int_eq(harness_recv_n(ana, buf, 1), 1);
+    ck_assert_int_eq(buf[0], 'B');
+    close(ana);
+    close(bo);
+}
+
+START_TEST(test_e2e_top_and_rank)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade(NULL, out, err, "top", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "no ranked players yet"));
+    seed_board();
+    char raw[4096];
+    int fd = harness_connect(srv.port);
+    ck_assert_int_eq(harness_sends(fd, "t\n"), 0);
+    shutdown(fd, SHUT_WR);
+    harness_recv_all(fd, raw, sizeof(raw));
+    close(fd);
+
+    /* --tsv is the server's rows, without the final "." */
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "--tsv", NULL), 0);
+    ck_assert_int_eq(strncmp(raw, out, strlen(out)), 0);
+    ck_assert_str_eq(raw + strlen(out), ".\n");
+    ck_assert_int_eq(strncmp(out, "1\tana\t", 6), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\n2\tbo\t"));
+
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "1", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "rank  name  rating   wins  losses  draws  form\n"));
+    ck_assert_ptr_nonnull(strstr(out, "   1  ana "));
+    ck_assert_ptr_null(strstr(out, " bo "));
+    /* ana: 2 wins and a draw against bo, then a loss by forfeit for leaving with L. */
+    ck_assert_ptr_nonnull(strstr(out, "?     2       1      1  WWDL\n"));
+
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "-k", "1", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "     1  ana "));
+    ck_assert_ptr_nonnull(strstr(out, ">    2  bo "));
+    ck_assert_ptr_nonnull(strstr(out, "bo: rank 2, rating "));
+    ck_assert_ptr_nonnull(strstr(out, " (provisional), wins 1, losses 2, draws 1 in 4 rounds, form LLDW\n"));
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "--tsv", NULL), 0);
+    ck_assert_int_eq(count_matching(out, "^[0-9]+\t[a-z]+\t[0-9]+\t[01]\t[0-9]+\t[0-9]+\t[0-9]+\t[0-9]+\t[WLD]*$", &fd),
+                     2);
+    ck_assert_int_eq(fd, 1);
+
+    /* ask passes t and r through: the rows as they came. */
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "rbo 0", "t1", NULL), 0);
+    ck_assert_int_eq(count_matching(out, "^[12]\t(ana|bo)\t[0-9]+\t1\t[0-9]+\t[0-9]+\t[0-9]+\t4\t[WLD]+$", &fd), 2);
+    ck_assert_int_eq(fd, 1);
+    ck_assert_int_eq(strncmp(out, "2\tbo\t", 5), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\n1\tana\t"));
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "nobody", NULL), 1);
+    ck_assert_str_eq(err, "arcade: server: unknown player\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "a!b", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "-k", "51", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "0", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "101", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "5", "6", NULL), 2);
+    stop_server();
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+    Suite *s = suite_create("client");
+    TCase *unit = tcase_create("unit");
+    tcase_add_test(unit, test_opts_walk);
+    tcase_add_test(unit, test_opts_errors);
+    tcase_add_test(unit, test_opts_numbers);
+    tcase_add_test(unit, test_opts_environment);
+    tcase_add_test(unit, test_words_move);
+    tcase_add_test(unit, test_words_keys);
+    tcase_add_test(unit, test_words_reader);
+    tcase_add_test(unit, test_wire_frames);
+    tcase_add_test(unit, test_wire_bad);
+    tcase_add_test(unit, test_wire_hello);
+    tcase_add_test(unit, test_sess_guest_infers_bot_move);
+    tcase_add_test(unit, test_sess_named_bot);
+    tcase_add_test(unit, test_sess_refusals);
+    tcase_add_test(unit, test_sess_pvp_match);
+    tcase_add_test(unit, test_sess_disconnect_returns_move);
+    tcase_add_test(unit, test_report_lines);
+    tcase_add_test(unit, test_report_notes);
+    tcase_add_test(unit, test_table_parse);
+    tcase_add_test(unit, test_table_answer);
+    tcase_add_test(unit, test_table_print);
+    tcase_add_test(unit, test_ask_framing);
+    suite_add_tcase(s, unit);
+
+    TCase *e2e = tcase_create("end_to_end");
+    tcase_set_timeout(e2e, 60);
+    tcase_add_test(e2e, test_e2e_version_help);
+    tcase_add_test(e2e, test_e2e_ask_every_op);
+    tcase_add_test(e2e, test_e2e_ask_many_in_order);
+    tcase_add_test(e2e, test_e2e_ask_udp);
+    tcase_add_test(e2e, test_e2e_ask_server_errors);
+    tcase_add_test(e2e, test_e2e_ask_usage);
+    tcase_add_test(e2e, test_e2e_unreachable);
+    tcase_add_test(e2e, test_e2e_timeout);
+    tcase_add_test(e2e, test_e2e_play_script_guest);
+    tcase_add_test(e2e, test_e2e_play_script_named_stored);
+    tcase_add_test(e2e, test_e2e_play_bad_word);
+    tcase_add_test(e2e, test_e2e_play_pvp_two_scripts);
+    tcase_add_test(e2e, test_e2e_play_pvp_timeouts);
+    tcase_add_test(e2e, test_e2e_play_pvp_you_timed_out_void_left);
+    tcase_add_test(e2e, test_e2e_play_queue_timeout);
+    tcase_add_test(e2e, test_e2e_play_reconnects);
+    tcase_add_test(e2e, test_e2e_top_and_rank);
+    suite_add_tcase(s, e2e);
+    return s;
+}
+
+int main(void)
+{
+    leftover = mmap(NULL, sizeof(*leftover), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (leftover == MAP_FAILED) {
+        leftover = NULL;
+    }
+    SRunner *sr = srunner_create(client_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    sweep();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
