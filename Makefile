@@ -63,6 +63,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+$(BIN)/arcade-null: $(call obj,client/null_server.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
@@ -71,6 +75,11 @@ test: deps $(BINS) $(TEST_BIN)
 	@status=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade $$t || status=1; \
 	done; exit $$status
+
+# Not a test: figures for README's performance section (BENCH_SECS, BENCH_HOLD_SECS).
+bench: deps all $(BIN)/arcade-null
+	ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null \
+		bash tests/bench.sh
 
 run: deps all
 	./bin/arcaded --port 5000 --db arcade.db

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ask.h"
+#include "bench.h"
 #include "leaders.h"
 #include "opts.h"
 #include "player.h"
@@ -25,6 +26,7 @@ static const struct {
     { "fourth", ask_alias_main, "the fourth power of each number (ask c...)" },
     { "top", leaders_top_main, "the leaderboard's best players" },
     { "rank", leaders_rank_main, "a player's place on the leaderboard" },
+    { "bench", bench_main, "load the server and measure it (short, long, udp, hold)" },
 };
 
 /* The command named name, or -1. */

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# make bench: the same loads against bin/arcaded and against bin/arcade-null (the baseline
+# that answers with constants), then the hold test against arcaded alone.
+#
+#   BENCH_SECS       seconds per load (default 10)
+#   BENCH_HOLD_SECS  seconds the hold test keeps its connections idle (default 60)
+#   BENCH_HOLD_CONNS connections of the hold test (default 10000)
+#   BENCH_THREADS    client threads (default: cores - 1, at least 1, so that on a small
+#                    machine the single-threaded server keeps a core of its own)
+#   ARCADE, ARCADED, ARCADE_NULL  the binaries (default bin/arcade, bin/arcaded, bin/arcade-null)
+#
+# Prints each run's summary line, a table, and arcaded's resident memory around the hold
+# test. Exit status 0 when every run had no error.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+secs=${BENCH_SECS:-10}
+hold_secs=${BENCH_HOLD_SECS:-60}
+hold_conns=${BENCH_HOLD_CONNS:-10000}
+cores=$(nproc 2>/dev/null || echo 1)
+threads=${BENCH_THREADS:-$((cores > 1 ? cores - 1 : 1))}
+arcade=${ARCADE:-bin/arcade}
+arcaded=${ARCADED:-bin/arcaded}
+null=${ARCADE_NULL:-bin/arcade-null}
+
+for bin in "$arcade" "$arcaded" "$null"; do
+    if [ ! -x "$bin" ]; then
+        echo "bench: $bin is missing (make builds it)" >&2
+        exit 2
+    fi
+done
+
+tmp=$(mktemp -d /tmp/arcade-bench.XXXXXX)
+pids=""        # the servers
+hold_pid=""    # the hold run while it goes on
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+    for p in $pids $hold_pid; do
+        kill "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD...: run a server whose first stderr line names its port; sets $pid and $port.
+start() {
+    local name=$1
+    shift
+    "$@" 2>"$tmp/$name.err" &
+    pid=$!
+    pids="$pids $pid"
+    port=""
+    for _ in $(seq 100); do
+        port=$(head -n 1 "$tmp/$name.err" 2>/dev/null | grep -o '127\.0\.0\.1:[0-9]*' | head -n 1 | cut -d: -f2)
+        [ -n "$port" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "bench: $name did not start:" >&2
+    cat "$tmp/$name.err" >&2
+    exit 2
+}
+
+rss_kb() {
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+mb() {
+    awk -v kb="$1" 'BEGIN { printf "%.1f MB", kb / 1024 }'
+}
+
+start arcaded "$arcaded" --port 0 --db "$tmp/arcade.db" --quiet
+arcaded_pid=$pid
+arcaded_port=$port
+start null "$null" --port 0
+null_port=$port
+rss_start=$(rss_kb "$arcaded_pid")
+
+status=0
+rows=""
+
+# bench LABEL PORT ARGS...: one run; prints its summary, keeps it in $line.
+bench() {
+    local label=$1 port=$2
+    shift 2
+    line=$("$arcade" bench "$@" -d "$secs" -t "$threads" --port "$port" </dev/null 2>"$tmp/run.err")
+    local rc=$?
+    printf '%-7s %s\n' "$label" "${line:-no summary}"
+    if [ "$rc" -ne 0 ]; then
+        status=1
+        sed 's/^/        /' "$tmp/run.err"
+    fi
+}
+
+# The number in a summary line: ops_per_sec LINE, p99 LINE.
+ops_per_sec() {
+    echo "$1" | sed -n 's/.* \([0-9][0-9]*\) ops\/s.*/\1/p'
+}
+
+p99() {
+    echo "$1" | sed -n 's/.* p99 \([0-9.][0-9.]*\) ms.*/\1/p'
+}
+
+echo "bench: $secs s per load, $threads client thread(s), $cores core(s)"
+# The arguments are split into words on purpose.
+# shellcheck disable=SC2086
+while IFS='|' read -r label null_args arcade_args; do
+    bench null "$null_port" $null_args
+    null_ops=$(ops_per_sec "$line")
+    bench arcade "$arcaded_port" $arcade_args
+    arcade_ops=$(ops_per_sec "$line")
+    arcade_p99=$(p99 "$line")
+    ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
+    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %s ms' "$label" "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--}")
+"
+done <<'LOADS'
+short -c 50|short -c 50|short -c 50
+long -c 100 -p 1|long -c 100 -p 1 --anonymous|long -c 100 -p 1
+long -c 100 -p 16|long -c 100 -p 16 --anonymous|long -c 100 -p 16
+udp -c 50|udp -c 50|udp -c 50
+LOADS
+
+echo
+printf '%-18s | %10s | %12s | %5s | %s\n' load "null ops/s" "arcade ops/s" ratio "arcade p99"
+printf '%s' "$rows"
+echo "(null: arcade-null, long as a guest; arcade: arcaded, long with named players)"
+
+# Hold: connections idle for a while, memory before, with all of them open, and after.
+echo
+sleep 1
+rss_idle=$(rss_kb "$arcaded_pid")
+"$arcade" bench hold -c "$hold_conns" -d "$hold_secs" -t "$threads" --port "$arcaded_port" \
+    </dev/null >"$tmp/hold.out" 2>"$tmp/hold.err" &
+hold_pid=$!
+rss_open=""
+while kill -0 "$hold_pid" 2>/dev/null; do
+    if grep -q 'connections open, holding' "$tmp/hold.err"; then
+        rss_open=$(rss_kb "$arcaded_pid")
+        break
+    fi
+    sleep 0.2
+done
+wait "$hold_pid"
+hold_rc=$?
+hold_pid=""
+[ "$hold_rc" -ne 0 ] && status=1
+sleep 1
+rss_after=$(rss_kb "$arcaded_pid")
+cat "$tmp/hold.out"
+grep -v 'connections open, holding' "$tmp/hold.err" | sed 's/^/        /'
+open_mb=unknown
+[ -n "$rss_open" ] && open_mb=$(mb "$rss_open")
+echo "arcaded VmRSS: at start $(mb "$rss_start"), idle before hold $(mb "$rss_idle")," \
+     "with $hold_conns open $open_mb, after they closed $(mb "$rss_after")"
+if [ -n "$rss_open" ]; then
+    awk -v o="$rss_open" -v i="$rss_idle" -v n="$hold_conns" \
+        'BEGIN { printf "arcaded memory per held connection: %.2f KB\n", (o - i) / n }'
+fi
+exit $status

@@ -1,0 +1,347 @@
+/* The load generator: histogram percentiles on known data, the command line's refusals, and
+ * short real runs, one against bin/arcaded (named players whose rounds the server must have
+ * stored, one for each op counted) and one against a fake server that answers wrongly, which
+ * must count errors. No assertion depends on timing. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "harness.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static struct bench_hist *hist_new(void)
+{
+    struct bench_hist *h = malloc(sizeof(*h));
+    ck_assert_ptr_nonnull(h);
+    bench_hist_init(h);
+    return h;
+}
+
+/* |got - want| within 1% of want. */
+static void assert_close(uint64_t got, uint64_t want)
+{
+    double diff = got > want ? (double)(got - want) : (double)(want - got);
+    ck_assert_msg(diff <= 0.01 * (double)want, "got %llu, want %llu within 1%%", (unsigned long long)got,
+                  (unsigned long long)want);
+}
+
+START_TEST(test_hist_small_values_are_exact)
+{
+    struct bench_hist *h = hist_new();
+    for (uint64_t v = 0; v < 256; v++) {
+        bench_hist_record(h, v);
+    }
+    ck_assert_uint_eq(h->count, 256);
+    ck_assert_uint_eq(bench_hist_percentile(h, 50), 127);  /* rank 128 of 0..255 */
+    ck_assert_uint_eq(bench_hist_percentile(h, 100), 255);
+    ck_assert_uint_eq(bench_hist_percentile(h, 0.1), 0);
+    ck_assert_uint_eq(bench_hist_percentile(h, 25), 63);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_hist_percentiles_within_one_percent)
+{
+    /* 1 us .. 10 ms in steps of 1 us: percentile p is p% of 10 ms. */
+    struct bench_hist *h = hist_new();
+    for (uint64_t i = 1; i <= 10000; i++) {
+        bench_hist_record(h, i * 1000);
+    }
+    for (int p = 1; p <= 100; p++) {
+        assert_close(bench_hist_percentile(h, p), (uint64_t)p * 100 * 1000);
+    }
+    assert_close(bench_hist_percentile(h, 99.9), 9990000);
+    ck_assert_uint_eq(h->min, 1000);
+    ck_assert_uint_eq(h->max, 10000000);
+    ck_assert_uint_eq(bench_hist_percentile(h, 100), 10000000);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_hist_skewed_data)
+{
+    /* 990 fast answers at 100 us and 10 slow ones at 50 ms: p99 is still fast, p99.1 slow. */
+    struct bench_hist *h = hist_new();
+    for (int i = 0; i < 990; i++) {
+        bench_hist_record(h, 100000);
+    }
+    for (int i = 0; i < 10; i++) {
+        bench_hist_record(h, 50000000);
+    }
+    assert_close(bench_hist_percentile(h, 50), 100000);
+    assert_close(bench_hist_percentile(h, 99), 100000);
+    ck_assert_uint_eq(bench_hist_percentile(h, 99.1), 50000000);
+    ck_assert_uint_eq(bench_hist_percentile(h, 100), 50000000);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_hist_huge_value_is_clamped_not_lost)
+{
+    struct bench_hist *h = hist_new();
+    bench_hist_record(h, 5);
+    bench_hist_record(h, UINT64_MAX / 2);
+    ck_assert_uint_eq(h->count, 2);
+    ck_assert_uint_eq(bench_hist_percentile(h, 50), 5);
+    ck_assert_uint_eq(bench_hist_percentile(h, 100), UINT64_MAX / 2);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_hist_merge_equals_one_histogram)
+{
+    struct bench_hist *all = hist_new();
+    struct bench_hist *a = hist_new();
+    struct bench_hist *b = hist_new();
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t v = x % 50000000;
+        bench_hist_record(all, v);
+        bench_hist_record(i % 3 == 0 ? a : b, v);
+    }
+    bench_hist_merge(a, b);
+    ck_assert_uint_eq(a->count, all->count);
+    ck_assert_uint_eq(a->min, all->min);
+    ck_assert_uint_eq(a->max, all->max);
+    for (double p = 0.5; p <= 100; p += 0.5) {
+        ck_assert_uint_eq(bench_hist_percentile(a, p), bench_hist_percentile(all, p));
+    }
+    free(all);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_hist_empty)
+{
+    struct bench_hist *h = hist_new();
+    ck_assert_uint_eq(bench_hist_percentile(h, 99), 0);
+    free(h);
+}
+END_TEST
+
+static int parse(int argc, char **argv, struct bench_opts *o)
+{
+    char err[256];
+    return bench_parse(argc, argv, o, err, sizeof(err));
+}
+
+START_TEST(test_parse_good)
+{
+    struct bench_opts o;
+    char *a[] = { "bench", "long", "-c", "7", "-p", "3", "-d", "0.5", "-t", "2", "--port", "6001", "--anonymous",
+                  "--host", "localhost" };
+    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
+    ck_assert_int_eq(o.load, BENCH_LONG);
+    ck_assert_int_eq(o.conns, 7);
+    ck_assert_int_eq(o.depth, 3);
+    ck_assert(o.secs == 0.5);
+    ck_assert_int_eq(o.threads, 2);
+    ck_assert_int_eq(o.port, 6001);
+    ck_assert_int_eq(o.anonymous, 1);
+    ck_assert_str_eq(o.host, "localhost");
+
+    char *b[] = { "bench", "-c", "3", "-t", "8", "short" };    /* options before the load too */
+    ck_assert_int_eq(parse(ARGC(b), b, &o), 0);
+    ck_assert_int_eq(o.load, BENCH_SHORT);
+    ck_assert_int_eq(o.threads, 3);                            /* never more threads than conns */
+    ck_assert_int_eq(o.depth, 1);
+
+    char *c[] = { "bench", "hold" };
+    ck_assert_int_eq(parse(ARGC(c), c, &o), 0);
+    ck_assert_int_eq(o.conns, 10000);
+    ck_assert(o.secs == 60.0);
+    ck_assert_int_eq(o.anonymous, 0);
+
+    char *d[] = { "bench", "udp", "--help" };
+    ck_assert_int_eq(parse(ARGC(d), d, &o), 1);
+}
+END_TEST
+
+START_TEST(test_parse_refusals)
+{
+    struct bench_opts o;
+    char *bad[][6] = {
+        { "bench", "long", "-c", "0" },
+        { "bench", "long", "-c", "abc" },
+        { "bench", "long", "-c", "-5" },
+        { "bench", "long", "-c", "12x" },
+        { "bench", "long", "-c" },
+        { "bench", "long", "-d", "0" },
+        { "bench", "long", "-d", "-1" },
+        { "bench", "long", "-t", "0" },
+        { "bench", "long", "-p", "0" },
+        { "bench", "long", "--port", "70000" },
+        { "bench", "short", "-p", "4" },
+        { "bench", "udp", "--anonymous" },
+        { "bench", "long", "--bogus" },
+        { "bench", "long", "-x" },
+        { "bench", "nosuch" },
+        { "bench" },
+        { "bench", "long", "extra" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int argc = 0;
+        while (argc < 6 && bad[i][argc] != NULL) {
+            argc++;
+        }
+        ck_assert_msg(parse(argc, bad[i], &o) == -1, "case %zu (%s %s) was accepted", i, bad[i][1],
+                      argc > 2 ? bad[i][2] : "");
+        ck_assert_msg(bench_main(argc, bad[i]) == BENCH_EXIT_USAGE, "case %zu: exit status not 2", i);
+    }
+}
+END_TEST
+
+/* A port nothing listens on: one the kernel gave and took back. */
+static int closed_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+START_TEST(test_cannot_connect_exits_3)
+{
+    char port[16];
+    snprintf(port, sizeof(port), "%d", closed_port());
+    char *a[] = { "bench", "short", "-c", "1", "-d", "0.2", "--port", port };
+    ck_assert_int_eq(bench_main(ARGC(a), a), BENCH_EXIT_CONNECT);
+}
+END_TEST
+
+START_TEST(test_long_against_arcaded)
+{
+    struct harness srv;
+    ck_assert_msg(harness_start(&srv, "--quiet", NULL) == 0, "server did not start: %s", srv.first);
+    struct bench_opts o;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", srv.port);
+    char *a[] = { "bench", "long", "-c", "2", "-d", "1", "-t", "1", "--port", port };
+    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
+    struct bench_result *r = malloc(sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    char err[256] = "";
+    ck_assert_msg(bench_run(&o, r, err, sizeof(err)) == 0, "bench_run: %s", err);
+    ck_assert_msg(r->errors == 0, "%llu errors, first: %s", (unsigned long long)r->errors, r->first_error);
+    ck_assert_uint_gt(r->ops, 0);
+    ck_assert_uint_eq(r->hist.count, r->ops);
+    /* The two named players exist, and every round counted as an op was stored. */
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT count(*) FROM players WHERE name IN ('bench0x0', 'bench0x1')"), 2);
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT sum(rounds) FROM players WHERE name GLOB 'bench*'"),
+                     (long long)r->ops);
+    free(r);
+
+    /* The same through the command's entry point: exit status 0 means no error. */
+    char *b[] = { "bench", "long", "-c", "2", "-d", "0.3", "--port", port };
+    ck_assert_int_eq(bench_main(ARGC(b), b), BENCH_EXIT_OK);
+    harness_cleanup(&srv);
+}
+END_TEST
+
+/* A server that answers every short request with a wrong square. */
+static pid_t wrong_server(int *port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(fd, 64), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid > 0) {
+        close(fd);
+        return pid;
+    }
+    for (;;) {
+        int c = accept(fd, NULL, NULL);
+        char buf[64];
+        if (c >= 0 && read(c, buf, sizeof(buf)) > 0 && write(c, "d145\n", 5) < 0) {
+            _exit(1);
+        }
+        if (c >= 0) {
+            close(c);
+        }
+    }
+}
+
+START_TEST(test_wrong_answers_are_errors)
+{
+    int port;
+    pid_t pid = wrong_server(&port);
+    struct bench_opts o;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    char *a[] = { "bench", "short", "-c", "1", "-d", "0.3", "--port", ports };
+    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
+    struct bench_result *r = malloc(sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    char err[256] = "";
+    int rc = bench_run(&o, r, err, sizeof(err));
+    int exit_status = bench_main(ARGC(a), a);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(rc == 0, "bench_run: %s", err);
+    ck_assert_uint_eq(r->ops, 0);
+    ck_assert_uint_gt(r->errors, 0);
+    ck_assert_msg(strstr(r->first_error, "d145") != NULL, "first error: %s", r->first_error);
+    ck_assert_int_eq(exit_status, BENCH_EXIT_ERRORS);
+    free(r);
+}
+END_TEST
+
+static Suite *bench_suite(void)
+{
+    Suite *s = suite_create("bench");
+    TCase *hist = tcase_create("histogram");
+    tcase_add_test(hist, test_hist_small_values_are_exact);
+    tcase_add_test(hist, test_hist_percentiles_within_one_percent);
+    tcase_add_test(hist, test_hist_skewed_data);
+    tcase_add_test(hist, test_hist_huge_value_is_clamped_not_lost);
+    tcase_add_test(hist, test_hist_merge_equals_one_histogram);
+    tcase_add_test(hist, test_hist_empty);
+    suite_add_tcase(s, hist);
+
+    TCase *args = tcase_create("arguments");
+    tcase_add_test(args, test_parse_good);
+    tcase_add_test(args, test_parse_refusals);
+    suite_add_tcase(s, args);
+
+    TCase *runs = tcase_create("runs");
+    tcase_set_timeout(runs, 60);
+    tcase_add_test(runs, test_cannot_connect_exits_3);
+    tcase_add_test(runs, test_long_against_arcaded);
+    tcase_add_test(runs, test_wrong_answers_are_errors);
+    suite_add_tcase(s, runs);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(bench_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
