@@ -40,6 +40,8 @@ static const char *const state_names[] = {
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void update_reading(struct conn *c);
 
 int conn_is_long(const struct conn *c)
 {
@@ -68,6 +70,7 @@ struct conn *conn_new(struct server *srv, int fd)
     ev_io_init(&c->read_w, read_cb, fd, EV_READ);
     ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
     ev_init(&c->idle_w, idle_cb);
+    ev_init(&c->resume_w, resume_cb);
     c->idle_w.repeat = srv->cfg.idle_timeout;
     ev_io_start(srv->loop, &c->read_w);
     ev_timer_again(srv->loop, &c->idle_w);
@@ -78,6 +81,9 @@ struct conn *conn_new(struct server *srv, int fd)
     }
     srv->conns = c;
     srv->nconns++;
+    if (srv->nconns > srv->nconns_peak) {
+        srv->nconns_peak = srv->nconns;
+    }
     log_debug("conn %llu: open (fd %d, %u open)", (unsigned long long)c->id, fd, srv->nconns);
     return c;
 }
@@ -150,7 +156,7 @@ void conn_drain(struct conn *c, const char *reason)
     }
     c->close_reason = reason;
     conn_set_state(c, CONN_DRAINING);
-    ev_io_stop(c->srv->loop, &c->read_w);
+    update_reading(c);
     conn_mark_dirty(c);
 }
 
@@ -171,6 +177,7 @@ void conn_close(struct conn *c, const char *reason)
     ev_io_stop(loop, &c->write_w);
     ev_timer_stop(loop, &c->idle_w);
     ev_timer_stop(loop, &c->queue_w);
+    ev_timer_stop(loop, &c->resume_w);
     close(c->fd);
     c->fd = -1;
     conn_mark_dirty(c);
@@ -195,15 +202,54 @@ void conn_free(struct conn *c)
     free(c);
 }
 
+/* Read while the client takes its answers and has frame budget left. */
+static void update_reading(struct conn *c)
+{
+    int want = !c->read_paused && !c->throttled && c->state != CONN_DRAINING && c->state != CONN_CLOSED;
+    if (want && !ev_is_active(&c->read_w)) {
+        ev_io_start(c->srv->loop, &c->read_w);
+    } else if (!want && ev_is_active(&c->read_w)) {
+        ev_io_stop(c->srv->loop, &c->read_w);
+    }
+}
+
 static void pause_reading(struct conn *c, int pause)
 {
-    if (pause && !c->read_paused && c->state != CONN_DRAINING) {
-        ev_io_stop(c->srv->loop, &c->read_w);
-        c->read_paused = 1;
-    } else if (!pause && c->read_paused) {
-        ev_io_start(c->srv->loop, &c->read_w);
-        c->read_paused = 0;
+    c->read_paused = pause != 0;
+    update_reading(c);
+}
+
+static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct conn *c = (struct conn *)((char *)w - offsetof(struct conn, resume_w));
+    (void)loop;
+    (void)revents;
+    c->throttled = 0;
+    update_reading(c);
+}
+
+/* How many bytes to read now, or 0 when the frame budget is spent (reading
+ * resumes by itself once it refills). */
+static size_t read_allowance(struct conn *c, ev_tstamp now)
+{
+    /* Moves are stored, so a flood of them is a flood of writes: long
+     * connections have a budget. Request lines cost no storage; the per-read
+     * cap alone keeps one pipelining client from starving the others. */
+    double rate = c->srv->cfg.frame_rate;
+    if (rate <= 0 || c->state == CONN_SHORT) {
+        return CONN_READ_MAX;
     }
+    double tokens = limit_refill(&c->budget, rate, rate, now);
+    if (tokens < 1) {
+        c->throttled = 1;
+        update_reading(c);
+        ev_timer_set(&c->resume_w, (1 - tokens) / rate, 0.);
+        ev_timer_start(c->srv->loop, &c->resume_w);
+        return 0;
+    }
+    /* A frame is at least a byte: reading no more bytes than tokens reads no
+     * more frames than the connection may send. */
+    return tokens < CONN_READ_MAX ? (size_t)tokens : CONN_READ_MAX;
 }
 
 /* Write [out_sent, limit) now; returns 0, or -1 if the connection closed. */
@@ -324,10 +370,14 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     size_t have = c->in_len;
     (void)revents;
 
+    size_t allowed = read_allowance(c, ev_now(loop));
+    if (allowed == 0) {
+        return;
+    }
     if (have > 0) {
         memcpy(scratch, c->in, have);
     }
-    ssize_t n = recv(c->fd, scratch + have, CONN_READ_MAX, 0);
+    ssize_t n = recv(c->fd, scratch + have, allowed, 0);
     if (n < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             conn_close(c, "read failed");
@@ -337,9 +387,12 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     c->last_active = ev_now(loop);
     int eof = n == 0;
     /* A short read means nothing more is waiting: an unterminated request may be answered. */
-    int more = !eof && (size_t)n == CONN_READ_MAX;
+    int more = !eof && (size_t)n == allowed;
     size_t len = have + (size_t)n;
     size_t used = dispatch(c, scratch, len, more, eof);
+    if (conn_is_long(c) && used > have) {
+        c->budget.tokens -= (double)(used - have);
+    }
     if (c->state == CONN_CLOSED) {
         return;
     }
@@ -351,6 +404,13 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     keep_tail(c, scratch, used, len);
+    /* A request line must be finished within the idle timeout of its first
+     * byte, however slowly its bytes trickle in. */
+    if (c->in_len == 0) {
+        c->line_started = 0;
+    } else if (c->line_started == 0) {
+        c->line_started = ev_now(loop);
+    }
 }
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -360,11 +420,15 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     /* The timer is not touched on every byte: it fires, and rearms itself for
      * whatever is left of the idle time since the last activity. */
-    double left = c->last_active + idle_timeout(c) - ev_now(loop);
+    double since = c->last_active;
+    if (c->line_started != 0 && !conn_is_long(c) && c->line_started < since) {
+        since = c->line_started;
+    }
+    double left = since + idle_timeout(c) - ev_now(loop);
     if (left > 0.001) {
         w->repeat = left;
         ev_timer_again(loop, w);
         return;
     }
-    conn_close(c, "idle timeout");
+    conn_close(c, since == c->last_active ? "idle timeout" : "request timeout");
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "limit.h"
 #include "rps.h"
 
 struct server;
@@ -39,6 +40,9 @@ struct conn {
     ev_io write_w;              /* on only while the socket is full */
     ev_timer idle_w;            /* fires at last_active + the state's timeout */
     ev_tstamp last_active;      /* last byte read or written */
+    ev_tstamp line_started;     /* first byte of an unfinished request line, or 0 */
+    struct limit_bucket budget; /* frames a long connection may still send (--frame-rate) */
+    ev_timer resume_w;          /* reading again once the budget allows */
 
     char *in;                   /* bytes of an unfinished line or frame */
     uint32_t in_len;
@@ -50,6 +54,7 @@ struct conn {
     struct conn *dirty_next;    /* server->dirty */
     unsigned dirty : 1;         /* on the dirty list */
     unsigned read_paused : 1;   /* reading stopped until the client reads */
+    unsigned throttled : 1;     /* reading stopped until the frame budget refills */
     unsigned skip_line : 1;     /* discarding the rest of an overlong line */
     unsigned sent_newline : 1;  /* has ended a request with \n: no early answers */
     unsigned named : 1;         /* said hello */

@@ -21,6 +21,8 @@ static void usage(FILE *out)
             "  --db PATH           SQLite database (default arcade.db)\n"
             "  --sync MODE         normal (default: survives a killed process) or full (also power loss)\n"
             "  --max-conns N       open connections at most (default 10000)\n"
+            "  --conn-rate N       new connections per second from one address (default 200; 0: no limit)\n"
+            "  --frame-rate N      frames per second on one long connection (default 1000; 0: no limit)\n"
             "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
             "  --long-idle-timeout S  close a silent long connection after S seconds (default 300)\n"
             "  --move-timeout S    move window of a player-vs-player round (default 30)\n"
@@ -30,7 +32,7 @@ static void usage(FILE *out)
             "  --help, --version\n");
 }
 
-/* Parse a positive number in (0, max]; exits with a message otherwise. */
+/* Parse a number in [min, max]; exits with a message otherwise. */
 static double number(const char *opt, const char *s, double min, double max)
 {
     char *end;
@@ -56,13 +58,15 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
         { "db", required_argument, NULL, 'd' },
         { "sync", required_argument, NULL, OPT_SYNC },
         { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+        { "conn-rate", required_argument, NULL, OPT_CONN_RATE },
+        { "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
         { "long-idle-timeout", required_argument, NULL, OPT_LONG_IDLE },
         { "move-timeout", required_argument, NULL, OPT_MOVE },
@@ -78,6 +82,8 @@ int main(int argc, char **argv)
         .port = 5000,
         .db = "arcade.db",
         .max_conns = 10000,
+        .conn_rate = 200,
+        .frame_rate = 1000,
         .idle_timeout = 10,
         .long_idle_timeout = 300,
         .move_timeout = 30,
@@ -98,6 +104,8 @@ int main(int argc, char **argv)
             cfg.sync_full = strcmp(optarg, "full") == 0;
             break;
         case OPT_MAX_CONNS: cfg.max_conns = (int)number("--max-conns", optarg, 1, 1000000); break;
+        case OPT_CONN_RATE: cfg.conn_rate = number("--conn-rate", optarg, 0, 1e9); break;
+        case OPT_FRAME_RATE: cfg.frame_rate = number("--frame-rate", optarg, 0, 1e9); break;
         case OPT_IDLE: cfg.idle_timeout = number("--idle-timeout", optarg, 0.01, 86400); break;
         case OPT_LONG_IDLE: cfg.long_idle_timeout = number("--long-idle-timeout", optarg, 0.01, 86400); break;
         case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;
@@ -115,6 +123,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);   /* past a file size limit, writes fail with EFBIG and the server goes on */
     raise_fd_limit();
 
     struct server srv;

@@ -12,6 +12,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "limit.h"
 #include "log.h"
 #include "match.h"
 #include "net.h"
@@ -35,6 +37,7 @@
 #define ACCEPT_PAUSE 0.1    /* seconds without accept() after EMFILE */
 #define DRAIN_TIMEOUT 5.0   /* seconds the shutdown waits for clients to take their answers */
 #define BUSY "ebusy\n"
+#define TRIM_PEAK 1024      /* connections open at once before a mass close trims memory */
 
 static void refuse(int fd)
 {
@@ -51,7 +54,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
 
     for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-        int fd = accept4(srv->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof(sa);
+        int fd = accept4(srv->tcp_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
@@ -63,7 +68,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             }
             return;
         }
-        if (srv->nconns >= (unsigned)srv->cfg.max_conns) {
+        if (srv->nconns >= (unsigned)srv->cfg.max_conns ||
+            (srv->cfg.conn_rate > 0 && !limit_addrs_take(srv->addrs, &sa, srv->cfg.conn_rate, ev_now(loop)))) {
             refuse(fd);
             continue;
         }
@@ -128,6 +134,12 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
                 conn_free(c);
             }
         }
+    }
+    /* After a crowd has gone, hand its memory back to the system: malloc keeps
+     * freed chunks, and ten thousand connection structs are megabytes. */
+    if (srv->nconns_peak >= TRIM_PEAK && srv->nconns < srv->nconns_peak / 4) {
+        malloc_trim(0);
+        srv->nconns_peak = srv->nconns;
     }
     if (srv->stopping && srv->nconns == 0) {
         ev_break(loop, EVBREAK_ALL);
@@ -194,6 +206,10 @@ int server_init(struct server *srv, const struct config *cfg)
     srv->cfg = *cfg;
     srv->loop = EV_DEFAULT;
     rps_bot_seed(&srv->bot, random_seed());
+    if ((srv->addrs = limit_addrs_new()) == NULL) {
+        log_error("out of memory");
+        return -1;
+    }
     if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
         return -1;
@@ -231,6 +247,7 @@ int server_run(struct server *srv)
     ev_signal_stop(srv->loop, &srv->sigterm_w);
     store_close(srv->store);
     batch_free(&srv->batch);
+    limit_addrs_free(srv->addrs);
     log_info("shutdown: done");
     return 0;
 }

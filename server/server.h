@@ -18,6 +18,8 @@ struct config {
     const char *db;             /* SQLite database path */
     int sync_full;              /* synchronous=FULL: commits survive power loss */
     int max_conns;              /* past it, new connections are refused */
+    double conn_rate;           /* new connections per second per address; 0: no limit */
+    double frame_rate;          /* frames per second per long connection; 0: no limit */
     double idle_timeout;        /* short connections: seconds without traffic */
     double long_idle_timeout;   /* long connections: seconds without a frame */
     double move_timeout;        /* player-vs-player move window */
@@ -25,6 +27,7 @@ struct config {
 };
 
 struct conn;
+struct limit_addrs;
 struct store;
 
 struct server {
@@ -43,8 +46,10 @@ struct server {
     ev_signal sigterm_w;
     ev_timer drain_w;           /* deadline for the shutdown drain */
 
+    struct limit_addrs *addrs;  /* recent connections per source address */
     struct conn *conns;         /* every open connection, newest first */
     unsigned nconns;
+    unsigned nconns_peak;       /* most connections open since memory was last trimmed */
     uint64_t next_id;           /* connection ids, for logs */
     struct conn *dirty;         /* connections to flush or free this iteration */
     struct batch batch;         /* results waiting for the group commit */
