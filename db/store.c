@@ -366,15 +366,30 @@ static int prepare_all(struct store *st, char *err, size_t errlen)
     return 0;
 }
 
+/* Every connection of a store is used by one thread: no mutexes, and no
+ * global allocation statistics (each malloc would take a lock to count it).
+ * sqlite3_config only works before SQLite initialises; later calls change
+ * nothing and are harmless. */
+static void configure_library(void)
+{
+    static int done;
+    if (!done) {
+        done = 1;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+}
+
 struct store *store_open(const char *path, int sync_full, char *err, size_t errlen)
 {
     struct store *st = calloc(1, sizeof(*st));
 
+    configure_library();
     if (st == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         snprintf(err, errlen, "open %s: %s", path, sqlite3_errmsg(st->db));
         goto fail;
