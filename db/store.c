@@ -89,11 +89,21 @@ static const char migration_1[] =
     " UPDATE rating_buckets SET n = n - 1 WHERE bucket = " BUCKET_OF("old.rating") "; END;"
     "PRAGMA user_version = 1;";
 
+/* Version 2: the tally log. Bot rounds come by the hundred thousand a second and only add to
+ * totals, and one UPDATE per player per batch cost as much CPU as the network work of the round
+ * itself. So a batch's bot rounds are appended as one row of varint tallies, and store_fold adds
+ * the log into players once a second (and before every leaderboard read, and at close). A round
+ * in the log is stored: a crash loses nothing, the next open folds it. */
+static const char migration_2[] =
+    "CREATE TABLE tallies (id INTEGER PRIMARY KEY, counts BLOB NOT NULL);"
+    "PRAGMA user_version = 2;";
+
 /* Each entry must end by setting user_version to its own position + 1; migrate checks it. A new
  * version is one more entry here (and, when it changes a table the statements use, an edit of
  * stmt_sql). Migrations run before foreign keys are switched on, so one may rebuild a table. */
 static const char *const migrations[] = {
     migration_1,
+    migration_2,
 };
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -146,6 +156,11 @@ enum stmt_id {
     ST_AHEAD,
     ST_ABOVE,
     ST_BELOW,
+    ST_LOG,
+    ST_LOG_READ,
+    ST_LOG_CLEAR,
+    ST_LOG_COUNT,
+    ST_MAX_ID,
     ST_COUNT
 };
 
@@ -179,6 +194,11 @@ static const struct {
     [ST_AHEAD] = {"rank", SQL_AHEAD},
     [ST_ABOVE] = {"players above", SQL_ABOVE},
     [ST_BELOW] = {"players below", SQL_BELOW},
+    [ST_LOG] = {"log tallies", "INSERT INTO tallies(counts) VALUES (?1)"},
+    [ST_LOG_READ] = {"read tallies", "SELECT counts FROM tallies"},
+    [ST_LOG_CLEAR] = {"clear tallies", "DELETE FROM tallies"},
+    [ST_LOG_COUNT] = {"count tallies", "SELECT count(*) FROM tallies"},
+    [ST_MAX_ID] = {"last player", "SELECT coalesce(max(id), 0) FROM players"},
 };
 
 /* Prepared for store_plan only: diagnostics, not the loop's path, so prepared on demand. */
@@ -193,9 +213,27 @@ static const struct {
     {"below", "EXPLAIN QUERY PLAN " SQL_BELOW},
 };
 
+/* Bot rounds of one player: one entry of the tally log. */
+struct tally {
+    int64_t player;
+    int64_t wins, losses, draws;
+};
+
+/* A growable array of tallies; as a fold's sum, an open-addressing table keyed by player. */
+struct tallies {
+    struct tally *t;
+    size_t n, cap;
+};
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT]; /* indexed by enum stmt_id */
+    struct tallies batch;         /* this batch's bot rounds, logged by store_commit */
+    struct tallies sum;           /* scratch for store_fold */
+    unsigned char *blob;          /* scratch for the encoded log entry */
+    size_t blob_cap;
+    int64_t last_player;          /* highest player id: totals for any other are refused */
+    int unfolded;                 /* the tally log may hold rows */
 };
 
 /* The ranked player as store_rank needs it. */
@@ -366,6 +404,218 @@ static int prepare_all(struct store *st, char *err, size_t errlen)
     return 0;
 }
 
+/* The tally log's encoding: per tally, player, wins, losses and draws as unsigned LEB128
+ * varints, so a batch of a hundred players is a few hundred bytes in one row. */
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+/* Returns the bytes read, or 0 for a truncated or overlong varint. */
+static size_t get_varint(const unsigned char *p, size_t len, uint64_t *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < len && i < 10; i++) {
+        *v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static int tallies_push(struct tallies *a, const struct tally *t)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct tally *p = realloc(a->t, cap * sizeof(*p));
+        if (p == NULL) {
+            return -1;
+        }
+        a->t = p;
+        a->cap = cap;
+    }
+    a->t[a->n++] = *t;
+    return 0;
+}
+
+/* Add t into the sum table (player 0 marks a free slot; load kept under one half). */
+static int sum_add(struct tallies *m, const struct tally *t)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        struct tallies bigger = { .cap = m->cap ? m->cap * 2 : 256 };
+        if ((bigger.t = calloc(bigger.cap, sizeof(*bigger.t))) == NULL) {
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (m->t[i].player != 0) {
+                sum_add(&bigger, &m->t[i]);
+            }
+        }
+        free(m->t);
+        *m = bigger;
+    }
+    size_t i = ((uint64_t)t->player * 0x9e3779b97f4a7c15ULL >> 32) & (m->cap - 1);
+    while (m->t[i].player != 0 && m->t[i].player != t->player) {
+        i = (i + 1) & (m->cap - 1);
+    }
+    if (m->t[i].player == 0) {
+        m->t[i].player = t->player;
+        m->n++;
+    }
+    m->t[i].wins += t->wins;
+    m->t[i].losses += t->losses;
+    m->t[i].draws += t->draws;
+    return 0;
+}
+
+/* Append the batch's tallies to the log, as one row. */
+static int log_batch(struct store *st, char *err, size_t errlen)
+{
+    size_t need = st->batch.n * 4 * 10;
+    if (need > st->blob_cap) {
+        unsigned char *p = realloc(st->blob, need);
+        if (p == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        st->blob = p;
+        st->blob_cap = need;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < st->batch.n; i++) {
+        const struct tally *t = &st->batch.t[i];
+        len += put_varint(st->blob + len, (uint64_t)t->player);
+        len += put_varint(st->blob + len, (uint64_t)t->wins);
+        len += put_varint(st->blob + len, (uint64_t)t->losses);
+        len += put_varint(st->blob + len, (uint64_t)t->draws);
+    }
+    if (sqlite3_bind_blob(st->stmt[ST_LOG], 1, st->blob, (int)len, SQLITE_STATIC) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_LOG].name, err, errlen);
+    }
+    int rc = run(st, ST_LOG, err, errlen);
+    sqlite3_clear_bindings(st->stmt[ST_LOG]);
+    return rc;
+}
+
+/* Add one log row's tallies into the sum; a malformed row is skipped whole. */
+static int sum_row(struct tallies *sum, const unsigned char *p, size_t len)
+{
+    struct tallies row = { 0 };
+    size_t pos = 0;
+    int rc = 0;
+
+    while (pos < len && rc == 0) {
+        uint64_t v[4];
+        for (int k = 0; k < 4; k++) {
+            size_t used = get_varint(p + pos, len - pos, &v[k]);
+            if (used == 0) {
+                free(row.t);
+                return 0;
+            }
+            pos += used;
+        }
+        struct tally t = { (int64_t)v[0], (int64_t)v[1], (int64_t)v[2], (int64_t)v[3] };
+        rc = t.player > 0 ? tallies_push(&row, &t) : 0;
+    }
+    for (size_t i = 0; i < row.n && rc == 0; i++) {
+        rc = sum_add(sum, &row.t[i]);
+    }
+    free(row.t);
+    return rc;
+}
+
+static int add_totals(struct store *st, const struct tally *t, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_TOTALS];
+    int bad = 0;
+
+    bad |= sqlite3_bind_int64(s, 1, t->player) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 2, t->wins) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 3, t->losses) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 4, t->draws) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 5, t->wins + t->losses + t->draws) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_TOTALS].name, err, errlen);
+    }
+    return run(st, ST_TOTALS, err, errlen);
+}
+
+/* Sum the log, add it into players and empty the log, in one transaction. */
+static int fold_locked(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_LOG_READ];
+    int rc;
+
+    memset(st->sum.t, 0, st->sum.cap * sizeof(*st->sum.t));
+    st->sum.n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sum_row(&st->sum, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)) != 0) {
+            sqlite3_reset(s);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        return fail(st, stmt_sql[ST_LOG_READ].name, err, errlen);
+    }
+    for (size_t i = 0; i < st->sum.cap; i++) {
+        if (st->sum.t[i].player != 0 && add_totals(st, &st->sum.t[i], err, errlen) != 0) {
+            return -1;
+        }
+    }
+    return run(st, ST_LOG_CLEAR, err, errlen);
+}
+
+int store_fold(struct store *st, char *err, size_t errlen)
+{
+    if (!st->unfolded) {
+        return 0;
+    }
+    if (in_batch(st)) {
+        snprintf(err, errlen, "cannot fold inside a batch");
+        return -1;
+    }
+    if (run(st, ST_BEGIN, err, errlen) != 0) {
+        return -1;
+    }
+    if (fold_locked(st, err, errlen) != 0 || run(st, ST_COMMIT, err, errlen) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    st->unfolded = 0;
+    return 0;
+}
+
+/* Totals read outside a batch include every logged round; when the fold cannot run now (the
+ * database is busy), the read answers from the totals as they are. */
+static void fold_for_read(struct store *st)
+{
+    char ignored[64];
+    if (!in_batch(st)) {
+        store_fold(st, ignored, sizeof(ignored));
+    }
+}
+
+/* One integer from a statement that returns a single row. */
+static int query_int(struct store *st, enum stmt_id id, int64_t *v, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : fail(st, stmt_sql[id].name, err, errlen);
+}
+
 /* Every connection of a store is used by one thread: no mutexes, and no
  * global allocation statistics (each malloc would take a lock to count it).
  * sqlite3_config only works before SQLite initialises; later calls change
@@ -396,10 +646,16 @@ struct store *store_open(const char *path, int sync_full, char *err, size_t errl
     }
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+    int64_t logged = 0;
     if (migrate(st, err, errlen) != 0 || configure(st, sync_full, err, errlen) != 0 ||
-        prepare_all(st, err, errlen) != 0) {
+        prepare_all(st, err, errlen) != 0 || query_int(st, ST_MAX_ID, &st->last_player, err, errlen) != 0 ||
+        query_int(st, ST_LOG_COUNT, &logged, err, errlen) != 0) {
         goto fail;
     }
+    /* Tallies left by a crash are folded now; if the database is busy, the next fold does it. */
+    st->unfolded = logged > 0;
+    char ignored[64];
+    store_fold(st, ignored, sizeof(ignored));
     return st;
 fail:
     store_close(st);
@@ -411,6 +667,13 @@ void store_close(struct store *st)
     if (st == NULL) {
         return;
     }
+    if (st->db != NULL && st->stmt[ST_COUNT - 1] != NULL && !in_batch(st)) {
+        char ignored[64];
+        store_fold(st, ignored, sizeof(ignored));
+    }
+    free(st->batch.t);
+    free(st->sum.t);
+    free(st->blob);
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(st->stmt[i]);
     }
@@ -433,7 +696,9 @@ int store_commit(struct store *st, char *err, size_t errlen)
     if (need_batch(st, err, errlen) != 0) {
         return -1;
     }
-    if (run(st, ST_COMMIT, err, errlen) == 0) {
+    if ((st->batch.n == 0 || log_batch(st, err, errlen) == 0) && run(st, ST_COMMIT, err, errlen) == 0) {
+        st->unfolded |= st->batch.n > 0;
+        st->batch.n = 0;
         return 0;
     }
     /* Some failures (busy) leave the transaction open; the batch is lost either way. */
@@ -443,6 +708,7 @@ int store_commit(struct store *st, char *err, size_t errlen)
 
 void store_rollback(struct store *st)
 {
+    st->batch.n = 0;
     if (in_batch(st)) {
         sqlite3_step(st->stmt[ST_ROLLBACK]);
         sqlite3_reset(st->stmt[ST_ROLLBACK]);
@@ -486,7 +752,11 @@ static int64_t create_player(struct store *st, const char *name, char *err, size
         return -1;
     }
     sqlite3_clear_bindings(s);
-    return sqlite3_last_insert_rowid(st->db);
+    int64_t id = sqlite3_last_insert_rowid(st->db);
+    if (id > st->last_player) {
+        st->last_player = id;
+    }
+    return id;
 }
 
 int64_t store_player(struct store *st, const char *name, char *err, size_t errlen)
@@ -514,9 +784,6 @@ int64_t store_guest(struct store *st, char *err, size_t errlen)
 int store_add_totals(struct store *st, int64_t player, int wins, int losses, int draws, char *err,
                      size_t errlen)
 {
-    sqlite3_stmt *s = st->stmt[ST_TOTALS];
-    int bad = 0;
-
     if (need_batch(st, err, errlen) != 0) {
         return -1;
     }
@@ -524,19 +791,13 @@ int store_add_totals(struct store *st, int64_t player, int wins, int losses, int
         snprintf(err, errlen, "negative totals");
         return -1;
     }
-    bad |= sqlite3_bind_int64(s, 1, player) != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 2, wins) != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 3, losses) != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 4, draws) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 5, (int64_t)wins + losses + draws) != SQLITE_OK;
-    if (bad) {
-        return fail(st, stmt_sql[ST_TOTALS].name, err, errlen);
-    }
-    if (run(st, ST_TOTALS, err, errlen) != 0) {
+    if (player <= 0 || player > st->last_player) {
+        snprintf(err, errlen, "add totals: no player %lld", (long long)player);
         return -1;
     }
-    if (sqlite3_changes(st->db) != 1) {
-        snprintf(err, errlen, "add totals: no player %lld", (long long)player);
+    struct tally t = { player, wins, losses, draws };
+    if (tallies_push(&st->batch, &t) != 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -731,6 +992,7 @@ int store_top(struct store *st, int n, struct store_row *rows, char *err, size_t
         snprintf(err, errlen, "bad count %d", n);
         return -1;
     }
+    fold_for_read(st);
     if (sqlite3_bind_int(st->stmt[ST_TOP], 1, n) != SQLITE_OK) {
         return fail(st, stmt_sql[ST_TOP].name, err, errlen);
     }
@@ -825,6 +1087,7 @@ int store_rank(struct store *st, const char *name, int k, struct store_row *rows
         snprintf(err, errlen, "bad neighbour count %d", k);
         return -1;
     }
+    fold_for_read(st);
     if (name == NULL || strlen(name) > STORE_NAME_MAX) {
         return 0;
     }

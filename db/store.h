@@ -53,12 +53,18 @@ void store_rollback(struct store *st);
  * returns its id (> 0) or -1. Callable in or outside a batch; a player created inside a batch that
  * is rolled back is gone with it, so the server should name players outside batches. */
 int64_t store_player(struct store *st, const char *name, char *err, size_t errlen);
+/* Add the tally log into the players' totals and empty it, in one transaction of its own
+ * (outside a batch). The server calls it once a second; store_open and store_close call it too.
+ * Returns 0, or -1 when the database is busy or failing: the log is kept for the next fold. */
+int store_fold(struct store *st, char *err, size_t errlen);
+
 /* Create a guest (a player without a name, never on the leaderboard); returns its id or -1.
  * Same batch rule as store_player. */
 int64_t store_guest(struct store *st, char *err, size_t errlen);
 
 /* Add rounds against the bot to a player's or guest's totals (rounds grows by the sum).
- * Inside a batch only. */
+ * Inside a batch only. The commit appends them to the tally log; they reach the players table
+ * at the next store_fold, and every leaderboard read folds first. */
 int store_add_totals(struct store *st, int64_t player, int wins, int losses, int draws, char *err,
                      size_t errlen);
 

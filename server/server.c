@@ -6,6 +6,7 @@
  *   prepare (once per iteration, before the loop sleeps):
  *       batch_commit: one transaction for every result of the iteration
  *       conn_flush:   write what is no longer held; free what closed
+ *   every second: store_fold adds the logged bot rounds into the players' totals
  *   datagram -> short_reply -> one datagram back
  *   SIGINT/SIGTERM -> stop accepting, void running rounds, drain, close the store
  */
@@ -37,6 +38,7 @@
 #define ACCEPT_PAUSE 0.1    /* seconds without accept() after EMFILE */
 #define DRAIN_TIMEOUT 5.0   /* seconds the shutdown waits for clients to take their answers */
 #define BUSY "ebusy\n"
+#define FOLD_INTERVAL 1.0   /* seconds between folds of the tally log */
 #define TRIM_PEAK 1024      /* connections open at once before a mass close trims memory */
 
 static void refuse(int fd)
@@ -146,6 +148,17 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     }
 }
 
+static void fold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, fold_w));
+    char err[256];
+    (void)loop;
+    (void)revents;
+    if (srv->store != NULL && store_fold(srv->store, err, sizeof(err)) < 0) {
+        log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
+    }
+}
+
 static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, drain_w));
@@ -225,11 +238,13 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
     ev_prepare_init(&srv->flush_w, flush_cb);
+    ev_timer_init(&srv->fold_w, fold_cb, FOLD_INTERVAL, FOLD_INTERVAL);
     ev_signal_init(&srv->sigint_w, stop_cb, SIGINT);
     ev_signal_init(&srv->sigterm_w, stop_cb, SIGTERM);
     ev_io_start(srv->loop, &srv->accept_w);
     ev_io_start(srv->loop, &srv->udp_w);
     ev_prepare_start(srv->loop, &srv->flush_w);
+    ev_timer_start(srv->loop, &srv->fold_w);
     ev_signal_start(srv->loop, &srv->sigint_w);
     ev_signal_start(srv->loop, &srv->sigterm_w);
     const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
@@ -242,6 +257,7 @@ int server_run(struct server *srv)
 {
     ev_run(srv->loop, 0);
     ev_timer_stop(srv->loop, &srv->drain_w);
+    ev_timer_stop(srv->loop, &srv->fold_w);
     ev_prepare_stop(srv->loop, &srv->flush_w);
     ev_signal_stop(srv->loop, &srv->sigint_w);
     ev_signal_stop(srv->loop, &srv->sigterm_w);

@@ -45,6 +45,7 @@ struct server {
     ev_signal sigint_w;
     ev_signal sigterm_w;
     ev_timer drain_w;           /* deadline for the shutdown drain */
+    ev_timer fold_w;            /* adds the tally log of bot rounds into the totals */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
     struct conn *conns;         /* every open connection, newest first */

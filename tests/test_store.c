@@ -113,9 +113,11 @@ static void begin(struct store *st)
     ck_assert_msg(store_begin(st, err, sizeof(err)) == 0, "begin: %s", err);
 }
 
+/* Commit, then fold the tally log into players, so that raw reads see every total. */
 static void commit(struct store *st)
 {
     ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+    ck_assert_msg(store_fold(st, err, sizeof(err)) == 0, "fold: %s", err);
 }
 
 static void round_of(struct store *st, int64_t a, int64_t b, char outcome)
@@ -149,13 +151,13 @@ static int buckets_agree(void)
                    0) == 0;
 }
 
-START_TEST(test_schema_created_at_version_1)
+START_TEST(test_schema_created_at_current_version)
 {
     struct store *st;
 
     make_dir();
     st = open_store();
-    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 1);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
                              " ('players', 'rounds', 'ratings', 'rating_buckets')",
                              0),
@@ -222,7 +224,7 @@ START_TEST(test_reopen_keeps_data)
 }
 END_TEST
 
-START_TEST(test_version_1_opens_unchanged)
+START_TEST(test_current_version_opens_unchanged)
 {
     struct store *st;
     int64_t schema;
@@ -236,9 +238,85 @@ START_TEST(test_version_1_opens_unchanged)
 
     st = open_store();
     store_close(st);
-    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 1);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
     ck_assert_int_eq(raw_int("PRAGMA schema_version", 0), schema);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE name = 'ana'", 0), 1);
+}
+END_TEST
+
+START_TEST(test_version_1_migrates_to_2)
+{
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    player(st, "ana");
+    store_close(st);
+    raw_exec("DROP TABLE tallies; PRAGMA user_version = 1");
+
+    st = open_store();
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'tallies'", 0), 1);
+    ck_assert_int_eq(player(st, "ana"), 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_tally_log_folds_into_totals)
+{
+    struct store *st;
+    int64_t ana, guest;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    guest = store_guest(st, err, sizeof(err));
+    for (int i = 0; i < 3; i++) {
+        begin(st);
+        ck_assert_int_eq(store_add_totals(st, ana, 2, 1, 0, err, sizeof(err)), 0);
+        ck_assert_int_eq(store_add_totals(st, guest, 0, 0, 1, err, sizeof(err)), 0);
+        ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+    }
+    /* Committed is stored: one log row per batch, not yet in the totals. */
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM tallies", 0), 3);
+    ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", ana), 0);
+
+    ck_assert_msg(store_fold(st, err, sizeof(err)) == 0, "fold: %s", err);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM tallies", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT wins * 100 + losses * 10 + draws FROM players WHERE id = ?1", ana), 630);
+    ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", ana), 9);
+    ck_assert_int_eq(raw_int("SELECT draws FROM players WHERE id = ?1", guest), 3);
+
+    /* A rolled-back batch logs nothing. */
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 5, 0, 0, err, sizeof(err)), 0);
+    store_rollback(st);
+    ck_assert_msg(store_fold(st, err, sizeof(err)) == 0, "fold: %s", err);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 6);
+    store_close(st);
+}
+END_TEST
+
+/* A process killed between commit and fold leaves the log behind: the next open folds it. */
+START_TEST(test_tally_log_left_by_a_crash_is_folded_at_open)
+{
+    struct store *st;
+    int64_t ana;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    store_close(st);
+    /* The log row a killed server would have committed: player ana, 1 win, 2 losses, 3 draws
+     * (varints), then a truncated tally that is skipped. */
+    raw_exec("INSERT INTO tallies(counts) VALUES (x'01010203')");
+    raw_exec("INSERT INTO tallies(counts) VALUES (x'0101')");
+
+    st = open_store();
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM tallies", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT wins * 100 + losses * 10 + draws FROM players WHERE id = ?1", ana), 123);
+    ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", ana), 6);
+    store_close(st);
 }
 END_TEST
 
@@ -250,10 +328,10 @@ START_TEST(test_newer_version_refused)
     make_dir();
     st = open_store();
     store_close(st);
-    raw_exec("PRAGMA user_version = 2");
+    raw_exec("PRAGMA user_version = 3");
     ck_assert_ptr_null(store_open(path, 0, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "version 2 is newer") != NULL, "err: %s", err);
-    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
+    ck_assert_msg(strstr(err, "version 3 is newer") != NULL, "err: %s", err);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 3);
 
     /* Refused before anything is touched: a foreign database keeps its journal mode and gets
      * no table. */
@@ -977,8 +1055,8 @@ START_TEST(test_read_only_database)
     /* SQLite may refuse the begin already, or only the first write. */
     err[0] = '\0';
     if (store_begin(st, err, sizeof(err)) == 0) {
-        ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), -1);
-        store_rollback(st);
+        ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+        ck_assert_int_eq(store_commit(st, err, sizeof(err)), -1);
     }
     ck_assert_msg(strstr(err, "readonly") != NULL, "err: %s", err);
     store_close(st);
@@ -1115,11 +1193,14 @@ static Suite *store_suite(void)
     TCase *board = tcase_create("leaderboard");
     TCase *errors = tcase_create("errors");
 
-    tcase_add_test(schema, test_schema_created_at_version_1);
+    tcase_add_test(schema, test_schema_created_at_current_version);
+    tcase_add_test(schema, test_version_1_migrates_to_2);
     tcase_add_test(schema, test_wal_mode_is_on);
     tcase_add_test(schema, test_reopen_keeps_data);
-    tcase_add_test(schema, test_version_1_opens_unchanged);
+    tcase_add_test(schema, test_current_version_opens_unchanged);
     tcase_add_test(schema, test_newer_version_refused);
+    tcase_add_test(writes, test_tally_log_folds_into_totals);
+    tcase_add_test(writes, test_tally_log_left_by_a_crash_is_folded_at_open);
     tcase_add_test(writes, test_add_totals);
     tcase_add_test(writes, test_writes_need_a_batch);
     tcase_add_test(writes, test_rollback_leaves_nothing);
