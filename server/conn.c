@@ -384,12 +384,18 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         return;
     }
-    c->last_active = ev_now(loop);
     int eof = n == 0;
     /* A short read means nothing more is waiting: an unterminated request may be answered. */
     int more = !eof && (size_t)n == allowed;
     size_t len = have + (size_t)n;
+    uint32_t out_before = c->out.len;
     size_t used = dispatch(c, scratch, len, more, eof);
+    /* Only progress keeps a connection alive: a frame on a long connection,
+     * an answered request on a short one. Bytes that never finish a request
+     * (one a second, blank lines, the rest of an overlong line) do not. */
+    if (conn_is_long(c) || c->out.len != out_before) {
+        c->last_active = ev_now(loop);
+    }
     if (conn_is_long(c) && used > have) {
         c->budget.tokens -= (double)(used - have);
     }
@@ -404,13 +410,6 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     keep_tail(c, scratch, used, len);
-    /* A request line must be finished within the idle timeout of its first
-     * byte, however slowly its bytes trickle in. */
-    if (c->in_len == 0) {
-        c->line_started = 0;
-    } else if (c->line_started == 0) {
-        c->line_started = ev_now(loop);
-    }
 }
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -420,15 +419,11 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     /* The timer is not touched on every byte: it fires, and rearms itself for
      * whatever is left of the idle time since the last activity. */
-    double since = c->last_active;
-    if (c->line_started != 0 && !conn_is_long(c) && c->line_started < since) {
-        since = c->line_started;
-    }
-    double left = since + idle_timeout(c) - ev_now(loop);
+    double left = c->last_active + idle_timeout(c) - ev_now(loop);
     if (left > 0.001) {
         w->repeat = left;
         ev_timer_again(loop, w);
         return;
     }
-    conn_close(c, since == c->last_active ? "idle timeout" : "request timeout");
+    conn_close(c, "idle timeout");
 }

@@ -39,8 +39,7 @@ struct conn {
     ev_io read_w;
     ev_io write_w;              /* on only while the socket is full */
     ev_timer idle_w;            /* fires at last_active + the state's timeout */
-    ev_tstamp last_active;      /* last byte read or written */
-    ev_tstamp line_started;     /* first byte of an unfinished request line, or 0 */
+    ev_tstamp last_active;      /* last progress: a frame, an answered request, bytes written */
     struct limit_bucket budget; /* frames a long connection may still send (--frame-rate) */
     ev_timer resume_w;          /* reading again once the budget allows */
 
