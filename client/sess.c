@@ -236,7 +236,8 @@ static int on_gone(struct sess *s, const struct wire_frame *f, struct sess_event
 {
     (void)f;
     int n = 0;
-    if (s->phase == SESS_MATCH) {
+    /* The server stores a forfeit only when we had moved in the round. */
+    if (s->phase == SESS_MATCH && s->pending != RPS_NONE) {
         round_event(s, &ev[n++], s->pending, RPS_NONE, RPS_WIN, SESS_OPP_LEFT);
     }
     s->pending = RPS_NONE;

@@ -198,10 +198,17 @@ void match_leave(struct conn *c)
 {
     struct match *m = c->match;
     struct conn *other = m->p[1 - c->side];
-
-    record_round(m, c->side == 0 ? 'L' : 'W', 1);
     uint32_t off = other->out.len;
-    if (conn_write(other, (char[]){ RPS_OP_GONE }, 1) == 0) {
+
+    if (conn_write(other, (char[]){ RPS_OP_GONE }, 1) < 0) {
+        finish(m);
+        return;
+    }
+    /* Leaving cannot dodge a round the other player has already moved in:
+     * that round is theirs by forfeit. Leaving between rounds stores nothing. */
+    if (m->move[other->side] != 0) {
+        m->move[c->side] = 0;
+        record_round(m, c->side == 0 ? 'L' : 'W', 1);
         conn_hold(other, off, 1, 1);
     }
     finish(m);

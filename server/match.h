@@ -23,7 +23,8 @@ void match_queue(struct conn *c);
 void match_unqueue(struct conn *c);
 /* c moves in its match's current round. */
 void match_move(struct conn *c, int move);
-/* c leaves its match: it loses the round by forfeit, its opponent is told (`G`). */
+/* c leaves its match; its opponent is told (`G`) and, if it had moved in the current round,
+ * wins that round by forfeit. */
 void match_leave(struct conn *c);
 /* End c's match with its current round void (`T v` to both), storing nothing: shutdown. */
 void match_abort(struct conn *c);

@@ -264,6 +264,7 @@ int server_run(struct server *srv)
     store_close(srv->store);
     batch_free(&srv->batch);
     limit_addrs_free(srv->addrs);
+    ev_loop_destroy(srv->loop);
     log_info("shutdown: done");
     return 0;
 }

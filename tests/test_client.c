@@ -1359,11 +1359,11 @@ START_TEST(test_e2e_play_pvp_you_timed_out_void_left)
     ck_assert_int_eq(harness_recv_n(bo, buf, 2), 2);
     ck_assert_int_eq(memcmp(buf, "Tv", 2), 0);
     ck_assert_int_eq(proc_wait_for(&a, 0, "void round: neither player moved in time\n"), 0);
-    /* bo leaves before ana moves: ana wins that round by forfeit, and hears why. */
+    /* bo leaves before anyone moved: no round, but ana hears that bo left. */
     close(bo);
-    ck_assert_int_eq(proc_wait_for(&a, 0, "round 2: you none, opponent none: win (opponent left)\nopponent left\n"), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "void round: neither player moved in time\nopponent left\n"), 0);
     ck_assert_int_eq(proc_finish(&a), 0);
-    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 1, losses 1, draws 0\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 0, losses 1, draws 0\n"));
     stop_server();
 }
 END_TEST
@@ -1456,14 +1456,14 @@ START_TEST(test_e2e_top_and_rank)
     ck_assert_ptr_nonnull(strstr(out, "rank  name  rating   wins  losses  draws  form\n"));
     ck_assert_ptr_nonnull(strstr(out, "   1  ana "));
     ck_assert_ptr_null(strstr(out, " bo "));
-    /* ana: 2 wins and a draw against bo, then a loss by forfeit for leaving with L. */
-    ck_assert_ptr_nonnull(strstr(out, "?     2       1      1  WWDL\n"));
+    /* ana: 2 wins and a draw against bo; leaving with L between rounds stores no round. */
+    ck_assert_ptr_nonnull(strstr(out, "?     2       0      1  WWD\n"));
 
     ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "-k", "1", NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "     1  ana "));
     ck_assert_ptr_nonnull(strstr(out, ">    2  bo "));
     ck_assert_ptr_nonnull(strstr(out, "bo: rank 2, rating "));
-    ck_assert_ptr_nonnull(strstr(out, " (provisional), wins 1, losses 2, draws 1 in 4 rounds, form LLDW\n"));
+    ck_assert_ptr_nonnull(strstr(out, " (provisional), wins 0, losses 2, draws 1 in 3 rounds, form LLD\n"));
     ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "--tsv", NULL), 0);
     ck_assert_int_eq(count_matching(out, "^[0-9]+\t[a-z]+\t[0-9]+\t[01]\t[0-9]+\t[0-9]+\t[0-9]+\t[0-9]+\t[WLD]*$", &fd),
                      2);
@@ -1471,7 +1471,7 @@ START_TEST(test_e2e_top_and_rank)
 
     /* ask passes t and r through: the rows as they came. */
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "rbo 0", "t1", NULL), 0);
-    ck_assert_int_eq(count_matching(out, "^[12]\t(ana|bo)\t[0-9]+\t1\t[0-9]+\t[0-9]+\t[0-9]+\t4\t[WLD]+$", &fd), 2);
+    ck_assert_int_eq(count_matching(out, "^[12]\t(ana|bo)\t[0-9]+\t1\t[0-9]+\t[0-9]+\t[0-9]+\t3\t[WLD]+$", &fd), 2);
     ck_assert_int_eq(fd, 1);
     ck_assert_int_eq(strncmp(out, "2\tbo\t", 5), 0);
     ck_assert_ptr_nonnull(strstr(out, "\n1\tana\t"));

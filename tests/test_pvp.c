@@ -5,18 +5,17 @@
  * 10 s deadline; timeouts that must happen are made short with --move-timeout / --queue-timeout. */
 #include <check.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "harness.h"
 
 #define NAME_MAX_LEN 32
 #define FRAME_MAX (2 + 255)
-#define SHOWN_MAX 1100          /* an escaped frame: up to 4 characters a byte */
 #define ELO_START 1200.0
 #define ELO_K_NEW 40.0          /* a player's first 30 rated rounds */
 
@@ -56,37 +55,6 @@ static void stop_server(void)
     ck_assert_int_eq(harness_stop(&srv), 0);
 }
 
-/* An integer from the stopped server's database; the query is a printf format. */
-static long long sql(const char *fmt, ...)
-{
-    char q[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(q, sizeof(q), fmt, ap);
-    va_end(ap);
-    long long v = harness_sql_int(srv.db, q);
-    ck_assert_msg(v != -1, "query failed or gave no row: %s", q);
-    return v;
-}
-
-/* Bytes as they travel, printable as they are and the rest as \xNN, for failure messages. */
-static const char *shown(const char *p, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n && o + 5 < cap; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
-            out[o++] = (char)ch;
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", ch);
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static const char *who(const struct player *p)
 {
     return p->name[0] != '\0' ? p->name : "guest";
@@ -103,18 +71,10 @@ static void send_move(struct player *p, int move)
     send_bytes(p, b);
 }
 
-/* Read exactly n bytes and require them to be want. */
-static void expect_bytes(struct player *p, const char *want, size_t n)
+/* The next n bytes from p are exactly want. */
+static void expect_from(struct player *p, const char *want, size_t n)
 {
-    char got[FRAME_MAX + 8];
-    char ws[SHOWN_MAX], gs[SHOWN_MAX];
-
-    ck_assert_uint_le(n, sizeof(got));
-    ssize_t r = harness_recv_n(p->fd, got, n);
-    size_t have = r > 0 ? (size_t)r : 0;
-    ck_assert_msg(have == n && memcmp(got, want, n) == 0, "%s: expected \"%s\", got \"%s\"%s", who(p),
-                  shown(want, n, ws, sizeof(ws)), shown(got, have, gs, sizeof(gs)),
-                  have < n ? " and then nothing (timeout or EOF)" : "");
+    expect_bytes_as(p->fd, who(p), want, n);
 }
 
 static size_t make_frame(char *out, char op, const char *text)
@@ -130,56 +90,44 @@ static size_t make_frame(char *out, char op, const char *text)
 static void expect_frame(struct player *p, char op, const char *text)
 {
     char f[FRAME_MAX];
-    expect_bytes(p, f, make_frame(f, op, text));
+    expect_from(p, f, make_frame(f, op, text));
 }
 
 /* `op` or `op <code>` */
 static void expect_op(struct player *p, char op)
 {
-    expect_bytes(p, &op, 1);
+    expect_from(p, &op, 1);
 }
 
 static void expect_code(struct player *p, char op, char code)
 {
     char f[2] = { op, code };
-    expect_bytes(p, f, 2);
-}
-
-/* Rock beats scissors, scissors beat paper, paper beats rock; 'x' draw, 'y' win, 'z' loss. */
-static char outcome(int mine, int theirs)
-{
-    static const int beats[4] = { [SCISSORS] = PAPER, [ROCK] = SCISSORS, [PAPER] = ROCK };
-    if (mine == theirs) {
-        return 'x';
-    }
-    return beats[mine] == theirs ? 'y' : 'z';
+    expect_from(p, f, 2);
 }
 
 /* A named player's result: `M <their move> <my result>`. */
 static void expect_result(struct player *p, int mine, int theirs)
 {
-    char f[3] = { 'M', (char)('0' + theirs), outcome(mine, theirs) };
-    expect_bytes(p, f, 3);
+    char f[3] = { 'M', (char)('0' + theirs), rules(mine, theirs) };
+    expect_from(p, f, 3);
 }
 
 /* Move against the bot (the lobby): any bot move, with the result that move gives. Returns it. */
 static char expect_bot_round(struct player *p, int mine)
 {
     char f[3];
-    char gs[SHOWN_MAX];
 
     send_move(p, mine);
     ssize_t r = harness_recv_n(p->fd, f, 3);
-    ck_assert_msg(r == 3 && f[0] == 'M' && f[1] >= '1' && f[1] <= '3' && f[2] == outcome(mine, f[1] - '0'),
+    ck_assert_msg(r == 3 && f[0] == 'M' && f[1] >= '1' && f[1] <= '3' && f[2] == rules(mine, f[1] - '0'),
                   "%s: expected a bot result \"M<move><result>\" for move %d, got \"%s\"", who(p), mine,
-                  shown(f, r > 0 ? (size_t)r : 0, gs, sizeof(gs)));
+                  show(f, r > 0 ? (size_t)r : 0));
     return f[2];
 }
 
 static struct player connect_guest(void)
 {
-    struct player p = { .fd = harness_connect(srv.port) };
-    ck_assert_msg(p.fd >= 0, "cannot connect to port %d", srv.port);
+    struct player p = { .fd = dial(srv.port) };
     return p;
 }
 
@@ -187,12 +135,9 @@ static struct player connect_guest(void)
 static struct player connect_named(const char *name)
 {
     struct player p = connect_guest();
-    char f[FRAME_MAX];
-    size_t n = make_frame(f, 'H', name);
 
     snprintf(p.name, sizeof(p.name), "%s", name);
-    ck_assert_msg(harness_send(p.fd, f, n) == 0, "%s: send failed", name);
-    expect_frame(&p, 'A', name);
+    hello(p.fd, name);
     return p;
 }
 
@@ -246,18 +191,7 @@ static void elo(double *ra, double *rb, double score_a)
 /* The player's rating in hundredths, rounded, from the stopped server's database. */
 static long long rating_x100(const char *name)
 {
-    return sql("SELECT CAST(round(rating * 100) AS INT) FROM players WHERE name = '%s'", name);
-}
-
-/* The next line of a short connection must be want. */
-static void expect_line(int fd, const char *want)
-{
-    char got[512];
-    char ws[SHOWN_MAX], gs[SHOWN_MAX];
-
-    ssize_t n = harness_recv_line(fd, got, sizeof(got));
-    ck_assert_msg(n > 0 && strcmp(got, want) == 0, "expected line \"%s\", got \"%s\"",
-                  shown(want, strlen(want), ws, sizeof(ws)), shown(got, n > 0 ? (size_t)n : 0, gs, sizeof(gs)));
+    return sql(&srv, "SELECT CAST(round(rating * 100) AS INT) FROM players WHERE name = '%s'", name);
 }
 
 START_TEST(test_named_players_are_matched_and_play_all_nine_move_pairs)
@@ -465,8 +399,8 @@ START_TEST(test_void_round_when_neither_moves_stores_nothing)
     hang_up(&ana);
     hang_up(&bo);
     /* Only the round both played is stored. */
-    ck_assert_int_eq(sql("SELECT count(*) FROM rounds"), 1);
-    ck_assert_int_eq(sql("SELECT count(*) FROM rounds WHERE move_a = 1 AND move_b = 3 AND outcome = 'W'"
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE move_a = 1 AND move_b = 3 AND outcome = 'W'"
                          " AND timeout = 0"), 1);
 }
 END_TEST
@@ -543,6 +477,10 @@ START_TEST(test_opponent_disconnect_sends_G_and_returns_to_lobby)
     struct player cy = connect_named("cy");
 
     match_pair(&ana, &bo);
+    /* ana moves; her second move is refused, which proves the server has the first. */
+    send_move(&ana, ROCK);
+    send_move(&ana, ROCK);
+    expect_frame(&ana, 'E', "already moved");
     hang_up(&bo);
     expect_op(&ana, 'G');
     expect_bot_round(&ana, ROCK);
@@ -551,8 +489,9 @@ START_TEST(test_opponent_disconnect_sends_G_and_returns_to_lobby)
     stop_server();
     hang_up(&ana);
     hang_up(&cy);
-    /* The one who hung up lost that round by forfeit: ana was a (she waited), so 'W'. */
-    ck_assert_int_eq(sql("SELECT count(*) FROM rounds r JOIN players pa ON pa.id = r.a JOIN players pb"
+    /* The one who hung up lost the round ana had moved in, by forfeit: ana was a (she waited),
+     * so 'W'. */
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds r JOIN players pa ON pa.id = r.a JOIN players pb"
                          " ON pb.id = r.b WHERE pa.name = 'ana' AND pb.name = 'bo' AND r.outcome = 'W'"
                          " AND r.timeout = 1"), 1);
 }
@@ -574,8 +513,15 @@ START_TEST(test_leave_sends_B_to_leaver_and_G_to_opponent)
     expect_bot_round(&bo, PAPER);
     match_pair(&bo, &ana);
     play_round(&ana, PAPER, &bo, SCISSORS);
+    /* Leaving between rounds, before anyone moved, stores no round. */
+    send_bytes(&ana, "L");
+    expect_op(&ana, 'B');
+    expect_op(&bo, 'G');
+    stop_server();
     hang_up(&ana);
     hang_up(&bo);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 2);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE timeout = 1"), 0);
 }
 END_TEST
 
@@ -597,21 +543,21 @@ START_TEST(test_first_win_at_equal_ratings_gives_1220_and_1180)
     stop_server();
     hang_up(&ana);
     hang_up(&bo);
-    ck_assert_int_eq(sql("SELECT count(*) FROM rounds"), 1);
-    ck_assert_int_eq(sql("SELECT CAST(round(rating) AS INT) FROM players WHERE name = 'ana'"), 1220);
-    ck_assert_int_eq(sql("SELECT CAST(round(rating) AS INT) FROM players WHERE name = 'bo'"), 1180);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings r JOIN players p ON p.id = r.player"
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
+    ck_assert_int_eq(sql(&srv, "SELECT CAST(round(rating) AS INT) FROM players WHERE name = 'ana'"), 1220);
+    ck_assert_int_eq(sql(&srv, "SELECT CAST(round(rating) AS INT) FROM players WHERE name = 'bo'"), 1180);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings r JOIN players p ON p.id = r.player"
                          " WHERE p.name = 'ana' AND r.before = 1200 AND r.after = 1220"), 1);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings r JOIN players p ON p.id = r.player"
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings r JOIN players p ON p.id = r.player"
                          " WHERE p.name = 'bo' AND r.before = 1200 AND r.after = 1180"), 1);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings"), 2);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings"), 2);
 }
 END_TEST
 
 /* Round k (0 = first stored) must be ana against bo with these moves, outcome and forfeit flag. */
 static void expect_stored_round(int k, int move_a, int move_b, char result, int timeout)
 {
-    ck_assert_msg(sql("SELECT count(*) FROM (SELECT * FROM rounds ORDER BY id LIMIT 1 OFFSET %d) r"
+    ck_assert_msg(sql(&srv, "SELECT count(*) FROM (SELECT * FROM rounds ORDER BY id LIMIT 1 OFFSET %d) r"
                       " WHERE r.a = (SELECT id FROM players WHERE name = 'ana')"
                       " AND r.b = (SELECT id FROM players WHERE name = 'bo')"
                       " AND r.move_a = %d AND r.move_b = %d AND r.outcome = '%c' AND r.timeout = %d",
@@ -644,7 +590,10 @@ START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
     expect_code(&bo, 'T', 'z');
     expect_code(&ana, 'T', 'v');                /* void: stored nowhere */
     expect_code(&bo, 'T', 'v');
-    send_bytes(&ana, "L");                      /* leaving loses the round by forfeit */
+    send_move(&bo, ROCK);                       /* bo moves (the refused second move */
+    send_move(&bo, ROCK);                       /* shows the server has the first) */
+    expect_frame(&bo, 'E', "already moved");
+    send_bytes(&ana, "L");                      /* leaving loses a round the other moved in */
     expect_op(&ana, 'B');
     expect_op(&bo, 'G');
     hang_up(&ana);
@@ -652,21 +601,21 @@ START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
     hang_up(&cy);
     stop_server();
 
-    ck_assert_int_eq(sql("SELECT count(*) FROM rounds"), 5);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 5);
     expect_stored_round(0, ROCK, SCISSORS, 'W', 0);
     expect_stored_round(1, PAPER, PAPER, 'D', 0);
     expect_stored_round(2, SCISSORS, ROCK, 'L', 0);
     expect_stored_round(3, PAPER, 0, 'W', 1);
-    expect_stored_round(4, 0, 0, 'L', 1);
+    expect_stored_round(4, 0, ROCK, 'L', 1);
 
-    ck_assert_int_eq(sql("SELECT wins FROM players WHERE name = 'ana'"), 2 + bot_w);
-    ck_assert_int_eq(sql("SELECT losses FROM players WHERE name = 'ana'"), 2 + bot_l);
-    ck_assert_int_eq(sql("SELECT draws FROM players WHERE name = 'ana'"), 1 + bot_d);
-    ck_assert_int_eq(sql("SELECT rounds FROM players WHERE name = 'ana'"), 8);
-    ck_assert_int_eq(sql("SELECT wins * 100 + losses * 10 + draws FROM players WHERE name = 'bo'"), 221);
-    ck_assert_int_eq(sql("SELECT rounds FROM players WHERE name = 'bo'"), 5);
-    ck_assert_int_eq(sql("SELECT rated FROM players WHERE name = 'ana'"), 5);
-    ck_assert_int_eq(sql("SELECT rated FROM players WHERE name = 'bo'"), 5);
+    ck_assert_int_eq(sql(&srv, "SELECT wins FROM players WHERE name = 'ana'"), 2 + bot_w);
+    ck_assert_int_eq(sql(&srv, "SELECT losses FROM players WHERE name = 'ana'"), 2 + bot_l);
+    ck_assert_int_eq(sql(&srv, "SELECT draws FROM players WHERE name = 'ana'"), 1 + bot_d);
+    ck_assert_int_eq(sql(&srv, "SELECT rounds FROM players WHERE name = 'ana'"), 8);
+    ck_assert_int_eq(sql(&srv, "SELECT wins * 100 + losses * 10 + draws FROM players WHERE name = 'bo'"), 221);
+    ck_assert_int_eq(sql(&srv, "SELECT rounds FROM players WHERE name = 'bo'"), 5);
+    ck_assert_int_eq(sql(&srv, "SELECT rated FROM players WHERE name = 'ana'"), 5);
+    ck_assert_int_eq(sql(&srv, "SELECT rated FROM players WHERE name = 'bo'"), 5);
 
     double ra = ELO_START, rb = ELO_START;
     static const double scores[] = { 1.0, 0.5, 0.0, 1.0, 0.0 };
@@ -677,23 +626,23 @@ START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
     ck_assert_int_eq(rating_x100("bo"), llround(rb * 100));
 
     /* One history row per side of each stored round, chained: each starts where the last ended. */
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings"), 10);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings"), 10);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
                          " WHERE p.name IN ('ana', 'bo')"), 10);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h WHERE h.before <> coalesce((SELECT g.after FROM"
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings h WHERE h.before <> coalesce((SELECT g.after FROM"
                          " ratings g WHERE g.player = h.player AND g.round < h.round ORDER BY g.round DESC"
                          " LIMIT 1), 1200)"), 0);
-    ck_assert_int_eq(sql("SELECT count(*) FROM players p WHERE p.name IN ('ana', 'bo') AND p.rating ="
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players p WHERE p.name IN ('ana', 'bo') AND p.rating ="
                          " (SELECT h.after FROM ratings h WHERE h.player = p.id ORDER BY h.round DESC LIMIT 1)"),
                      2);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
                          " WHERE p.name = 'ana' AND h.before = 1200 AND h.after = 1220"), 1);
 
     /* cy only played the bot. */
-    ck_assert_int_eq(sql("SELECT rounds FROM players WHERE name = 'cy'"), 3);
-    ck_assert_int_eq(sql("SELECT rated FROM players WHERE name = 'cy'"), 0);
-    ck_assert_int_eq(sql("SELECT rating = 1200 FROM players WHERE name = 'cy'"), 1);
-    ck_assert_int_eq(sql("SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
+    ck_assert_int_eq(sql(&srv, "SELECT rounds FROM players WHERE name = 'cy'"), 3);
+    ck_assert_int_eq(sql(&srv, "SELECT rated FROM players WHERE name = 'cy'"), 0);
+    ck_assert_int_eq(sql(&srv, "SELECT rating = 1200 FROM players WHERE name = 'cy'"), 1);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings h JOIN players p ON p.id = h.player"
                          " WHERE p.name = 'cy'"), 0);
 }
 END_TEST
@@ -714,15 +663,21 @@ START_TEST(test_top_and_rank_around_after_games)
     send_move(&guest, ROCK);
     ck_assert_int_eq(harness_recv_n(guest.fd, &r, 1), 1);
 
-    /* ana beats bo, then bo leaves and loses by forfeit: 1200/1200 -> 1220/1180 -> 1237.71/1162.29. */
+    /* ana beats bo, moves again, then bo leaves and loses by forfeit: 1200/1200 -> 1220/1180 -> 1237.71/1162.29. */
     match_pair(&ana, &bo);
     play_round(&ana, ROCK, &bo, SCISSORS);
+    send_move(&ana, ROCK);
+    send_move(&ana, ROCK);
+    expect_frame(&ana, 'E', "already moved");
     send_bytes(&bo, "L");
     expect_op(&bo, 'B');
     expect_op(&ana, 'G');
-    /* dy beats cy, then leaves and loses by forfeit: 1180/1220 -> 1202.29/1197.71. */
+    /* dy beats cy, cy moves, then dy leaves and loses by forfeit: 1180/1220 -> 1202.29/1197.71. */
     match_pair(&cy, &dy);
     play_round(&cy, SCISSORS, &dy, ROCK);
+    send_move(&cy, PAPER);
+    send_move(&cy, PAPER);
+    expect_frame(&cy, 'E', "already moved");
     send_bytes(&dy, "L");
     expect_op(&dy, 'B');
     expect_op(&cy, 'G');

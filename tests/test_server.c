@@ -16,168 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "expect.h"
 #include "harness.h"
 
 #define TEST_TIMEOUT 90     /* seconds Check gives one test */
-
-/* ---- helpers ---- */
-
-#define START(h, ...)                                                                                       \
-    ck_assert_msg(harness_start((h), __VA_ARGS__) == 0, "server did not start: '%s'", (h)->first)
-
-/* The bytes as C would write them, for failure messages. */
-static const char *show(const void *p, size_t n)
-{
-    static char out[4][512];
-    static int slot;
-    char *o = out[slot++ % 4];
-    size_t k = 0;
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n && k + 8 < sizeof(out[0]); i++) {
-        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\') {
-            o[k++] = (char)b[i];
-        } else if (b[i] == '\n') {
-            k += (size_t)snprintf(o + k, sizeof(out[0]) - k, "\\n");
-        } else {
-            k += (size_t)snprintf(o + k, sizeof(out[0]) - k, "\\x%02x", b[i]);
-        }
-    }
-    o[k] = '\0';
-    return o;
-}
-
-static int dial(int port)
-{
-    int fd = harness_connect(port);
-    ck_assert_msg(fd >= 0, "cannot connect to port %d: %s", port, strerror(errno));
-    return fd;
-}
-
-static void put(int fd, const void *p, size_t n)
-{
-    ck_assert_msg(harness_send(fd, p, n) == 0, "send of %zu bytes failed: %s", n, strerror(errno));
-}
-
-static void send_str(int fd, const char *s)
-{
-    put(fd, s, strlen(s));
-}
-
-/* Read exactly the n bytes want. */
-static void expect_bytes(int fd, const void *want, size_t n)
-{
-    char got[4096];
-    ck_assert_uint_le(n, sizeof(got));
-    ssize_t r = harness_recv_n(fd, got, n);
-    ck_assert_msg(r == (ssize_t)n && memcmp(got, want, n) == 0, "expected \"%s\", got \"%s\" (%zd bytes)",
-                  show(want, n), show(got, r > 0 ? (size_t)r : 0), r);
-}
-
-#define EXPECT(fd, lit) expect_bytes((fd), (lit), sizeof(lit) - 1)
-
-static void expect_line(int fd, const char *want)
-{
-    char got[8192];
-    ssize_t r = harness_recv_line(fd, got, sizeof(got));
-    ck_assert_msg(r > 0 && strcmp(got, want) == 0, "expected \"%s\", got \"%s\" (%zd)", show(want, strlen(want)),
-                  show(got, r > 0 ? (size_t)r : 0), r);
-}
-
-/* The server closed: recv gives 0 (not the deadline, not data). */
-static void expect_eof(int fd)
-{
-    char b[64];
-    ssize_t r;
-    do {
-        r = recv(fd, b, sizeof(b), 0);
-    } while (r < 0 && errno == EINTR);
-    ck_assert_msg(r == 0, "expected the server to close; recv gave %zd (%s) \"%s\"", r,
-                  r < 0 ? strerror(errno) : "data", show(b, r > 0 ? (size_t)r : 0));
-}
-
-/* Ask on a fresh connection, one line. */
-static void ask(int port, const char *request, const char *want)
-{
-    char got[8192];
-    ck_assert_msg(harness_ask(port, request, got, sizeof(got)) == 0, "no answer to \"%s\"",
-                  show(request, strlen(request)));
-    ck_assert_msg(strcmp(got, want) == 0, "\"%s\": expected \"%s\", got \"%s\"", show(request, strlen(request)),
-                  show(want, strlen(want)), show(got, strlen(got)));
-}
-
-/* The result of mine against theirs, written out from the rules: rock 2 beats scissors 1, scissors 1
- * beat paper 3, paper 3 beats rock 2. */
-static char rules(int mine, int theirs)
-{
-    static const char table[4][4] = {
-        [1] = { 0, 'x', 'z', 'y' },
-        [2] = { 0, 'y', 'x', 'z' },
-        [3] = { 0, 'z', 'y', 'x' },
-    };
-    return table[mine][theirs];
-}
-
-/* One guest round: one byte out, one bare result byte back. */
-static char guest_round(int fd, char move)
-{
-    char r = 0;
-    put(fd, &move, 1);
-    ck_assert_msg(harness_recv_n(fd, &r, 1) == 1, "no result for move %c", move);
-    ck_assert_msg(r == 'x' || r == 'y' || r == 'z', "result byte 0x%02x for move %c", (unsigned char)r, move);
-    return r;
-}
-
-/* One named round: `M <their move> <result>`, checked against the rules. */
-static char named_round(int fd, char move)
-{
-    char got[3];
-    put(fd, &move, 1);
-    ck_assert_msg(harness_recv_n(fd, got, 3) == 3, "no result frame for move %c", move);
-    ck_assert_msg(got[0] == 'M' && got[1] >= '1' && got[1] <= '3', "result frame \"%s\"", show(got, 3));
-    char want = rules(move - '0', got[1] - '0');
-    ck_assert_msg(got[2] == want, "%c against %c: got '%c', want '%c'", move, got[1], got[2], want);
-    return got[2];
-}
-
-struct tally {
-    int wins, losses, draws;
-};
-
-static void count(struct tally *t, char result)
-{
-    t->wins += result == 'y';
-    t->losses += result == 'z';
-    t->draws += result == 'x';
-}
-
-static void hello(int fd, const char *name)
-{
-    char frame[64], want[64];
-    size_t n = strlen(name);
-    frame[0] = 'H';
-    frame[1] = (char)n;
-    memcpy(frame + 2, name, n);
-    put(fd, frame, n + 2);
-    want[0] = 'A';
-    want[1] = (char)n;
-    memcpy(want + 2, name, n);
-    expect_bytes(fd, want, n + 2);
-}
-
-static long long sql(const struct harness *h, const char *query)
-{
-    long long v = harness_sql_int(h->db, query);
-    ck_assert_msg(v >= 0, "query failed: %s", query);
-    return v;
-}
-
-static int run(char *const argv[], char *out, size_t outcap, char *err, size_t errcap)
-{
-    int rc = harness_run(argv, NULL, out, outcap, err, errcap);
-    ck_assert_msg(rc >= 0, "could not run %s", argv[0]);
-    return rc;
-}
 
 /* ---- start, options, exit ---- */
 
@@ -878,18 +720,18 @@ START_TEST(test_results_stored_after_stop)
 
     hello(a, "ana");
     for (int i = 0; i < 20; i++) {
-        count(&ana, named_round(a, (char)('1' + i % 3)));
+        tally_add(&ana, named_round(a, (char)('1' + i % 3)));
     }
     /* Rounds played before a hello stay the guest's. */
     for (int i = 0; i < 3; i++) {
-        count(&guest, guest_round(b, '2'));
+        tally_add(&guest, guest_round(b, '2'));
     }
     hello(b, "bo");
     for (int i = 0; i < 4; i++) {
-        count(&bo, named_round(b, '3'));
+        tally_add(&bo, named_round(b, '3'));
     }
     for (int i = 0; i < 7; i++) {
-        count(&guest, guest_round(g, '1'));
+        tally_add(&guest, guest_round(g, '1'));
     }
     close(a);
     close(b);
@@ -951,14 +793,14 @@ START_TEST(test_hello_between_rounds_in_one_write)
     ck_assert_int_eq(harness_recv_n(fd, got, sizeof(got)), (ssize_t)sizeof(got));
     for (int i = 0; i < 2; i++) {
         ck_assert_msg(got[i] >= 'x' && got[i] <= 'z', "guest result %d is 0x%02x", i, (unsigned char)got[i]);
-        count(&guest, got[i]);
+        tally_add(&guest, got[i]);
     }
     ck_assert_msg(memcmp(got + 2, "A\x02" "cy", 4) == 0, "got \"%s\"", show(got, sizeof(got)));
     for (int i = 0; i < 2; i++) {
         const char *f = got + 6 + 3 * i;
         ck_assert_msg(f[0] == 'M' && f[1] >= '1' && f[1] <= '3', "frame \"%s\"", show(f, 3));
         ck_assert_int_eq(f[2], rules(i == 0 ? 3 : 1, f[1] - '0'));
-        count(&cy, f[2]);
+        tally_add(&cy, f[2]);
     }
     close(fd);
     ck_assert_int_eq(harness_stop(&h), 0);

@@ -1,0 +1,188 @@
+/*
+ * expect: shared assertions of the end-to-end suites. Every wait is a read with the harness's
+ * deadline, so a server that does not answer fails the test instead of hanging it.
+ */
+#include "expect.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define SHOW_SLOTS 4
+#define SHOW_MAX 1100           /* a 257-byte frame, up to 4 characters a byte */
+#define LINE_MAX_BYTES 8192
+#define BYTES_MAX 4096
+
+const char *show(const void *p, size_t n)
+{
+    static char out[SHOW_SLOTS][SHOW_MAX];
+    static int slot;
+    char *o = out[slot++ % SHOW_SLOTS];
+    size_t k = 0;
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n && k + 8 < sizeof(out[0]); i++) {
+        if (b[i] >= 0x20 && b[i] < 0x7f && b[i] != '\\') {
+            o[k++] = (char)b[i];
+        } else if (b[i] == '\n') {
+            k += (size_t)snprintf(o + k, sizeof(out[0]) - k, "\\n");
+        } else {
+            k += (size_t)snprintf(o + k, sizeof(out[0]) - k, "\\x%02x", b[i]);
+        }
+    }
+    o[k] = '\0';
+    return o;
+}
+
+int dial(int port)
+{
+    int fd = harness_connect(port);
+    ck_assert_msg(fd >= 0, "cannot connect to port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+void put(int fd, const void *p, size_t n)
+{
+    ck_assert_msg(harness_send(fd, p, n) == 0, "send of %zu bytes failed: %s", n, strerror(errno));
+}
+
+void send_str(int fd, const char *s)
+{
+    put(fd, s, strlen(s));
+}
+
+void expect_bytes_as(int fd, const char *who, const void *want, size_t n)
+{
+    char got[BYTES_MAX];
+    ck_assert_uint_le(n, sizeof(got));
+    ssize_t r = harness_recv_n(fd, got, n);
+    size_t have = r > 0 ? (size_t)r : 0;
+    ck_assert_msg(have == n && memcmp(got, want, n) == 0, "%s%sexpected \"%s\", got \"%s\"%s",
+                  who != NULL ? who : "", who != NULL ? ": " : "", show(want, n), show(got, have),
+                  have < n ? " and then nothing (timeout or EOF)" : "");
+}
+
+void expect_bytes(int fd, const void *want, size_t n)
+{
+    expect_bytes_as(fd, NULL, want, n);
+}
+
+void expect_line(int fd, const char *want)
+{
+    char got[LINE_MAX_BYTES];
+    ssize_t r = harness_recv_line(fd, got, sizeof(got));
+    ck_assert_msg(r > 0 && strcmp(got, want) == 0, "expected \"%s\", got \"%s\" (%zd)", show(want, strlen(want)),
+                  show(got, r > 0 ? (size_t)r : 0), r);
+}
+
+void expect_eof(int fd)
+{
+    char b[64];
+    ssize_t r;
+    do {
+        r = recv(fd, b, sizeof(b), 0);
+    } while (r < 0 && errno == EINTR);
+    ck_assert_msg(r == 0, "expected the server to close; recv gave %zd (%s) \"%s\"", r,
+                  r < 0 ? strerror(errno) : "data", show(b, r > 0 ? (size_t)r : 0));
+}
+
+void ask(int port, const char *request, const char *want)
+{
+    char got[LINE_MAX_BYTES];
+    ck_assert_msg(harness_ask(port, request, got, sizeof(got)) == 0, "no answer to \"%s\"",
+                  show(request, strlen(request)));
+    ck_assert_msg(strcmp(got, want) == 0, "\"%s\": expected \"%s\", got \"%s\"", show(request, strlen(request)),
+                  show(want, strlen(want)), show(got, strlen(got)));
+}
+
+/* Rock 2 beats scissors 1, scissors 1 beat paper 3, paper 3 beats rock 2. */
+char rules(int mine, int theirs)
+{
+    static const char table[4][4] = {
+        [1] = { 0, 'x', 'z', 'y' },
+        [2] = { 0, 'y', 'x', 'z' },
+        [3] = { 0, 'z', 'y', 'x' },
+    };
+    ck_assert_msg(mine >= 1 && mine <= 3 && theirs >= 1 && theirs <= 3, "moves %d and %d", mine, theirs);
+    return table[mine][theirs];
+}
+
+char guest_round(int fd, char move)
+{
+    char r = 0;
+    put(fd, &move, 1);
+    ck_assert_msg(harness_recv_n(fd, &r, 1) == 1, "no result for move %c", move);
+    ck_assert_msg(r == 'x' || r == 'y' || r == 'z', "result byte 0x%02x for move %c", (unsigned char)r, move);
+    return r;
+}
+
+char named_round(int fd, char move)
+{
+    char got[3];
+    put(fd, &move, 1);
+    ck_assert_msg(harness_recv_n(fd, got, 3) == 3, "no result frame for move %c", move);
+    ck_assert_msg(got[0] == 'M' && got[1] >= '1' && got[1] <= '3', "result frame \"%s\"", show(got, 3));
+    char want = rules(move - '0', got[1] - '0');
+    ck_assert_msg(got[2] == want, "%c against %c: got '%c', want '%c'", move, got[1], got[2], want);
+    return got[2];
+}
+
+void hello(int fd, const char *name)
+{
+    char frame[64], want[64];
+    size_t n = strlen(name);
+    ck_assert_uint_le(n + 2, sizeof(frame));
+    frame[0] = 'H';
+    frame[1] = (char)n;
+    memcpy(frame + 2, name, n);
+    put(fd, frame, n + 2);
+    want[0] = 'A';
+    want[1] = (char)n;
+    memcpy(want + 2, name, n);
+    expect_bytes_as(fd, name, want, n + 2);
+}
+
+void tally_add(struct tally *t, char result)
+{
+    t->wins += result == 'y';
+    t->losses += result == 'z';
+    t->draws += result == 'x';
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+
+void rng_seed(uint64_t seed)
+{
+    rng_state = seed != 0 ? seed : 88172645463325252ull;
+}
+
+uint32_t rng_next(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 32);
+}
+
+long long sql(const struct harness *h, const char *fmt, ...)
+{
+    char q[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof(q), fmt, ap);
+    va_end(ap);
+    long long v = harness_sql_int(h->db, q);
+    ck_assert_msg(v != -1, "query failed or gave no row: %s", q);
+    return v;
+}
+
+int run(char *const argv[], char *out, size_t outcap, char *err, size_t errcap)
+{
+    int rc = harness_run(argv, NULL, out, outcap, err, errcap);
+    ck_assert_msg(rc >= 0, "could not run %s", argv[0]);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * expect: the Check assertions end-to-end suites make over and over about a running arcaded, built
+ * on the harness. Each one fails the current test with a message showing the bytes involved.
+ * Expected results come from docs/PROTOCOL.md, never from the server's code.
+ */
+#ifndef ARCADE_EXPECT_H
+#define ARCADE_EXPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness.h"
+
+/* Start the server (harness_start arguments) or fail the test. */
+#define START(h, ...)                                                                                       \
+    ck_assert_msg(harness_start((h), __VA_ARGS__) == 0, "server did not start: '%s'", (h)->first)
+
+/* Bytes as C would write them (\n, \xNN), for failure messages. The result lives in one of a few
+ * rotating static buffers, so a message may show several. */
+const char *show(const void *p, size_t n);
+
+/* A connected TCP socket to the server on port (harness deadlines), or the test fails. */
+int dial(int port);
+/* Send all of p, or the test fails. */
+void put(int fd, const void *p, size_t n);
+void send_str(int fd, const char *s);
+
+/* The next n bytes on fd are exactly want; who (may be NULL) names the client in the message. */
+void expect_bytes_as(int fd, const char *who, const void *want, size_t n);
+void expect_bytes(int fd, const void *want, size_t n);
+#define EXPECT(fd, lit) expect_bytes((fd), (lit), sizeof(lit) - 1)
+/* The next line (with its '\n') is exactly want. */
+void expect_line(int fd, const char *want);
+/* The server closed: recv gives 0, not data and not the deadline. */
+void expect_eof(int fd);
+/* One request on a fresh short connection; its one-line answer is exactly want. */
+void ask(int port, const char *request, const char *want);
+
+/* The result of move mine against theirs (1 scissors, 2 rock, 3 paper): 'x' draw, 'y' win, 'z'
+ * loss, written out from the rules. */
+char rules(int mine, int theirs);
+/* A guest round: one move byte out, one bare result byte back; returns it. */
+char guest_round(int fd, char move);
+/* A named round against the bot: `M <their move> <result>`, checked against the rules; returns the result. */
+char named_round(int fd, char move);
+/* `H <len> <name>`, answered `A <len> <name>`. */
+void hello(int fd, const char *name);
+
+/* Results a client received, by kind. */
+struct tally {
+    int wins, losses, draws;
+};
+
+/* Count one result byte ('y' win, 'z' loss, 'x' draw). */
+void tally_add(struct tally *t, char result);
+
+/* A small seeded generator (xorshift), so a run that failed can be run again byte for byte. */
+void rng_seed(uint64_t seed);
+uint32_t rng_next(void);
+
+/* One integer from the test database (a printf format); the query must give a row. */
+long long sql(const struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Run argv without a shell (harness_run, no input); the test fails if it cannot be run. */
+int run(char *const argv[], char *out, size_t outcap, char *err, size_t errcap);
+
+#endif
