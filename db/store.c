@@ -553,7 +553,9 @@ static int fold_locked(struct store *st, char *err, size_t errlen)
     sqlite3_stmt *s = st->stmt[ST_LOG_READ];
     int rc;
 
-    memset(st->sum.t, 0, st->sum.cap * sizeof(*st->sum.t));
+    if (st->sum.t != NULL) {
+        memset(st->sum.t, 0, st->sum.cap * sizeof(*st->sum.t));
+    }
     st->sum.n = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (sum_row(&st->sum, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)) != 0) {
