@@ -129,7 +129,8 @@ static struct store_row make_row(int64_t rank, const char *name, double rating, 
     r.wins = wins;
     r.losses = losses;
     r.draws = draws;
-    r.rounds = wins + losses + draws;
+    /* Unsigned, so that the widest row's sum wraps instead of overflowing; it sets rounds itself. */
+    r.rounds = (int64_t)((uint64_t)wins + (uint64_t)losses + (uint64_t)draws);
     snprintf(r.form, sizeof(r.form), "%s", form);
     return r;
 }
