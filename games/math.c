@@ -8,6 +8,8 @@
  */
 #include "math.h"
 
+#include "reply.h"
+
 #include <gmp.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -302,15 +304,6 @@ static size_t math_put_result(char *out, int negative, const char *d, size_t n, 
     return p;
 }
 
-static size_t math_put_error(char *out, const char *reason)
-{
-    size_t n = strlen(reason);
-    out[0] = 'e';
-    memcpy(out + 1, reason, n);
-    out[n + 1] = '\n';
-    return n + 2;
-}
-
 int math_answer(const char *line, size_t len, char *out, size_t out_cap)
 {
     struct math_number num;
@@ -319,7 +312,7 @@ int math_answer(const char *line, size_t len, char *out, size_t out_cap)
     char reply[MATH_REPLY_MAX];
     size_t n;
     if (math_parse_request(line, len, &num, &power, err, sizeof(err)) != 0) {
-        n = math_put_error(reply, err);
+        n = reply_error(reply, err);
     } else if (num.ndigits == 0) {
         memcpy(reply, "d0\n", 3);
         n = 3;

@@ -9,6 +9,7 @@
 #include "board.h"
 #include "conn.h"
 #include "math.h"
+#include "reply.h"
 #include "server.h"
 #include "store.h"
 
@@ -34,15 +35,6 @@ static size_t answer_math(struct server *srv, const char *line, size_t len, char
     return n > 0 ? (size_t)n : 0;
 }
 
-static size_t put_error(char *out, const char *reason)
-{
-    size_t n = strlen(reason);
-    out[0] = 'e';
-    memcpy(out + 1, reason, n);
-    out[n + 1] = '\n';
-    return n + 2;
-}
-
 static size_t answer_board(struct server *srv, const char *line, size_t len, char *out)
 {
     struct board_query q;
@@ -52,21 +44,21 @@ static size_t answer_board(struct server *srv, const char *line, size_t len, cha
     int n, self;
 
     if (board_parse(line, len, &q, &reason) < 0) {
-        return put_error(out, reason);
+        return reply_error(out, reason);
     }
     if (srv->store == NULL) {
-        return put_error(out, "games unavailable");
+        return reply_error(out, "games unavailable");
     }
     if (q.kind == BOARD_TOP) {
         n = store_top(srv->store, q.count, rows, err, sizeof(err));
     } else {
         n = store_rank(srv->store, q.name, q.count, rows, &self, err, sizeof(err));
         if (n == 0) {
-            return put_error(out, "unknown player");
+            return reply_error(out, "unknown player");
         }
     }
     if (n < 0) {
-        return put_error(out, "games unavailable");
+        return reply_error(out, "games unavailable");
     }
     size_t used = 0;
     for (int i = 0; i < n; i++) {
