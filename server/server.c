@@ -24,12 +24,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "board.h"
 #include "conn.h"
 #include "limit.h"
 #include "log.h"
 #include "match.h"
 #include "net.h"
 #include "play.h"
+#include "reply.h"
 #include "short.h"
 #include "store.h"
 
@@ -110,8 +112,11 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
         while (start < len && rps_is_space((unsigned char)in[start])) {
             start++;
         }
-        size_t reply = (size_t)n > sizeof(in) ? (size_t)snprintf(out, sizeof(out), "eline too long\n")
-                                                : short_reply(srv, in + start, len - start, out);
+        /* Leaderboards answer a few bytes with kilobytes: over UDP, whose source
+         * address anyone can forge, that would make arcade an amplifier. */
+        size_t reply = (size_t)n > sizeof(in)                      ? reply_error(out, "line too long")
+                       : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, "tcp only")
+                                                                  : short_reply(srv, in + start, len - start, out);
         if (sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }

@@ -454,7 +454,9 @@ START_TEST(test_udp_requests)
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     static const char *const cases[][2] = {
         { "a12", "d144\n" }, { "a12\n", "d144\n" }, { "a12\r\n", "d144\n" },
-        { "x5", "eunknown op\n" }, { "t", ".\n" }, { "rnobody\n", "eunknown player\n" },
+        { "x5", "eunknown op\n" }, { " a2", "d4\n" },
+        /* Leaderboards are TCP only: over UDP they would amplify forged requests. */
+        { "t", "etcp only\n" }, { "rnobody\n", "etcp only\n" },
     };
 
     ck_assert_int_ge(fd, 0);
