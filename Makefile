@@ -6,6 +6,7 @@
 #   make test SAN=1 the same, built with AddressSanitizer and UBSan
 #   make bench      run the load benchmark against arcaded and a null server
 #   make fuzz       run each libFuzzer target for FUZZ_SECS seconds (default 60)
+#   make memcheck   the end-to-end suites with arcaded under valgrind
 
 SHELL   := /bin/bash
 CC      ?= cc
@@ -47,7 +48,7 @@ ifneq ($(wildcard client/main.c),)
 BINS += $(BIN)/arcade
 endif
 
-.PHONY: all run test bench bench-rank fuzz deps clean
+.PHONY: all run test bench bench-rank fuzz memcheck deps clean
 .SECONDARY:
 all: $(BINS)
 
@@ -80,6 +81,10 @@ test: deps $(BINS) $(TEST_BIN)
 bench: deps all $(BIN)/arcade-null
 	ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null \
 		bash tests/bench.sh
+
+# Every end-to-end suite against arcaded under valgrind memcheck.
+memcheck: deps all $(TEST_BIN)
+	bash tests/memcheck.sh
 
 run: deps all
 	./bin/arcaded --port 5000 --db arcade.db

@@ -230,6 +230,7 @@ int server_init(struct server *srv, const struct config *cfg)
     }
     if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
+        limit_addrs_free(srv->addrs);
         return -1;
     }
     srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
@@ -237,6 +238,7 @@ int server_init(struct server *srv, const struct config *cfg)
         log_error("cannot open database %s: %s", cfg->db, err);
         close(srv->tcp_fd);
         close(srv->udp_fd);
+        limit_addrs_free(srv->addrs);
         return -1;
     }
     ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
@@ -264,9 +266,11 @@ int server_run(struct server *srv)
     ev_timer_stop(srv->loop, &srv->drain_w);
     ev_timer_stop(srv->loop, &srv->fold_w);
     ev_prepare_stop(srv->loop, &srv->flush_w);
+    /* The signal watchers stay until the store is closed, so a second SIGTERM
+     * cannot kill the process in the middle of the last fold. */
+    store_close(srv->store);
     ev_signal_stop(srv->loop, &srv->sigint_w);
     ev_signal_stop(srv->loop, &srv->sigterm_w);
-    store_close(srv->store);
     batch_free(&srv->batch);
     limit_addrs_free(srv->addrs);
     ev_loop_destroy(srv->loop);

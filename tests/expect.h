@@ -58,6 +58,11 @@ void tally_add(struct tally *t, char result);
 void rng_seed(uint64_t seed);
 uint32_t rng_next(void);
 
+/* Seconds on the monotonic clock, for deadlines. */
+double now_s(void);
+/* Raise this process's open-file limit to its hard limit (suites that hold thousands of sockets). */
+void raise_nofile(void);
+
 /* One integer from the test database (a printf format); the query must give a row. */
 long long sql(const struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run argv without a shell (harness_run, no input); the test fails if it cannot be run. */
