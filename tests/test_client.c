@@ -25,6 +25,7 @@
 
 #include "ask.h"
 #include "harness.h"
+#include "tracked.h"
 #include "opts.h"
 #include "report.h"
 #include "rps.h"
@@ -722,73 +723,8 @@ END_TEST
 
 /* ============================================================ end to end */
 
-static struct harness srv;
-static char port_arg[16];
 
 
-/* The running test's server, in memory shared with the forked test processes. Check ends a
- * failed test with _exit, which would leave its server running: the next start, and main at the
- * end, stop whatever a failed test left behind. */
-struct leftover {
-    pid_t pid;
-    pid_t drainer;
-    char dir[64];
-};
-static struct leftover *leftover;
-
-static void track(void)
-{
-    if (leftover != NULL) {
-        leftover->pid = srv.pid;
-        leftover->drainer = srv.drainer;
-        snprintf(leftover->dir, sizeof(leftover->dir), "%s", srv.dir);
-    }
-}
-
-static void sweep(void)
-{
-    if (leftover == NULL) {
-        return;
-    }
-    if (leftover->pid > 0) {
-        kill(leftover->pid, SIGTERM);
-    }
-    if (leftover->dir[0] != '\0') {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", leftover->dir);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "could not remove %s\n", leftover->dir);
-        }
-    }
-    memset(leftover, 0, sizeof(*leftover));
-}
-
-static void stop_keep(void)
-{
-    ck_assert_int_eq(harness_stop(&srv), 0);
-    track();
-}
-
-static void restart(const char *a, const char *b)
-{
-    ck_assert_msg(harness_restart(&srv, a, b, NULL) == 0, "server did not restart: %s", srv.first);
-    snprintf(port_arg, sizeof(port_arg), "%d", srv.port);
-    track();
-}
-
-static void start_server(const char *extra1, const char *extra2)
-{
-    sweep();
-    ck_assert_msg(harness_start(&srv, extra1, extra2, NULL) == 0, "server did not start: %s", srv.first);
-    snprintf(port_arg, sizeof(port_arg), "%d", srv.port);
-    track();
-}
-
-static void stop_server(void)
-{
-    harness_cleanup(&srv);
-    track();
-}
 
 /* Run arcade with the given arguments (after the subcommand's name, then --port), NULL-terminated. */
 static int arcade(const char *input, char *out, char *err, const char *cmd, ...)
@@ -1539,14 +1475,11 @@ static Suite *client_suite(void)
 
 int main(void)
 {
-    leftover = mmap(NULL, sizeof(*leftover), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (leftover == MAP_FAILED) {
-        leftover = NULL;
-    }
+    tracked_init();
     SRunner *sr = srunner_create(client_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    sweep();
+    tracked_sweep();
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
