@@ -8,7 +8,6 @@
  */
 #include "batch.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,10 +82,6 @@ static int write_batch(struct server *srv, char *err, size_t errlen)
     struct batch *b = &srv->batch;
     struct store *st = srv->store;
 
-    if (st == NULL) {
-        snprintf(err, errlen, "database unavailable");
-        return -1;
-    }
     if (store_begin(st, err, errlen) < 0) {
         return -1;
     }
@@ -174,9 +169,7 @@ void batch_commit(struct server *srv)
     }
     int ok = write_batch(srv, err, sizeof(err)) == 0;
     if (!ok) {
-        if (srv->store != NULL) {
-            store_rollback(srv->store);
-        }
+        store_rollback(srv->store);
         log_error("could not store %zu results: %s", b->nspans, err);
         fail_batch(b);
     }

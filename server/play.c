@@ -82,10 +82,9 @@ static void on_hello(struct conn *c, const struct rps_frame *f)
         play_send_text(c, RPS_OP_REFUSED, "already named");
         return;
     }
-    int64_t id = c->srv->store != NULL ? store_player(c->srv->store, f->name, err, sizeof(err)) : -1;
+    int64_t id = store_player(c->srv->store, f->name, err, sizeof(err));
     if (id < 0) {
-        log_error("conn %llu: could not register player %s: %s", (unsigned long long)c->id, f->name,
-                  c->srv->store != NULL ? err : "database unavailable");
+        log_error("conn %llu: could not register player %s: %s", (unsigned long long)c->id, f->name, err);
         play_send_text(c, RPS_OP_REFUSED, "games unavailable");
         return;
     }

@@ -159,7 +159,7 @@ static void fold_cb(struct ev_loop *loop, ev_timer *w, int revents)
     char err[256];
     (void)loop;
     (void)revents;
-    if (srv->store != NULL && store_fold(srv->store, err, sizeof(err)) < 0) {
+    if (store_fold(srv->store, err, sizeof(err)) < 0) {
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
 }

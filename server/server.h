@@ -33,7 +33,7 @@ struct store;
 struct server {
     struct ev_loop *loop;
     struct config cfg;
-    struct store *store;        /* NULL while the database is unavailable */
+    struct store *store;        /* results and the leaderboard */
     struct rps_bot bot;         /* the bot's moves, seeded per process */
 
     int tcp_fd;                 /* listening socket */

@@ -46,9 +46,6 @@ static size_t answer_board(struct server *srv, const char *line, size_t len, cha
     if (board_parse(line, len, &q, &reason) < 0) {
         return reply_error(out, reason);
     }
-    if (srv->store == NULL) {
-        return reply_error(out, "games unavailable");
-    }
     if (q.kind == BOARD_TOP) {
         n = store_top(srv->store, q.count, rows, err, sizeof(err));
     } else {
