@@ -312,8 +312,8 @@ START_TEST(test_slowloris_of_blanks_closed)
 }
 END_TEST
 
-/* The cap is on one line, not on the connection: lines that each take a while but finish in time
- * are served for three times the timeout. */
+/* The timeout runs from the last answered request, not from the connection's start: lines that
+ * each take a while but finish in time are served for three times the timeout. */
 START_TEST(test_slow_but_complete_lines_are_served)
 {
     struct harness h;
