@@ -13,7 +13,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote games -iquote db -iquote server -iquote client -MMD -MP
-LDLIBS  := -lev -lsqlite3 -lgmp -lm
+LDLIBS  := -lev -lsqlite3 -lgmp -lsodium -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 ifeq ($(SAN),1)
@@ -27,7 +27,7 @@ BIN     := bin
 endif
 
 # The packages arcade builds against (Debian names) and a header each provides.
-DEB_PACKAGES := libev-dev:ev.h libsqlite3-dev:sqlite3.h libgmp-dev:gmp.h check:check.h pkg-config:
+DEB_PACKAGES := libev-dev:ev.h libsqlite3-dev:sqlite3.h libgmp-dev:gmp.h libsodium-dev:sodium.h check:check.h pkg-config:
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -36,6 +36,8 @@ DB_SRC     := $(filter-out db/bench_%.c,$(wildcard db/*.c))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
+# Unit suites of the pure rules: they link games/ and nothing else.
+UNIT_TESTS := test_math test_rps test_board test_elo
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 CORE_OBJ   := $(call obj,$(GAMES_SRC) $(DB_SRC) $(SERVER_SRC))
@@ -67,6 +69,9 @@ $(BUILD)/%.o: %.c
 $(BIN)/arcade-null: $(call obj,client/null_server.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+$(patsubst %,$(BUILD)/tests/%,$(UNIT_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(GAMES_SRC))
+	$(CC) $(LDFLAGS) -o $@ $^ -lgmp -lm $(TESTLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)

@@ -192,7 +192,7 @@ static long slow_rank(sqlite3 *db, const char *name)
 
 static int check_ranks(struct store *st, sqlite3 *db, long players)
 {
-    struct store_row rows[2 * 5 + 1];
+    struct board_row rows[2 * 5 + 1];
     char name[24], err[256];
     int self;
 
@@ -229,7 +229,7 @@ static void report(const char *what, double *us, int n)
 
 static int time_rank(struct store *st, long players, int queries)
 {
-    struct store_row rows[2 * 5 + 1];
+    struct board_row rows[2 * 5 + 1];
     double *us = malloc(sizeof(*us) * (size_t)queries);
     char name[24], err[256];
     int self;
@@ -291,7 +291,7 @@ out:
 
 static int time_top(struct store *st)
 {
-    struct store_row rows[10];
+    struct board_row rows[10];
     double us[1000];
     char err[256];
 

@@ -238,7 +238,7 @@ struct store {
 
 /* The ranked player as store_rank needs it. */
 struct ranked {
-    struct store_row row;
+    struct board_row row;
     int64_t id;
     int64_t rated_at;
 };
@@ -955,7 +955,7 @@ static void copy_text(char *dst, size_t cap, const unsigned char *src)
 }
 
 /* Fill a row from ROW_COLS; rank is the caller's. */
-static void row_fill(sqlite3_stmt *s, struct store_row *row)
+static void row_fill(sqlite3_stmt *s, struct board_row *row)
 {
     copy_text(row->name, sizeof(row->name), sqlite3_column_text(s, 0));
     row->rating = sqlite3_column_double(s, 1);
@@ -968,7 +968,7 @@ static void row_fill(sqlite3_stmt *s, struct store_row *row)
 }
 
 /* Step a ROW_COLS query into rows[0..max); returns the count or -1. Resets s. */
-static int read_rows(struct store *st, enum stmt_id id, struct store_row *rows, int max, char *err,
+static int read_rows(struct store *st, enum stmt_id id, struct board_row *rows, int max, char *err,
                      size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[id];
@@ -986,7 +986,7 @@ static int read_rows(struct store *st, enum stmt_id id, struct store_row *rows, 
     return n;
 }
 
-int store_top(struct store *st, int n, struct store_row *rows, char *err, size_t errlen)
+int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t errlen)
 {
     int count;
 
@@ -1064,7 +1064,7 @@ static int rank_of(struct store *st, struct ranked *me, char *err, size_t errlen
 
 /* The k players next to me on one side (ST_ABOVE or ST_BELOW), nearest first. */
 static int neighbours(struct store *st, enum stmt_id id, const struct ranked *me, int k,
-                      struct store_row *rows, char *err, size_t errlen)
+                      struct board_row *rows, char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[id];
     int bad = 0;
@@ -1079,7 +1079,7 @@ static int neighbours(struct store *st, enum stmt_id id, const struct ranked *me
     return read_rows(st, id, rows, k, err, errlen);
 }
 
-int store_rank(struct store *st, const char *name, int k, struct store_row *rows, int *self,
+int store_rank(struct store *st, const char *name, int k, struct board_row *rows, int *self,
                char *err, size_t errlen)
 {
     struct ranked me;
@@ -1106,7 +1106,7 @@ int store_rank(struct store *st, const char *name, int k, struct store_row *rows
         return -1;
     }
     for (int i = 0; i < above / 2; i++) {
-        struct store_row t = rows[i];
+        struct board_row t = rows[i];
 
         rows[i] = rows[above - 1 - i];
         rows[above - 1 - i] = t;

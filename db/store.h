@@ -16,23 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_NAME_MAX 32  /* longest player name, in bytes */
-#define STORE_FORM_MAX 10  /* rated results kept in a player's form */
+#include "board.h"
+
+#define STORE_NAME_MAX RPS_NAME_MAX  /* longest player name, in bytes */
+#define STORE_FORM_MAX BOARD_FORM_MAX  /* rated results kept in a player's form */
 #define STORE_TOP_MAX 100  /* most rows store_top returns */
 #define STORE_AROUND_MAX 50 /* most players store_rank shows on each side */
 #define STORE_BUSY_MS 100  /* longest wait for a lock held by another process */
 
 struct store;
-
-/* One leaderboard row. */
-struct store_row {
-    int64_t rank;                    /* 1 is the best */
-    char name[STORE_NAME_MAX + 1];
-    double rating;                   /* unrounded Elo rating */
-    int provisional;                 /* 1 until the player has ELO_PROVISIONAL rated rounds */
-    int64_t wins, losses, draws, rounds; /* totals over bot and rated rounds */
-    char form[STORE_FORM_MAX + 1];   /* last rated results, oldest first: 'W', 'L', 'D' */
-};
 
 /* Open or create the database at path (a file name, or a "file:" URI), bring its schema up to
  * date and prepare every statement. WAL journal; synchronous NORMAL, or FULL when sync_full
@@ -80,11 +72,11 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
  * the rating first, then to the older player. */
 
 /* The top n (1 to STORE_TOP_MAX) into rows; returns how many there are (<= n) or -1. */
-int store_top(struct store *st, int n, struct store_row *rows, char *err, size_t errlen);
+int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t errlen);
 /* The named player with up to k (0 to STORE_AROUND_MAX) players on each side, in rank order, into
  * rows (room for 2k + 1); *self gets the player's index in rows. Returns the row count, 0 when no
  * such player is on the leaderboard (unknown, or no rated round yet), or -1. */
-int store_rank(struct store *st, const char *name, int k, struct store_row *rows, int *self,
+int store_rank(struct store *st, const char *name, int k, struct board_row *rows, int *self,
                char *err, size_t errlen);
 
 /* The query plans (EXPLAIN QUERY PLAN) of the leaderboard statements, as text lines into out

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store.h"
 
 int board_is_op(int c)
 {
@@ -73,7 +72,7 @@ int board_parse(const char *line, size_t len, struct board_query *q, const char 
     return 0;
 }
 
-size_t board_format_row(const struct store_row *row, char *out, size_t cap)
+size_t board_format_row(const struct board_row *row, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "%lld\t%s\t%.0f\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", (long long)row->rank, row->name,
                      floor(row->rating + 0.5), row->provisional ? 1 : 0, (long long)row->wins, (long long)row->losses,

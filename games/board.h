@@ -10,6 +10,7 @@
 #define ARCADE_BOARD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rps.h"
 
@@ -19,6 +20,8 @@
 #define BOARD_AROUND_MAX 50
 /* Longest row: rank, name, rating, flag, four totals (20 digits each), form. */
 #define BOARD_ROW_MAX 160
+/* Rated results kept in a player's form. */
+#define BOARD_FORM_MAX 10
 
 enum board_kind {
     BOARD_TOP = 't',
@@ -31,7 +34,15 @@ struct board_query {
     char name[RPS_NAME_MAX + 1];    /* rank only */
 };
 
-struct store_row;
+/* One leaderboard row. */
+struct board_row {
+    int64_t rank;                    /* 1 is the best */
+    char name[RPS_NAME_MAX + 1];
+    double rating;                   /* unrounded Elo rating */
+    int provisional;                 /* 1 until the player has ELO_PROVISIONAL rated rounds */
+    int64_t wins, losses, draws, rounds; /* totals over bot and rated rounds */
+    char form[BOARD_FORM_MAX + 1];   /* last rated results, oldest first: 'W', 'L', 'D' */
+};
 
 /* Is c a leaderboard request letter? */
 int board_is_op(int c);
@@ -40,6 +51,6 @@ int board_is_op(int c);
 int board_parse(const char *line, size_t len, struct board_query *q, const char **reason);
 
 /* Write one row, newline included, into out (cap >= BOARD_ROW_MAX); returns its length. */
-size_t board_format_row(const struct store_row *row, char *out, size_t cap);
+size_t board_format_row(const struct board_row *row, char *out, size_t cap);
 
 #endif

@@ -38,7 +38,7 @@ static size_t answer_math(struct server *srv, const char *line, size_t len, char
 static size_t answer_board(struct server *srv, const char *line, size_t len, char *out)
 {
     struct board_query q;
-    struct store_row rows[BOARD_TOP_MAX > 2 * BOARD_AROUND_MAX + 1 ? BOARD_TOP_MAX : 2 * BOARD_AROUND_MAX + 1];
+    struct board_row rows[BOARD_TOP_MAX > 2 * BOARD_AROUND_MAX + 1 ? BOARD_TOP_MAX : 2 * BOARD_AROUND_MAX + 1];
     const char *reason;
     char err[256];
     int n, self;

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "board.h"
-#include "store.h"
 
 static struct board_query q;
 static const char *reason;
@@ -117,10 +116,10 @@ START_TEST(test_parse_honours_length)
 }
 END_TEST
 
-static struct store_row make_row(int64_t rank, const char *name, double rating, int provisional, int64_t wins,
+static struct board_row make_row(int64_t rank, const char *name, double rating, int provisional, int64_t wins,
                                  int64_t losses, int64_t draws, const char *form)
 {
-    struct store_row r;
+    struct board_row r;
     memset(&r, 0, sizeof(r));
     r.rank = rank;
     snprintf(r.name, sizeof(r.name), "%s", name);
@@ -135,7 +134,7 @@ static struct store_row make_row(int64_t rank, const char *name, double rating, 
     return r;
 }
 
-static const char *format(const struct store_row *r)
+static const char *format(const struct board_row *r)
 {
     static char out[BOARD_ROW_MAX];
     memset(out, '#', sizeof(out));
@@ -147,7 +146,7 @@ static const char *format(const struct store_row *r)
 
 START_TEST(test_row_of_the_protocol)
 {
-    struct store_row r = make_row(1, "ana", 1262.0, 1, 12, 3, 1, "WWDWW");
+    struct board_row r = make_row(1, "ana", 1262.0, 1, 12, 3, 1, "WWDWW");
     ck_assert_str_eq(format(&r), "1\tana\t1262\t1\t12\t3\t1\t16\tWWDWW\n");
     r = make_row(3, "cy", 1180.0, 1, 0, 1, 0, "L");
     ck_assert_str_eq(format(&r), "3\tcy\t1180\t1\t0\t1\t0\t1\tL\n");
@@ -156,7 +155,7 @@ END_TEST
 
 START_TEST(test_row_rounds_rating)
 {
-    struct store_row r = make_row(2, "bo", 1230.6, 0, 4, 2, 0, "WLW");
+    struct board_row r = make_row(2, "bo", 1230.6, 0, 4, 2, 0, "WLW");
     ck_assert_str_eq(format(&r), "2\tbo\t1231\t0\t4\t2\t0\t6\tWLW\n");
     r.rating = 1230.4;
     ck_assert_str_eq(format(&r), "2\tbo\t1230\t0\t4\t2\t0\t6\tWLW\n");
@@ -175,14 +174,14 @@ END_TEST
 START_TEST(test_row_flag_and_empty_form)
 {
     /* Any non-zero provisional is written 1; an empty form leaves the last column empty. */
-    struct store_row r = make_row(7, "Z_z-1", 1200.0, 5, 0, 0, 3, "");
+    struct board_row r = make_row(7, "Z_z-1", 1200.0, 5, 0, 0, 3, "");
     ck_assert_str_eq(format(&r), "7\tZ_z-1\t1200\t1\t0\t0\t3\t3\t\n");
 }
 END_TEST
 
 START_TEST(test_widest_row_fits)
 {
-    struct store_row r = make_row(INT64_MAX, "abcdefghijklmnopqrstuvwxyz012345", 3999.7, 0, INT64_MAX,
+    struct board_row r = make_row(INT64_MAX, "abcdefghijklmnopqrstuvwxyz012345", 3999.7, 0, INT64_MAX,
                                   INT64_MAX, INT64_MAX, "WWWWWLLLLD");
     r.rounds = INT64_MAX;
     ck_assert_str_eq(format(&r), "9223372036854775807\tabcdefghijklmnopqrstuvwxyz012345\t4000\t0\t"

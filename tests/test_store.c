@@ -194,7 +194,7 @@ END_TEST
 
 START_TEST(test_reopen_keeps_data)
 {
-    struct store_row rows[10];
+    struct board_row rows[10];
     struct store *st;
     int64_t ana, bo;
 
@@ -347,7 +347,7 @@ END_TEST
 
 START_TEST(test_add_totals)
 {
-    struct store_row rows[1];
+    struct board_row rows[1];
     struct store *st;
     int64_t ana, guest;
     int self;
@@ -664,7 +664,7 @@ END_TEST
 
 START_TEST(test_top_ties_go_to_who_got_there_first)
 {
-    struct store_row rows[10];
+    struct board_row rows[10];
     struct store *st;
     int64_t c, d, a, b, e, f;
 
@@ -785,7 +785,7 @@ START_TEST(test_rank_matches_a_full_sort)
 {
     enum { N = 240 };
     static const int ks[] = {0, 1, 3, 7};
-    struct store_row rows[2 * 7 + 1];
+    struct board_row rows[2 * 7 + 1];
     struct store *st;
     struct expect *want;
 
@@ -815,7 +815,7 @@ END_TEST
 START_TEST(test_top_matches_a_full_sort)
 {
     enum { N = 240 };
-    struct store_row rows[STORE_TOP_MAX];
+    struct board_row rows[STORE_TOP_MAX];
     struct store *st;
     struct expect *want;
 
@@ -835,7 +835,7 @@ END_TEST
 
 START_TEST(test_rank_top_middle_bottom)
 {
-    struct store_row rows[2 * STORE_AROUND_MAX + 1];
+    struct board_row rows[2 * STORE_AROUND_MAX + 1];
     struct store *st;
     int64_t ids[9];
     int self = -1;
@@ -894,7 +894,7 @@ END_TEST
 
 START_TEST(test_rank_unknown_or_unrated)
 {
-    struct store_row rows[3];
+    struct board_row rows[3];
     struct store *st;
     int64_t ana, bo;
     int self;
@@ -920,7 +920,7 @@ END_TEST
 
 START_TEST(test_guests_never_on_the_board)
 {
-    struct store_row rows[10];
+    struct board_row rows[10];
     struct store *st;
     int64_t ana, g1, g2;
     int self;
@@ -960,7 +960,7 @@ START_TEST(test_names_stored_as_given)
         "%s%n\"\\",
     };
     enum { N = sizeof(names) / sizeof(names[0]) };
-    struct store_row rows[3];
+    struct board_row rows[3];
     int64_t ids[N];
     char text[64];
     struct store *st;
