@@ -12,7 +12,8 @@ int rps_is_space(int c)
 
 int rps_opens(int c)
 {
-    return (c >= '1' && c <= '3') || c == RPS_OP_HELLO || c == RPS_OP_PLAY || c == RPS_OP_LEAVE;
+    return (c >= '1' && c <= '3') || c == RPS_OP_HELLO || c == RPS_OP_PLAY || c == RPS_OP_LEAVE ||
+           c == RPS_OP_REGISTER || c == RPS_OP_LOGIN;
 }
 
 int rps_outcome(int mine, int theirs)
@@ -43,25 +44,35 @@ int rps_valid_name(const char *name, size_t len)
     return 1;
 }
 
-static size_t decode_hello(const unsigned char *p, size_t len, struct rps_frame *f)
+/* The name of a hello or a register frame (`op len name`), or of a login (`I len name len secret`).
+ * A frame whose lengths are wrong is skipped whole, so the stream stays in step. */
+static size_t decode_named(const unsigned char *p, size_t len, enum rps_frame_type type, struct rps_frame *f)
 {
-    if (len < 2) {
+    size_t n = len >= 2 ? p[1] : 0, s = 0, end = 2 + n;
+
+    if (len < 2 || len < end) {
         return 0;
     }
-    size_t n = p[1];
-    if (len < 2 + n) {
-        return 0;
+    if (type == RPS_FRAME_LOGIN) {
+        if (len < end + 1 || len < end + 1 + p[end]) {
+            return 0;
+        }
+        s = p[end];
+        end += 1 + s;
     }
-    if (n == 0 || n > RPS_NAME_MAX) {
+    if (n == 0 || n > RPS_NAME_MAX || (type == RPS_FRAME_LOGIN && s == 0)) {
         f->type = RPS_FRAME_BAD_LENGTH;
     } else if (!rps_valid_name((const char *)p + 2, n)) {
         f->type = RPS_FRAME_BAD_NAME;
     } else {
-        f->type = RPS_FRAME_HELLO;
+        f->type = type;
         memcpy(f->name, p + 2, n);
         f->name[n] = '\0';
+        memcpy(f->secret, p + 3 + n, s);
+        f->secret[s] = '\0';
+        f->secret_len = s;
     }
-    return 2 + n;
+    return end;
 }
 
 size_t rps_decode(const char *buf, size_t len, struct rps_frame *f)
@@ -73,6 +84,8 @@ size_t rps_decode(const char *buf, size_t len, struct rps_frame *f)
     }
     f->move = RPS_NONE;
     f->name[0] = '\0';
+    f->secret[0] = '\0';
+    f->secret_len = 0;
     if (rps_is_space(p[0])) {
         size_t n = 1;
         while (n < len && rps_is_space(p[n])) {
@@ -89,7 +102,17 @@ size_t rps_decode(const char *buf, size_t len, struct rps_frame *f)
         f->move = p[0] - '0';
         return 1;
     case RPS_OP_HELLO:
-        return decode_hello(p, len, f);
+        return decode_named(p, len, RPS_FRAME_HELLO, f);
+    case RPS_OP_REGISTER:
+        return decode_named(p, len, RPS_FRAME_REGISTER, f);
+    case RPS_OP_LOGIN:
+        return decode_named(p, len, RPS_FRAME_LOGIN, f);
+    case RPS_OP_ROTATE:
+        f->type = RPS_FRAME_ROTATE;
+        return 1;
+    case RPS_OP_RELEASE:
+        f->type = RPS_FRAME_RELEASE;
+        return 1;
     case RPS_OP_PLAY:
         f->type = RPS_FRAME_PLAY;
         return 1;

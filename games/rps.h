@@ -38,11 +38,20 @@ enum rps_move {
 #define RPS_OP_GONE 'G'
 #define RPS_OP_MATCH_OVER 'F'
 #define RPS_OP_LOBBY 'B'
+#define RPS_OP_SECRET 'K'
+#define RPS_OP_REJOINED 'J'
+#define RPS_OP_DROPPED 'D'
+#define RPS_OP_BACK 'C'
+#define RPS_OP_RELEASED 'U'
 
 /* Client-to-server opcodes. */
 #define RPS_OP_HELLO 'H'
 #define RPS_OP_PLAY 'P'
 #define RPS_OP_LEAVE 'L'
+#define RPS_OP_REGISTER 'R'
+#define RPS_OP_LOGIN 'I'
+#define RPS_OP_ROTATE 'X'
+#define RPS_OP_RELEASE 'U'
 
 enum rps_frame_type {
     RPS_FRAME_SPACE,    /* whitespace, ignored */
@@ -50,19 +59,30 @@ enum rps_frame_type {
     RPS_FRAME_HELLO,    /* name holds a valid name */
     RPS_FRAME_PLAY,
     RPS_FRAME_LEAVE,
+    RPS_FRAME_REGISTER, /* name holds a valid name */
+    RPS_FRAME_LOGIN,    /* name holds a valid name, secret the secret's secret_len bytes */
+    RPS_FRAME_ROTATE,
+    RPS_FRAME_RELEASE,
     RPS_FRAME_BAD,      /* a byte that starts no frame */
-    RPS_FRAME_BAD_LENGTH, /* hello with length 0 or over RPS_NAME_MAX (its bytes skipped) */
-    RPS_FRAME_BAD_NAME, /* hello whose name has a byte outside [A-Za-z0-9_-] */
+    RPS_FRAME_BAD_LENGTH, /* hello, register or login with a length 0 or a name over RPS_NAME_MAX
+                             (its bytes skipped) */
+    RPS_FRAME_BAD_NAME, /* hello, register or login whose name has a byte outside [A-Za-z0-9_-] */
 };
+
+/* Longest secret a login may carry (the server's are RPS_SECRET_HEX hex digits). */
+#define RPS_SECRET_MAX 255
+#define RPS_SECRET_HEX 64
 
 struct rps_frame {
     enum rps_frame_type type;
     int move;
     char name[RPS_NAME_MAX + 1];
+    char secret[RPS_SECRET_MAX + 1];    /* login only, NUL-terminated */
+    size_t secret_len;
 };
 
-/* Longest frame a decoder may have to wait for: a hello with length 255. */
-#define RPS_FRAME_MAX (2 + 255)
+/* Longest frame a decoder may have to wait for: a login with lengths 255 and 255. */
+#define RPS_FRAME_MAX (3 + 255 + 255)
 
 /* Decode one frame from buf. Returns the bytes it spans (> 0) and fills f, or 0
  * when buf holds only the start of a frame and more bytes are needed. */

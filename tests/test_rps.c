@@ -104,7 +104,7 @@ END_TEST
 START_TEST(test_opens_and_space)
 {
     for (int c = 0; c < 256; c++) {
-        int opens = (c >= '1' && c <= '3') || c == 'H' || c == 'P' || c == 'L';
+        int opens = (c >= '1' && c <= '3') || c == 'H' || c == 'P' || c == 'L' || c == 'R' || c == 'I';
         int space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
         ck_assert_msg(rps_opens(c) == opens, "rps_opens(0x%02x)", c);
         ck_assert_msg(rps_is_space(c) == space, "rps_is_space(0x%02x)", c);
@@ -176,6 +176,8 @@ static const char *type_name(enum rps_frame_type t)
         [RPS_FRAME_SPACE] = "space", [RPS_FRAME_MOVE] = "move",       [RPS_FRAME_HELLO] = "hello",
         [RPS_FRAME_PLAY] = "play",   [RPS_FRAME_LEAVE] = "leave",     [RPS_FRAME_BAD] = "bad",
         [RPS_FRAME_BAD_LENGTH] = "bad length", [RPS_FRAME_BAD_NAME] = "bad name",
+        [RPS_FRAME_REGISTER] = "register", [RPS_FRAME_LOGIN] = "login", [RPS_FRAME_ROTATE] = "rotate",
+        [RPS_FRAME_RELEASE] = "release",
     };
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
@@ -190,9 +192,13 @@ static void assert_frames_eq(const struct frames *got, const struct frames *want
         if (w->type == RPS_FRAME_MOVE) {
             ck_assert_msg(g->move == w->move, "%s: frame %zu moves %d, want %d", how, i, g->move, w->move);
         }
-        if (w->type == RPS_FRAME_HELLO) {
+        if (w->type == RPS_FRAME_HELLO || w->type == RPS_FRAME_REGISTER || w->type == RPS_FRAME_LOGIN) {
             ck_assert_msg(strcmp(g->name, w->name) == 0, "%s: frame %zu names '%s', want '%s'", how, i, g->name,
                           w->name);
+        }
+        if (w->type == RPS_FRAME_LOGIN) {
+            ck_assert_msg(g->secret_len == w->secret_len && memcmp(g->secret, w->secret, w->secret_len) == 0,
+                          "%s: frame %zu has secret '%s', want '%s'", how, i, g->secret, w->secret);
         }
     }
 }
@@ -253,6 +259,26 @@ static size_t build_stream(char *s, struct frames *want)
     want_frame(want, RPS_FRAME_HELLO, 0, "Z");
     PUT("3");
     want_frame(want, RPS_FRAME_MOVE, 3, "");
+    PUT("R\x03" "bob");
+    want_frame(want, RPS_FRAME_REGISTER, 0, "bob");
+    PUT("I\x03" "bob" "\x05" "1H\x01P2");      /* a secret whose bytes would be frames */
+    want_frame(want, RPS_FRAME_LOGIN, 0, "bob");
+    memcpy(want->f[want->n - 1].secret, "1H\x01P2", 6);
+    want->f[want->n - 1].secret_len = 5;
+    PUT("X");
+    want_frame(want, RPS_FRAME_ROTATE, 0, "");
+    PUT("U");
+    want_frame(want, RPS_FRAME_RELEASE, 0, "");
+    PUT("I\x02" "bo" "\x00");                    /* an empty secret */
+    want_frame(want, RPS_FRAME_BAD_LENGTH, 0, "");
+    PUT("I\x00" "\x02" "12");                    /* an empty name: the secret is skipped too */
+    want_frame(want, RPS_FRAME_BAD_LENGTH, 0, "");
+    PUT("R\x03" "a b");
+    want_frame(want, RPS_FRAME_BAD_NAME, 0, "");
+    PUT("I\x02" "a." "\x01" "3");
+    want_frame(want, RPS_FRAME_BAD_NAME, 0, "");
+    PUT("2");
+    want_frame(want, RPS_FRAME_MOVE, 2, "");
 #undef PUT
     return n;
 }
@@ -323,7 +349,7 @@ END_TEST
 
 START_TEST(test_decode_longest_length)
 {
-    char buf[2 + 255 + 1];
+    char buf[3 + 255 + 255 + 1];
     struct rps_frame f;
 
     buf[0] = 'H';
@@ -331,8 +357,35 @@ START_TEST(test_decode_longest_length)
     memset(buf + 2, 'a', 255);
     buf[257] = '2';
     ck_assert_uint_eq(rps_decode(buf, 256, &f), 0);
+    ck_assert_uint_eq(rps_decode(buf, 258, &f), 2 + 255);
+    ck_assert_int_eq(f.type, RPS_FRAME_BAD_LENGTH);
+
+    /* The longest frame of all: a login with both lengths 255. */
+    buf[0] = 'I';
+    buf[257] = (char)255;
+    memset(buf + 258, 'b', 255);
+    buf[513] = '2';
+    ck_assert_uint_eq(rps_decode(buf, 257, &f), 0);
+    ck_assert_uint_eq(rps_decode(buf, 258, &f), 0);
+    ck_assert_uint_eq(rps_decode(buf, RPS_FRAME_MAX - 1, &f), 0);
     ck_assert_uint_eq(rps_decode(buf, sizeof(buf), &f), RPS_FRAME_MAX);
     ck_assert_int_eq(f.type, RPS_FRAME_BAD_LENGTH);
+}
+END_TEST
+
+START_TEST(test_decode_login_with_the_longest_secret)
+{
+    char buf[3 + 3 + 255];
+    struct rps_frame f;
+
+    memcpy(buf, "I\x03" "ana" "\xff", 6);
+    memset(buf + 6, 'f', 255);
+    ck_assert_uint_eq(rps_decode(buf, sizeof(buf) - 1, &f), 0);
+    ck_assert_uint_eq(rps_decode(buf, sizeof(buf), &f), sizeof(buf));
+    ck_assert_int_eq(f.type, RPS_FRAME_LOGIN);
+    ck_assert_str_eq(f.name, "ana");
+    ck_assert_uint_eq(f.secret_len, 255);
+    ck_assert_uint_eq(strlen(f.secret), 255);
 }
 END_TEST
 
@@ -342,7 +395,7 @@ START_TEST(test_decode_one_byte_frames)
 
     for (int c = 0; c < 256; c++) {
         char b = (char)c;
-        if (c == 'H') {
+        if (c == 'H' || c == 'R' || c == 'I') {
             continue;
         }
         ck_assert_uint_eq(rps_decode(&b, 1, &f), 1);
@@ -355,6 +408,10 @@ START_TEST(test_decode_one_byte_frames)
             ck_assert_int_eq(f.type, RPS_FRAME_PLAY);
         } else if (c == 'L') {
             ck_assert_int_eq(f.type, RPS_FRAME_LEAVE);
+        } else if (c == 'X') {
+            ck_assert_int_eq(f.type, RPS_FRAME_ROTATE);
+        } else if (c == 'U') {
+            ck_assert_int_eq(f.type, RPS_FRAME_RELEASE);
         } else {
             ck_assert_msg(f.type == RPS_FRAME_BAD, "byte 0x%02x decoded as %s", c, type_name(f.type));
         }
@@ -497,6 +554,7 @@ static Suite *rps_suite(void)
     tcase_add_test(decode, test_decode_stream_byte_by_byte);
     tcase_add_test(decode, test_decode_needs_more);
     tcase_add_test(decode, test_decode_longest_length);
+    tcase_add_test(decode, test_decode_login_with_the_longest_secret);
     tcase_add_test(decode, test_decode_one_byte_frames);
     tcase_add_test(decode, test_decode_space_run_stops_at_frame);
     suite_add_tcase(s, decode);
