@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         if (whole[i].type != split[j].type || whole[i].move != split[j].move ||
-            strcmp(whole[i].name, split[j].name) != 0) {
+            strcmp(whole[i].name, split[j].name) != 0 || whole[i].secret_len != split[j].secret_len ||
+            memcmp(whole[i].secret, split[j].secret, whole[i].secret_len) != 0) {
             abort();
         }
         i++;
