@@ -24,6 +24,9 @@ struct limit_addrs {
 
 double limit_refill(struct limit_bucket *b, double rate, double burst, ev_tstamp now)
 {
+    if (burst < 1) {
+        burst = 1;
+    }
     if (b->at == 0) {
         b->tokens = burst;
     } else if (now > b->at) {

@@ -13,7 +13,10 @@ struct limit_bucket {
     ev_tstamp at;       /* when tokens was last brought up to date */
 };
 
-/* Refill b at rate tokens per second up to burst; returns the tokens now. */
+/* Refill b at rate tokens per second up to burst; returns the tokens now. A
+ * burst below 1 counts as 1: a bucket that never holds a whole token would
+ * refuse everything at a rate below 1 per second (--frame-rate 0.5) instead of
+ * allowing one every 1/rate seconds. */
 double limit_refill(struct limit_bucket *b, double rate, double burst, ev_tstamp now);
 
 /* Remembers recent connections per source address, in a fixed table. */
