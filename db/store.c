@@ -98,14 +98,50 @@ static const char migration_2[] =
     "CREATE TABLE tallies (id INTEGER PRIMARY KEY, counts BLOB NOT NULL);"
     "PRAGMA user_version = 2;";
 
-/* Each entry must end by setting user_version to its own position + 1; migrate checks it. A new
- * version is one more entry here (and, when it changes a table the statements use, an edit of
- * stmt_sql). Migrations run before foreign keys are switched on, so one may rebuild a table. */
-static const char *const migrations[] = {
-    migration_1,
-    migration_2,
+/* Version 3: accounts. A name is unique regardless of ASCII case; a registered one has the hash
+ * of its secret, and a name without one (every name before this version) is unclaimed.
+ * - players_name, unique on name COLLATE NOCASE, is what finds a name in any case. The older
+ *   UNIQUE on name stays (dropping it means rebuilding players); it never refuses a name that
+ *   players_name lets through.
+ * - Names that differ only in case may be there already: before players_name can exist,
+ *   rename_collisions gives each but the oldest a name of its own, with a scratch index to find
+ *   them. The renamed keep their ids, hence every round, rating and total. */
+static const char migration_3[] =
+    "ALTER TABLE players ADD COLUMN secret_hash BLOB"
+    " CHECK (secret_hash IS NULL OR (typeof(secret_hash) = 'blob' AND length(secret_hash) = 32));"
+    "CREATE INDEX players_name_scratch ON players(name COLLATE NOCASE) WHERE name IS NOT NULL;";
+static const char migration_3_index[] =
+    "DROP INDEX players_name_scratch;"
+    "CREATE UNIQUE INDEX players_name ON players(name COLLATE NOCASE) WHERE name IS NOT NULL;"
+    "PRAGMA user_version = 3;";
+
+static int rename_collisions(struct store *st, char *err, size_t errlen);
+
+/* Entry i brings a database from version i to i + 1: its sql, then fix when there is one (for
+ * what SQL alone cannot do), then finish. The last script must set user_version to i + 1; migrate
+ * checks it. A new version is one more entry here (and, when it changes a table the statements
+ * use, an edit of stmt_sql). Migrations run before foreign keys are switched on, so one may
+ * rebuild a table. */
+static const struct {
+    const char *sql;
+    int (*fix)(struct store *st, char *err, size_t errlen);
+    const char *finish;
+} migrations[] = {
+    {migration_1, NULL, NULL},
+    {migration_2, NULL, NULL},
+    {migration_3, rename_collisions, migration_3_index},
 };
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The first player after id ?1 whose name an older player has too, regardless of case. Each
+ * renamed player stops colliding, so the walk goes through the table once, by id. */
+#define SQL_COLLIDER                                                                               \
+    "SELECT id, name FROM players AS p WHERE id > ?1 AND name IS NOT NULL AND EXISTS"              \
+    " (SELECT 1 FROM players AS q WHERE q.name = p.name COLLATE NOCASE AND q.id < p.id)"           \
+    " ORDER BY id LIMIT 1"
+
+/* A name, regardless of case: what store_player looks up (players_name). */
+#define SQL_FIND "SELECT id FROM players WHERE name = ?1 COLLATE NOCASE"
 
 /* The leaderboard statements, as macros so that store_plan can explain the very same text. Their
  * WHERE repeats the partial index's condition, which is what lets SQLite use players_board.
@@ -118,7 +154,7 @@ static const char *const migrations[] = {
     " ORDER BY rating DESC, rated_at, id LIMIT ?1"
 
 /* The player, with id and rated_at after the row columns. */
-#define SQL_ME "SELECT " ROW_COLS ", id, rated_at FROM players WHERE name = ?1"
+#define SQL_ME "SELECT " ROW_COLS ", id, rated_at FROM players WHERE name = ?1 COLLATE NOCASE"
 
 /* How many board players are ahead of the player (?2 rating, ?3 rated_at, ?4 id) in bucket ?1:
  * higher buckets from the histogram, the player's own bucket from the index, between the player's
@@ -172,7 +208,7 @@ static const struct {
     [ST_BEGIN] = {"begin", "BEGIN IMMEDIATE"},
     [ST_COMMIT] = {"commit", "COMMIT"},
     [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
-    [ST_FIND] = {"find player", "SELECT id FROM players WHERE name = ?1"},
+    [ST_FIND] = {"find player", SQL_FIND},
     [ST_CREATE] = {"create player", "INSERT INTO players(name, created) VALUES (?1, ?2)"},
     [ST_TOTALS] = {"add totals", "UPDATE players SET wins = wins + ?2, losses = losses + ?3,"
                                  " draws = draws + ?4, rounds = rounds + ?5 WHERE id = ?1"},
@@ -206,6 +242,7 @@ static const struct {
     const char *name;
     const char *sql;
 } plan_sql[] = {
+    {"find", "EXPLAIN QUERY PLAN " SQL_FIND},
     {"top", "EXPLAIN QUERY PLAN " SQL_TOP},
     {"me", "EXPLAIN QUERY PLAN " SQL_ME},
     {"rank", "EXPLAIN QUERY PLAN " SQL_AHEAD},
@@ -247,6 +284,11 @@ static int fail(struct store *st, const char *what, char *err, size_t errlen)
 {
     snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
     return -1;
+}
+
+static void copy_text(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
 
 static int in_batch(struct store *st)
@@ -325,12 +367,119 @@ static int refuse_newer(int version, char *err, size_t errlen)
     return 0;
 }
 
+/* Migration 3's fix, step by step; each returns SQLITE_OK, SQLITE_ROW or SQLITE_DONE as said, or
+ * SQLite's error code (the message is then the connection's). Their SQL is their own, not
+ * stmt_sql's: a migration must keep working when later versions change the statements. */
+
+/* SQLITE_ROW with *id and name set to the next collider after *id, or SQLITE_DONE. */
+static int next_collider(sqlite3_stmt *s, int64_t *id, char *name)
+{
+    int rc = sqlite3_bind_int64(s, 1, *id);
+
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        copy_text(name, STORE_NAME_MAX + 1, sqlite3_column_text(s, 1));
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* SQLITE_OK with out (room for STORE_NAME_MAX + 1) set to the first of name-id, name-id-2,
+ * name-id-3... that no player has in any case, the name part cut to keep the whole within
+ * STORE_NAME_MAX bytes. taken finds a name in any case. */
+static int free_name(sqlite3_stmt *taken, const char *name, int64_t id, char *out)
+{
+    for (int k = 1;; k++) {
+        char tail[48];
+        int n = k == 1 ? snprintf(tail, sizeof(tail), "-%lld", (long long)id)
+                       : snprintf(tail, sizeof(tail), "-%lld-%d", (long long)id, k);
+        /* n is at most 31 (a 19-digit id, a 10-digit k): some of the name always stays. */
+        size_t cut = strnlen(name, (size_t)(STORE_NAME_MAX - n));
+        int rc;
+
+        memcpy(out, name, cut);
+        memcpy(out + cut, tail, (size_t)n + 1);
+        rc = sqlite3_bind_text(taken, 1, out, -1, SQLITE_STATIC);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+        rc = sqlite3_step(taken);
+        sqlite3_reset(taken);
+        if (rc != SQLITE_ROW) {
+            return rc == SQLITE_DONE ? SQLITE_OK : rc;
+        }
+    }
+}
+
+static int rename_player(sqlite3_stmt *s, int64_t id, const char *name)
+{
+    int rc = sqlite3_bind_int64(s, 1, id);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+    }
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Names that differ only in case: the oldest player keeps its name, each other one is renamed by
+ * free_name. Renames go in id order, each checked against every name there is at that moment,
+ * so no two names end up the same in any case. */
+static int rename_collisions(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *next = NULL, *taken = NULL, *rename = NULL;
+    char name[STORE_NAME_MAX + 1], fresh[STORE_NAME_MAX + 1];
+    int64_t id = 0;
+    int rc = sqlite3_prepare_v2(st->db, SQL_COLLIDER, -1, &next, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(st->db, "SELECT 1 FROM players WHERE name = ?1 COLLATE NOCASE", -1,
+                                &taken, NULL);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(st->db, "UPDATE players SET name = ?2 WHERE id = ?1", -1, &rename,
+                                NULL);
+    }
+    while (rc == SQLITE_OK && (rc = next_collider(next, &id, name)) == SQLITE_ROW) {
+        rc = free_name(taken, name, id, fresh);
+        if (rc == SQLITE_OK) {
+            rc = rename_player(rename, id, fresh);
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        fail(st, "migration to version 3: names differing only in case", err, errlen);
+    }
+    sqlite3_finalize(next);
+    sqlite3_finalize(taken);
+    sqlite3_finalize(rename);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* One script of the migration to version v; NULL is nothing to run. */
+static int migration_script(struct store *st, const char *sql, int v, char *err, size_t errlen)
+{
+    char *msg = NULL;
+
+    if (sql == NULL || sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK) {
+        return 0;
+    }
+    snprintf(err, errlen, "migration to version %d: %s", v, msg ? msg : "failed");
+    sqlite3_free(msg);
+    return -1;
+}
+
 /* Apply the migrations the database lacks, inside the caller's transaction; the version is read
  * again under the write lock, in case another process migrated in the meantime. */
 static int migrate_locked(struct store *st, char *err, size_t errlen)
 {
     int version;
-    char *msg = NULL;
 
     if (user_version(st, &version, err, errlen) != 0 || refuse_newer(version, err, errlen) != 0) {
         return -1;
@@ -338,12 +487,10 @@ static int migrate_locked(struct store *st, char *err, size_t errlen)
     for (int v = version; v < MIGRATIONS; v++) {
         int now;
 
-        if (sqlite3_exec(st->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
-            snprintf(err, errlen, "migration to version %d: %s", v + 1, msg ? msg : "failed");
-            sqlite3_free(msg);
-            return -1;
-        }
-        if (user_version(st, &now, err, errlen) != 0) {
+        if (migration_script(st, migrations[v].sql, v + 1, err, errlen) != 0 ||
+            (migrations[v].fix != NULL && migrations[v].fix(st, err, errlen) != 0) ||
+            migration_script(st, migrations[v].finish, v + 1, err, errlen) != 0 ||
+            user_version(st, &now, err, errlen) != 0) {
             return -1;
         }
         if (now != v + 1) {
@@ -947,11 +1094,6 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
         *rating_b = nb;
     }
     return 0;
-}
-
-static void copy_text(char *dst, size_t cap, const unsigned char *src)
-{
-    snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
 
 /* Fill a row from ROW_COLS; rank is the caller's. */

@@ -41,9 +41,10 @@ int store_commit(struct store *st, char *err, size_t errlen);
 /* Drop the batch, if one is open. */
 void store_rollback(struct store *st);
 
-/* Find or create the player with this name (1 to STORE_NAME_MAX bytes, stored exactly as given);
- * returns its id (> 0) or -1. Callable in or outside a batch; a player created inside a batch that
- * is rolled back is gone with it, so the server should name players outside batches. */
+/* Find or create the player with this name (1 to STORE_NAME_MAX bytes): a player whose name is
+ * the same regardless of ASCII case is found, a new one is stored exactly as given. Returns its
+ * id (> 0) or -1. Callable in or outside a batch; a player created inside a batch that is rolled
+ * back is gone with it, so the server should name players outside batches. */
 int64_t store_player(struct store *st, const char *name, char *err, size_t errlen);
 /* Add the tally log into the players' totals and empty it, in one transaction of its own
  * (outside a batch). The server calls it once a second; store_open and store_close call it too.
@@ -73,14 +74,16 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
 
 /* The top n (1 to STORE_TOP_MAX) into rows; returns how many there are (<= n) or -1. */
 int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t errlen);
-/* The named player with up to k (0 to STORE_AROUND_MAX) players on each side, in rank order, into
- * rows (room for 2k + 1); *self gets the player's index in rows. Returns the row count, 0 when no
- * such player is on the leaderboard (unknown, or no rated round yet), or -1. */
+/* The named player (regardless of ASCII case) with up to k (0 to STORE_AROUND_MAX) players on
+ * each side, in rank order, into rows (room for 2k + 1); *self gets the player's index in rows.
+ * Returns the row count, 0 when no such player is on the leaderboard (unknown, or no rated round
+ * yet), or -1. */
 int store_rank(struct store *st, const char *name, int k, struct board_row *rows, int *self,
                char *err, size_t errlen);
 
-/* The query plans (EXPLAIN QUERY PLAN) of the leaderboard statements, as text lines into out
- * (NUL-terminated, truncated to outlen). For tests and the benchmark. Returns 0 or -1. */
+/* The query plans (EXPLAIN QUERY PLAN) of the name lookup and the leaderboard statements, as text
+ * lines into out (NUL-terminated, truncated to outlen). For tests and the benchmark. Returns 0 or
+ * -1. */
 int store_plan(struct store *st, char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

@@ -140,7 +140,7 @@ static void play(struct store *st, int64_t a, int64_t b, char outcome)
 
 /* rating_buckets against a GROUP BY over the leaderboard: 1 when they agree on every bucket. */
 #define BOARD_BUCKETS                                                                              \
-    "SELECT CAST(rating AS INTEGER) - (rating < CAST(rating AS INTEGER)), count(*) FROM players"  \
+    "SELECT CAST(rating AS INTEGER) - (rating < CAST(rating AS INTEGER)), count(*) FROM players"   \
     " WHERE name IS NOT NULL AND rated > 0 GROUP BY 1"
 #define STORED_BUCKETS "SELECT bucket, n FROM rating_buckets WHERE n <> 0"
 
@@ -157,15 +157,21 @@ START_TEST(test_schema_created_at_current_version)
 
     make_dir();
     st = open_store();
-    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 3);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-                             " ('players', 'rounds', 'ratings', 'rating_buckets')",
+                             " ('players', 'rounds', 'ratings', 'rating_buckets', 'tallies')",
                              0),
-                     4);
+                     5);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN"
-                             " ('players_board', 'ratings_player')",
+                             " ('players_board', 'ratings_player', 'players_name')",
                              0),
-                     2);
+                     3);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%scratch%'", 0),
+                     0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM pragma_table_info('players')"
+                             " WHERE name = 'secret_hash' AND type = 'BLOB'",
+                             0),
+                     1);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'", 0), 4);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 0);
     store_close(st);
@@ -238,26 +244,176 @@ START_TEST(test_current_version_opens_unchanged)
 
     st = open_store();
     store_close(st);
-    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 3);
     ck_assert_int_eq(raw_int("PRAGMA schema_version", 0), schema);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE name = 'ana'", 0), 1);
 }
 END_TEST
 
-START_TEST(test_version_1_migrates_to_2)
+/* The schema as arcade wrote it at versions 1 and 2, frozen here: a migration must work on what
+ * older versions left, whatever store.c says today. */
+#define BUCKET_OF(x) "(CAST(" x " AS INTEGER) - (" x " < CAST(" x " AS INTEGER)))"
+#define SCHEMA_1                                                                                   \
+    "CREATE TABLE players ( id INTEGER PRIMARY KEY, name TEXT UNIQUE,"                             \
+    " wins INTEGER NOT NULL DEFAULT 0, losses INTEGER NOT NULL DEFAULT 0,"                         \
+    " draws INTEGER NOT NULL DEFAULT 0, rounds INTEGER NOT NULL DEFAULT 0,"                        \
+    " rating REAL NOT NULL DEFAULT 1200, rated INTEGER NOT NULL DEFAULT 0,"                        \
+    " rated_at INTEGER NOT NULL DEFAULT 0, form TEXT NOT NULL DEFAULT '',"                         \
+    " created INTEGER NOT NULL);"                                                                  \
+    "CREATE TABLE rounds ( id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"             \
+    " a INTEGER NOT NULL REFERENCES players(id), b INTEGER NOT NULL REFERENCES players(id),"       \
+    " move_a INTEGER NOT NULL CHECK (move_a BETWEEN 0 AND 3),"                                     \
+    " move_b INTEGER NOT NULL CHECK (move_b BETWEEN 0 AND 3),"                                     \
+    " outcome TEXT NOT NULL CHECK (outcome IN ('W', 'L', 'D')),"                                   \
+    " timeout INTEGER NOT NULL CHECK (timeout IN (0, 1)), CHECK (a <> b));"                        \
+    "CREATE TABLE ratings ( id INTEGER PRIMARY KEY,"                                               \
+    " round INTEGER NOT NULL REFERENCES rounds(id),"                                               \
+    " player INTEGER NOT NULL REFERENCES players(id), before REAL NOT NULL,"                       \
+    " after REAL NOT NULL);"                                                                       \
+    "CREATE TABLE rating_buckets (bucket INTEGER PRIMARY KEY, n INTEGER NOT NULL);"                \
+    "CREATE INDEX players_board ON players(rating DESC, rated_at)"                                 \
+    " WHERE name IS NOT NULL AND rated > 0;"                                                       \
+    "CREATE INDEX ratings_player ON ratings(player, round);"                                       \
+    "CREATE TRIGGER players_board_insert AFTER INSERT ON players"                                  \
+    " WHEN new.name IS NOT NULL AND new.rated > 0 BEGIN"                                           \
+    " INSERT INTO rating_buckets(bucket, n) VALUES (" BUCKET_OF("new.rating") ", 1)"               \
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1; END;"                                           \
+    "CREATE TRIGGER players_board_leave AFTER UPDATE OF name, rating, rated ON players"            \
+    " WHEN old.name IS NOT NULL AND old.rated > 0 BEGIN"                                           \
+    " UPDATE rating_buckets SET n = n - 1 WHERE bucket = " BUCKET_OF("old.rating") "; END;"        \
+    "CREATE TRIGGER players_board_enter AFTER UPDATE OF name, rating, rated ON players"            \
+    " WHEN new.name IS NOT NULL AND new.rated > 0 BEGIN"                                           \
+    " INSERT INTO rating_buckets(bucket, n) VALUES (" BUCKET_OF("new.rating") ", 1)"               \
+    " ON CONFLICT(bucket) DO UPDATE SET n = n + 1; END;"                                           \
+    "CREATE TRIGGER players_board_delete AFTER DELETE ON players"                                  \
+    " WHEN old.name IS NOT NULL AND old.rated > 0 BEGIN"                                           \
+    " UPDATE rating_buckets SET n = n - 1 WHERE bucket = " BUCKET_OF("old.rating") "; END;"        \
+    "PRAGMA user_version = 1;"
+#define SCHEMA_2                                                                                   \
+    SCHEMA_1 "CREATE TABLE tallies (id INTEGER PRIMARY KEY, counts BLOB NOT NULL);"                \
+    "PRAGMA user_version = 2;"
+
+START_TEST(test_version_1_migrates)
 {
     struct store *st;
 
     make_dir();
+    raw_exec(SCHEMA_1 "INSERT INTO players(name, created) VALUES ('ana', 0);");
     st = open_store();
-    player(st, "ana");
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 3);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'tallies'", 0), 1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'players_name'", 0),
+                     1);
+    ck_assert_int_eq(player(st, "ANA"), 1);
     store_close(st);
-    raw_exec("DROP TABLE tallies; PRAGMA user_version = 1");
+}
+END_TEST
+
+/* A version 2 database with names that differ only in case, every kind of history, and names in
+ * the way of the renames: bob-3 takes BOB's first choice; the 32-byte pair must be cut. */
+#define COLLIDING                                                                                  \
+    "INSERT INTO players(id, name, wins, losses, draws, rounds, rating, rated, rated_at, form,"    \
+    " created) VALUES"                                                                             \
+    " (1, 'Bob', 1, 1, 0, 6, 1210.5, 2, 2, 'WL', 100),"                                            \
+    " (2, 'bob', 1, 1, 0, 2, 1189.5, 2, 2, 'LW', 101),"                                            \
+    " (3, 'BOB', 4, 0, 1, 5, 1200, 0, 0, '', 102),"                                                \
+    " (4, 'bob-3', 0, 0, 0, 0, 1200, 0, 0, '', 103),"                                              \
+    " (5, 'ana', 2, 2, 2, 6, 1200, 0, 0, '', 104),"                                                \
+    " (6, NULL, 3, 0, 0, 3, 1200, 0, 0, '', 105),"                                                 \
+    " (7, 'abcdefghijklmnopqrstuvwxyz012345', 0, 0, 1, 1, 1200, 1, 3, 'D', 106),"                  \
+    " (8, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', 0, 0, 1, 1, 1200, 1, 3, 'D', 107);"                  \
+    "INSERT INTO rounds(id, at, a, b, move_a, move_b, outcome, timeout) VALUES"                    \
+    " (1, 1000, 1, 2, 2, 1, 'W', 0), (2, 2000, 2, 1, 2, 1, 'W', 0),"                               \
+    " (3, 3000, 7, 8, 3, 3, 'D', 0);"                                                              \
+    "INSERT INTO ratings(round, player, before, after) VALUES"                                     \
+    " (1, 1, 1200, 1220), (1, 2, 1200, 1180), (2, 2, 1180, 1189.5), (2, 1, 1220, 1210.5),"         \
+    " (3, 7, 1200, 1200), (3, 8, 1200, 1200);"
+
+/* Everything but the names, as one line of text each. */
+#define PLAYER_STATS                                                                               \
+    "SELECT group_concat(line, ';') FROM (SELECT id || ' ' || wins || ' ' || losses || ' ' ||"     \
+    " draws || ' ' || rounds || ' ' || rating || ' ' || rated || ' ' || rated_at || ' ' || form"   \
+    " || ' ' || created AS line FROM players ORDER BY id)"
+#define HISTORY                                                                                    \
+    "SELECT (SELECT group_concat(line, ';') FROM (SELECT id || ' ' || at || ' ' || a || ' ' || b"  \
+    " || ' ' || move_a || ' ' || move_b || ' ' || outcome || ' ' || timeout AS line FROM rounds"   \
+    " ORDER BY id)) || '|' || (SELECT group_concat(line, ';') FROM (SELECT id || ' ' || round"     \
+    " || ' ' || player || ' ' || before || ' ' || after AS line FROM ratings ORDER BY id))"
+#define NAMES                                                                                      \
+    "SELECT group_concat(coalesce(name, '(guest)'), ' ') FROM (SELECT name FROM players"           \
+    " ORDER BY id)"
+
+START_TEST(test_version_2_names_apart_keeping_history)
+{
+    char stats[1024], history[1024], text[1024];
+    struct board_row rows[3];
+    struct store *st;
+    int self;
+
+    make_dir();
+    raw_exec(SCHEMA_2 COLLIDING);
+    raw_query(PLAYER_STATS, 0, stats, sizeof(stats));
+    raw_query(HISTORY, 0, history, sizeof(history));
+    ck_assert(buckets_agree());
 
     st = open_store();
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 3);
+    raw_query(NAMES, 0, text, sizeof(text));
+    ck_assert_str_eq(text, "Bob bob-2 BOB-3-2 bob-3 ana (guest) abcdefghijklmnopqrstuvwxyz012345"
+                           " ABCDEFGHIJKLMNOPQRSTUVWXYZ0123-8");
+    raw_query(PLAYER_STATS, 0, text, sizeof(text));
+    ck_assert_str_eq(text, stats);
+    raw_query(HISTORY, 0, text, sizeof(text));
+    ck_assert_str_eq(text, history);
+    ck_assert(buckets_agree());
+    ck_assert_int_eq(raw_int("SELECT sum(n) FROM rating_buckets", 0), 4);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE secret_hash IS NOT NULL", 0), 0);
+
+    /* Names now unique regardless of case, kept so by the index. */
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+                             " name = 'players_name' AND sql LIKE 'CREATE UNIQUE INDEX%'",
+                             0),
+                     1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%scratch%'", 0),
+                     0);
+    ck_assert_int_eq(player(st, "BOB"), 1);
+    ck_assert_int_eq(player(st, "BOB-2"), 2);
+    ck_assert_int_eq(player(st, "BOB-3"), 4);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 8);
+
+    /* The renamed are on the board as before. */
+    ck_assert_int_eq(store_rank(st, "bob-2", 1, rows, &self, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[self].name, "bob-2");
+    ck_assert_double_eq_tol(rows[self].rating, 1189.5, 1e-9);
+    ck_assert_int_eq(rows[self].rank, 4);
+    store_close(st);
+}
+END_TEST
+
+/* The migration is one transaction: when its last step fails, the renames are undone too. */
+START_TEST(test_failed_migration_leaves_version_2)
+{
+    struct store *st;
+    char text[1024];
+
+    make_dir();
+    raw_exec(SCHEMA_2 COLLIDING "CREATE TABLE other (x); CREATE INDEX players_name ON other(x);");
+    ck_assert_ptr_null(store_open(path, 0, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "players_name already exists") != NULL, "err: %s", err);
     ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 2);
-    ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 'tallies'", 0), 1);
-    ck_assert_int_eq(player(st, "ana"), 1);
+    raw_query(NAMES, 0, text, sizeof(text));
+    ck_assert_str_eq(text, "Bob bob BOB bob-3 ana (guest) abcdefghijklmnopqrstuvwxyz012345"
+                           " ABCDEFGHIJKLMNOPQRSTUVWXYZ012345");
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM pragma_table_info('players')"
+                             " WHERE name = 'secret_hash'",
+                             0),
+                     0);
+
+    /* Once the way is clear, it migrates. */
+    raw_exec("DROP TABLE other");
+    st = open_store();
+    raw_query(NAMES, 0, text, sizeof(text));
+    ck_assert_ptr_nonnull(strstr(text, "Bob bob-2 BOB-3-2"));
     store_close(st);
 }
 END_TEST
@@ -328,10 +484,10 @@ START_TEST(test_newer_version_refused)
     make_dir();
     st = open_store();
     store_close(st);
-    raw_exec("PRAGMA user_version = 3");
+    raw_exec("PRAGMA user_version = 4");
     ck_assert_ptr_null(store_open(path, 0, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "version 3 is newer") != NULL, "err: %s", err);
-    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 3);
+    ck_assert_msg(strstr(err, "version 4 is newer") != NULL, "err: %s", err);
+    ck_assert_int_eq(raw_int("PRAGMA user_version", 0), 4);
 
     /* Refused before anything is touched: a foreign database keeps its journal mode and gets
      * no table. */
@@ -954,7 +1110,6 @@ START_TEST(test_names_stored_as_given)
         "ZZ-top_99",
         "abcdefghijklmnopqrstuvwxyz012345", /* 32 bytes */
         "bob",
-        "Bob", /* names are case-sensitive */
         /* The server never lets these through; the store must still bind them verbatim. */
         "x'); DROP TABLE players;--",
         "%s%n\"\\",
@@ -976,11 +1131,10 @@ START_TEST(test_names_stored_as_given)
         raw_query("SELECT name FROM players WHERE id = ?1", ids[i], text, sizeof(text));
         ck_assert_str_eq(text, names[i]);
     }
-    ck_assert_int_ne(ids[4], ids[5]);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), N);
-    play(st, ids[6], ids[3], 'W');
-    ck_assert_int_eq(store_rank(st, names[6], 1, rows, &self, err, sizeof(err)), 2);
-    ck_assert_str_eq(rows[self].name, names[6]);
+    play(st, ids[5], ids[3], 'W');
+    ck_assert_int_eq(store_rank(st, names[5], 1, rows, &self, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[self].name, names[5]);
     ck_assert_str_eq(rows[1].name, names[3]);
     ck_assert_int_eq(store_player(st, "", err, sizeof(err)), -1);
     ck_assert_int_eq(store_player(st, NULL, err, sizeof(err)), -1);
@@ -988,6 +1142,19 @@ START_TEST(test_names_stored_as_given)
     store_close(st);
 }
 END_TEST
+
+/* 1 when the plan of section (its name and a newline) is one search of players_name by name. */
+static int names_by_index(const char *plan, const char *section)
+{
+    const char *step = strstr(plan, section);
+    char line[128];
+
+    if (step == NULL || sscanf(step + strlen(section), " %127[^\n]", line) != 1) {
+        return 0;
+    }
+    return strcmp(line, "SEARCH players USING INDEX players_name (name=?)") == 0 ||
+           strcmp(line, "SEARCH players USING COVERING INDEX players_name (name=?)") == 0;
+}
 
 START_TEST(test_plans_use_the_board_index)
 {
@@ -1018,7 +1185,76 @@ START_TEST(test_plans_use_the_board_index)
                                           " rating<?)"));
     ck_assert_ptr_nonnull(strstr(plan, "above:\n  SEARCH players USING INDEX players_board"));
     ck_assert_ptr_nonnull(strstr(plan, "below:\n  SEARCH players USING INDEX players_board"));
-    ck_assert_ptr_nonnull(strstr(plan, "me:\n  SEARCH players USING INDEX"));
+    /* Names, in any case, through the unique index (covering or not). */
+    ck_assert_msg(names_by_index(plan, "find:\n"), "%s", plan);
+    ck_assert_msg(names_by_index(plan, "me:\n"), "%s", plan);
+    store_close(st);
+}
+END_TEST
+
+/* The database itself refuses a second spelling of a name and a hash of the wrong size. */
+START_TEST(test_names_unique_regardless_of_case)
+{
+    struct store *st;
+    sqlite3 *db;
+
+    make_dir();
+    st = open_store();
+    player(st, "Bob");
+    db = raw_open();
+    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO players(name, created) VALUES ('bOB', 0)", NULL,
+                                  NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    ck_assert_int_eq(sqlite3_extended_errcode(db), SQLITE_CONSTRAINT_UNIQUE);
+    ck_assert_ptr_nonnull(strstr(sqlite3_errmsg(db), "players.name"));
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE players SET secret_hash = x'00' WHERE name = 'Bob'",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    ck_assert_int_eq(sqlite3_extended_errcode(db), SQLITE_CONSTRAINT_CHECK);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE players SET secret_hash = zeroblob(31)", NULL, NULL,
+                                  NULL),
+                     SQLITE_CONSTRAINT);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE players SET secret_hash = '" /* text, not a blob */
+                                      "0123456789abcdef0123456789abcdef'",
+                                  NULL, NULL, NULL),
+                     SQLITE_CONSTRAINT);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE players SET secret_hash = zeroblob(32)", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    /* Guests have no name to collide. */
+    ck_assert_int_gt(store_guest(st, err, sizeof(err)), 0);
+    ck_assert_int_gt(store_guest(st, err, sizeof(err)), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 3);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_player_ignores_case)
+{
+    struct board_row rows[2];
+    struct store *st;
+    int64_t ana, bo;
+    char text[64];
+    int self;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    ck_assert_int_eq(player(st, "ANA"), ana);
+    ck_assert_int_eq(player(st, "aNa"), ana);
+    raw_query("SELECT name FROM players WHERE id = ?1", ana, text, sizeof(text));
+    ck_assert_str_eq(text, "ana");
+    bo = player(st, "Bo");
+    ck_assert_int_eq(player(st, "bO"), bo);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 2);
+
+    /* The leaderboard finds a name in any case, and shows it as stored. */
+    play(st, ana, bo, 'W');
+    ck_assert_int_eq(store_rank(st, "ANA", 1, rows, &self, err, sizeof(err)), 2);
+    ck_assert_int_eq(self, 0);
+    ck_assert_str_eq(rows[0].name, "ana");
+    ck_assert_str_eq(rows[1].name, "Bo");
     store_close(st);
 }
 END_TEST
@@ -1192,9 +1428,12 @@ static Suite *store_suite(void)
     TCase *writes = tcase_create("writes");
     TCase *board = tcase_create("leaderboard");
     TCase *errors = tcase_create("errors");
+    TCase *accounts = tcase_create("accounts");
 
     tcase_add_test(schema, test_schema_created_at_current_version);
-    tcase_add_test(schema, test_version_1_migrates_to_2);
+    tcase_add_test(schema, test_version_1_migrates);
+    tcase_add_test(schema, test_version_2_names_apart_keeping_history);
+    tcase_add_test(schema, test_failed_migration_leaves_version_2);
     tcase_add_test(schema, test_wal_mode_is_on);
     tcase_add_test(schema, test_reopen_keeps_data);
     tcase_add_test(schema, test_current_version_opens_unchanged);
@@ -1217,6 +1456,8 @@ static Suite *store_suite(void)
     tcase_add_test(board, test_guests_never_on_the_board);
     tcase_add_test(board, test_names_stored_as_given);
     tcase_add_test(board, test_plans_use_the_board_index);
+    tcase_add_test(accounts, test_names_unique_regardless_of_case);
+    tcase_add_test(accounts, test_player_ignores_case);
     tcase_add_test(errors, test_missing_directory);
     tcase_add_test(errors, test_read_only_database);
     tcase_add_test(errors, test_locked_database);
@@ -1227,6 +1468,7 @@ static Suite *store_suite(void)
     suite_add_tcase(s, schema);
     suite_add_tcase(s, writes);
     suite_add_tcase(s, board);
+    suite_add_tcase(s, accounts);
     suite_add_tcase(s, errors);
     return s;
 }
