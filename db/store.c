@@ -140,8 +140,8 @@ static const struct {
     " (SELECT 1 FROM players AS q WHERE q.name = p.name COLLATE NOCASE AND q.id < p.id)"           \
     " ORDER BY id LIMIT 1"
 
-/* A name, regardless of case: what store_player looks up (players_name). */
-#define SQL_FIND "SELECT id FROM players WHERE name = ?1 COLLATE NOCASE"
+/* A name, regardless of case: what store_player and the accounts look up (players_name). */
+#define SQL_FIND "SELECT id, name, secret_hash FROM players WHERE name = ?1 COLLATE NOCASE"
 
 /* The leaderboard statements, as macros so that store_plan can explain the very same text. Their
  * WHERE repeats the partial index's condition, which is what lets SQLite use players_board.
@@ -182,6 +182,9 @@ enum stmt_id {
     ST_ROLLBACK,
     ST_FIND,
     ST_CREATE,
+    ST_CLAIM,
+    ST_SET_HASH,
+    ST_NAMED,
     ST_TOTALS,
     ST_RATING,
     ST_ROUND,
@@ -209,7 +212,14 @@ static const struct {
     [ST_COMMIT] = {"commit", "COMMIT"},
     [ST_ROLLBACK] = {"rollback", "ROLLBACK"},
     [ST_FIND] = {"find player", SQL_FIND},
-    [ST_CREATE] = {"create player", "INSERT INTO players(name, created) VALUES (?1, ?2)"},
+    /* A name taken in any case stores nothing: sqlite3_changes tells. */
+    [ST_CREATE] = {"create player", "INSERT INTO players(name, secret_hash, created)"
+                                    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"},
+    [ST_CLAIM] = {"claim player", "UPDATE players SET secret_hash = ?2"
+                                  " WHERE id = ?1 AND name IS NOT NULL AND secret_hash IS NULL"},
+    [ST_SET_HASH] = {"set secret", "UPDATE players SET secret_hash = ?2"
+                                   " WHERE id = ?1 AND name IS NOT NULL"},
+    [ST_NAMED] = {"find named player", "SELECT 1 FROM players WHERE id = ?1 AND name IS NOT NULL"},
     [ST_TOTALS] = {"add totals", "UPDATE players SET wins = wins + ?2, losses = losses + ?3,"
                                  " draws = draws + ?4, rounds = rounds + ?5 WHERE id = ?1"},
     [ST_RATING] = {"read rating", "SELECT rating, rated FROM players WHERE id = ?1"},
@@ -864,10 +874,53 @@ void store_rollback(struct store *st)
     }
 }
 
-/* Returns 1 with *id set, 0 when there is no such player, -1 on error. */
-static int find_player(struct store *st, const char *name, int64_t *id, char *err, size_t errlen)
+static int need_no_batch(struct store *st, char *err, size_t errlen)
+{
+    if (in_batch(st)) {
+        snprintf(err, errlen, "not allowed inside a batch");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_name(const char *name, char *err, size_t errlen)
+{
+    size_t len = name ? strlen(name) : 0;
+
+    if (len == 0 || len > STORE_NAME_MAX) {
+        snprintf(err, errlen, "bad name length %zu", len);
+        return -1;
+    }
+    return 0;
+}
+
+/* Fill acct from a row of SQL_FIND. Returns 0, or -1 for a hash of the wrong size: the schema's
+ * CHECK keeps one out, but were one there, the name must not pass for unclaimed. */
+static int account_fill(sqlite3_stmt *s, struct store_account *acct, char *err, size_t errlen)
+{
+    const void *hash = sqlite3_column_blob(s, 2);
+
+    acct->id = sqlite3_column_int64(s, 0);
+    copy_text(acct->name, sizeof(acct->name), sqlite3_column_text(s, 1));
+    acct->registered = hash != NULL;
+    memset(acct->hash, 0, sizeof(acct->hash));
+    if (hash == NULL) {
+        return 0;
+    }
+    if (sqlite3_column_bytes(s, 2) != STORE_HASH_LEN) {
+        snprintf(err, errlen, "player %lld: bad secret hash", (long long)acct->id);
+        return -1;
+    }
+    memcpy(acct->hash, hash, sizeof(acct->hash));
+    return 0;
+}
+
+/* Returns 1 with *acct filled, 0 when there is no such player, -1 on error. */
+static int find_account(struct store *st, const char *name, struct store_account *acct, char *err,
+                        size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_FIND];
+    int found = -1;
     int rc;
 
     if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
@@ -875,32 +928,41 @@ static int find_player(struct store *st, const char *name, int64_t *id, char *er
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-    } else if (rc != SQLITE_DONE) {
+        found = account_fill(s, acct, err, errlen) == 0 ? 1 : -1;
+    } else if (rc == SQLITE_DONE) {
+        found = 0;
+    } else {
         fail(st, stmt_sql[ST_FIND].name, err, errlen);
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return found;
 }
 
-/* Insert a player; name NULL makes a guest. */
-static int64_t create_player(struct store *st, const char *name, char *err, size_t errlen)
+/* Insert a player; name NULL makes a guest, hash NULL an unclaimed name. Returns its id, 0 when
+ * the name is taken in any case, or -1. */
+static int64_t create_player(struct store *st, const char *name, const unsigned char *hash,
+                             char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_CREATE];
     int bad = 0;
 
     bad |= (name ? sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) : sqlite3_bind_null(s, 1)) !=
            SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 2, (int64_t)time(NULL)) != SQLITE_OK;
+    bad |= (hash ? sqlite3_bind_blob(s, 2, hash, STORE_HASH_LEN, SQLITE_STATIC)
+                 : sqlite3_bind_null(s, 2)) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 3, (int64_t)time(NULL)) != SQLITE_OK;
     if (bad) {
         return fail(st, stmt_sql[ST_CREATE].name, err, errlen);
     }
-    if (run(st, ST_CREATE, err, errlen) != 0) {
-        sqlite3_clear_bindings(s);
+    int rc = run(st, ST_CREATE, err, errlen);
+    sqlite3_clear_bindings(s);
+    if (rc != 0) {
         return -1;
     }
-    sqlite3_clear_bindings(s);
+    if (sqlite3_changes(st->db) == 0) {
+        return 0;
+    }
     int64_t id = sqlite3_last_insert_rowid(st->db);
     if (id > st->last_player) {
         st->last_player = id;
@@ -910,24 +972,130 @@ static int64_t create_player(struct store *st, const char *name, char *err, size
 
 int64_t store_player(struct store *st, const char *name, char *err, size_t errlen)
 {
-    size_t len = name ? strlen(name) : 0;
-    int64_t id = 0;
+    struct store_account acct;
+    int64_t id;
     int found;
 
-    if (len == 0 || len > STORE_NAME_MAX) {
-        snprintf(err, errlen, "bad name length %zu", len);
+    if (check_name(name, err, errlen) != 0) {
         return -1;
     }
-    found = find_player(st, name, &id, err, errlen);
+    found = find_account(st, name, &acct, err, errlen);
     if (found != 0) {
-        return found > 0 ? id : -1;
+        return found > 0 ? acct.id : -1;
     }
-    return create_player(st, name, err, errlen);
+    id = create_player(st, name, NULL, err, errlen);
+    if (id == 0) {
+        /* Only another connection could have stored the name since the find. */
+        snprintf(err, errlen, "player %s created meanwhile by another connection", name);
+        return -1;
+    }
+    return id;
+}
+
+int store_account_find(struct store *st, const char *name, struct store_account *acct, char *err,
+                       size_t errlen)
+{
+    if (need_no_batch(st, err, errlen) != 0 || check_name(name, err, errlen) != 0) {
+        return -1;
+    }
+    return find_account(st, name, acct, err, errlen);
+}
+
+int store_account_create(struct store *st, const char *name, const unsigned char *hash,
+                         struct store_account *acct, char *err, size_t errlen)
+{
+    int64_t id;
+
+    if (need_no_batch(st, err, errlen) != 0 || check_name(name, err, errlen) != 0) {
+        return -1;
+    }
+    id = create_player(st, name, hash, err, errlen);
+    if (id <= 0) {
+        return (int)id;
+    }
+    acct->id = id;
+    snprintf(acct->name, sizeof(acct->name), "%s", name);
+    acct->registered = hash != NULL;
+    memset(acct->hash, 0, sizeof(acct->hash));
+    if (hash != NULL) {
+        memcpy(acct->hash, hash, sizeof(acct->hash));
+    }
+    return 1;
+}
+
+/* Run ST_CLAIM or ST_SET_HASH for player with hash (NULL: none); returns the rows changed (0 or
+ * 1) or -1. */
+static int write_hash(struct store *st, enum stmt_id which, int64_t player,
+                      const unsigned char *hash, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[which];
+    int bad = 0;
+
+    if (need_no_batch(st, err, errlen) != 0) {
+        return -1;
+    }
+    bad |= sqlite3_bind_int64(s, 1, player) != SQLITE_OK;
+    bad |= (hash ? sqlite3_bind_blob(s, 2, hash, STORE_HASH_LEN, SQLITE_STATIC)
+                 : sqlite3_bind_null(s, 2)) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[which].name, err, errlen);
+    }
+    int rc = run(st, which, err, errlen);
+    sqlite3_clear_bindings(s);
+    return rc != 0 ? -1 : sqlite3_changes(st->db);
+}
+
+/* 0 when player is a named player, else -1 with the reason. */
+static int need_named(struct store *st, int64_t player, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_NAMED];
+    int rc;
+
+    if (sqlite3_bind_int64(s, 1, player) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_NAMED].name, err, errlen);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        snprintf(err, errlen, "no named player %lld", (long long)player);
+    } else if (rc != SQLITE_ROW) {
+        fail(st, stmt_sql[ST_NAMED].name, err, errlen);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_account_claim(struct store *st, int64_t id, const unsigned char *hash, char *err,
+                        size_t errlen)
+{
+    int changed;
+
+    if (hash == NULL) {
+        snprintf(err, errlen, "claim without a hash");
+        return -1;
+    }
+    changed = write_hash(st, ST_CLAIM, id, hash, err, errlen);
+    if (changed != 0) {
+        return changed;
+    }
+    /* Nothing changed: the player has a hash already, or there is no such player. */
+    return need_named(st, id, err, errlen);
+}
+
+int store_account_set_hash(struct store *st, int64_t id, const unsigned char *hash, char *err,
+                           size_t errlen)
+{
+    int changed = write_hash(st, ST_SET_HASH, id, hash, err, errlen);
+
+    if (changed == 0) {
+        snprintf(err, errlen, "no named player %lld", (long long)id);
+        return -1;
+    }
+    return changed < 0 ? -1 : 0;
 }
 
 int64_t store_guest(struct store *st, char *err, size_t errlen)
 {
-    return create_player(st, NULL, err, errlen);
+    return create_player(st, NULL, NULL, err, errlen);
 }
 
 int store_add_totals(struct store *st, int64_t player, int wins, int losses, int draws, char *err,

@@ -23,6 +23,7 @@
 #define STORE_TOP_MAX 100  /* most rows store_top returns */
 #define STORE_AROUND_MAX 50 /* most players store_rank shows on each side */
 #define STORE_BUSY_MS 100  /* longest wait for a lock held by another process */
+#define STORE_HASH_LEN 32  /* bytes of a secret's hash */
 
 struct store;
 
@@ -44,7 +45,8 @@ void store_rollback(struct store *st);
 /* Find or create the player with this name (1 to STORE_NAME_MAX bytes): a player whose name is
  * the same regardless of ASCII case is found, a new one is stored exactly as given. Returns its
  * id (> 0) or -1. Callable in or outside a batch; a player created inside a batch that is rolled
- * back is gone with it, so the server should name players outside batches. */
+ * back is gone with it, so the server should name players outside batches. It never looks at a
+ * secret: the server asks store_account_find before it lets a hello through. */
 int64_t store_player(struct store *st, const char *name, char *err, size_t errlen);
 /* Add the tally log into the players' totals and empty it, in one transaction of its own
  * (outside a batch). The server calls it once a second; store_open and store_close call it too.
@@ -54,6 +56,40 @@ int store_fold(struct store *st, char *err, size_t errlen);
 /* Create a guest (a player without a name, never on the leaderboard); returns its id or -1.
  * Same batch rule as store_player. */
 int64_t store_guest(struct store *st, char *err, size_t errlen);
+
+/* Accounts. A name is unique regardless of ASCII case and shown as first stored. A named player is
+ * either unclaimed (no secret: anyone may play as it) or registered: the store keeps the hash of
+ * its secret, never the secret. The account functions run outside a batch, and what they write is
+ * committed when they return, so a secret is stored before the server hands it out. Guests have
+ * no account. */
+
+/* What a hello needs to know about a name. */
+struct store_account {
+    int64_t id;                         /* the player's id, > 0 */
+    char name[STORE_NAME_MAX + 1];      /* as stored: its first spelling */
+    int registered;                     /* 1: it has a secret hash */
+    unsigned char hash[STORE_HASH_LEN]; /* the hash, when registered (zeros when not) */
+};
+
+/* Find the player named name, regardless of ASCII case. Returns 1 (acct filled), 0 when there is
+ * none, or -1. Outside a batch. */
+int store_account_find(struct store *st, const char *name, struct store_account *acct, char *err,
+                       size_t errlen);
+/* Create a player named name, registered with hash, or unclaimed when hash is NULL. Returns 1
+ * (acct filled), 0 when a player of that name (any case) exists already, or -1. Outside a batch;
+ * committed when it returns. */
+int store_account_create(struct store *st, const char *name, const unsigned char *hash,
+                         struct store_account *acct, char *err, size_t errlen);
+/* Claim an unclaimed player: set its hash (not NULL) only if it has none. Returns 1 claimed, 0 it
+ * had a hash already (nothing changed), or -1 (no such named player, among others). Outside a
+ * batch; committed when it returns. */
+int store_account_claim(struct store *st, int64_t id, const unsigned char *hash, char *err,
+                        size_t errlen);
+/* Replace a player's hash (a new secret), or clear it when hash is NULL (the name becomes
+ * unclaimed, with its history). Returns 0, or -1 (no such named player, among others). Outside a
+ * batch; committed when it returns. */
+int store_account_set_hash(struct store *st, int64_t id, const unsigned char *hash, char *err,
+                           size_t errlen);
 
 /* Add rounds against the bot to a player's or guest's totals (rounds grows by the sum).
  * Inside a batch only. The commit appends them to the tally log; they reach the players table

@@ -346,6 +346,7 @@ END_TEST
 START_TEST(test_version_2_names_apart_keeping_history)
 {
     char stats[1024], history[1024], text[1024];
+    struct store_account acct;
     struct board_row rows[3];
     struct store *st;
     int self;
@@ -376,10 +377,14 @@ START_TEST(test_version_2_names_apart_keeping_history)
                      1);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name LIKE '%scratch%'", 0),
                      0);
-    ck_assert_int_eq(player(st, "BOB"), 1);
-    ck_assert_int_eq(player(st, "BOB-2"), 2);
-    ck_assert_int_eq(player(st, "BOB-3"), 4);
-    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 8);
+    ck_assert_int_eq(store_account_find(st, "BOB", &acct, err, sizeof(err)), 1);
+    ck_assert_int_eq(acct.id, 1);
+    ck_assert_str_eq(acct.name, "Bob");
+    ck_assert_int_eq(acct.registered, 0);
+    ck_assert_int_eq(store_account_find(st, "BOB-2", &acct, err, sizeof(err)), 1);
+    ck_assert_int_eq(acct.id, 2);
+    ck_assert_str_eq(acct.name, "bob-2");
+    ck_assert_int_eq(store_account_create(st, "BOB-3", NULL, &acct, err, sizeof(err)), 0);
 
     /* The renamed are on the board as before. */
     ck_assert_int_eq(store_rank(st, "bob-2", 1, rows, &self, err, sizeof(err)), 2);
@@ -1192,9 +1197,77 @@ START_TEST(test_plans_use_the_board_index)
 }
 END_TEST
 
+/* A hash that differs for each seed. */
+static void hash_of(unsigned char *hash, int seed)
+{
+    for (int i = 0; i < STORE_HASH_LEN; i++) {
+        hash[i] = (unsigned char)(seed * 31 + i);
+    }
+}
+
+static void find(struct store *st, const char *name, struct store_account *acct)
+{
+    ck_assert_msg(store_account_find(st, name, acct, err, sizeof(err)) == 1, "find %s: %s", name,
+                  err);
+}
+
+START_TEST(test_account_create_and_find)
+{
+    unsigned char h1[STORE_HASH_LEN];
+    struct store_account acct, got;
+    char text[80];
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    hash_of(h1, 1);
+    ck_assert_int_eq(store_account_create(st, "Bob", h1, &acct, err, sizeof(err)), 1);
+    ck_assert_int_gt(acct.id, 0);
+    ck_assert_str_eq(acct.name, "Bob");
+    ck_assert_int_eq(acct.registered, 1);
+    ck_assert_mem_eq(acct.hash, h1, STORE_HASH_LEN);
+    /* Committed, as the hash: another connection sees it. */
+    raw_query("SELECT hex(secret_hash) FROM players WHERE name = 'Bob'", 0, text, sizeof(text));
+    ck_assert_str_eq(text, "1F202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E");
+
+    find(st, "BOB", &got);
+    ck_assert_int_eq(got.id, acct.id);
+    ck_assert_str_eq(got.name, "Bob");
+    ck_assert_int_eq(got.registered, 1);
+    ck_assert_mem_eq(got.hash, h1, STORE_HASH_LEN);
+    find(st, "bob", &got);
+    ck_assert_int_eq(got.id, acct.id);
+
+    /* Taken in any case: nothing stored, whether registered or not. */
+    ck_assert_int_eq(store_account_create(st, "bob", NULL, &got, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_account_create(st, "BOB", h1, &got, err, sizeof(err)), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 1);
+
+    /* Unclaimed: no hash. */
+    ck_assert_int_eq(store_account_create(st, "ana", NULL, &acct, err, sizeof(err)), 1);
+    ck_assert_int_eq(acct.registered, 0);
+    find(st, "ANA", &got);
+    ck_assert_int_eq(got.id, acct.id);
+    ck_assert_str_eq(got.name, "ana");
+    ck_assert_int_eq(got.registered, 0);
+    ck_assert_int_eq(raw_int("SELECT secret_hash IS NULL FROM players WHERE id = ?1", acct.id), 1);
+
+    ck_assert_int_eq(store_account_find(st, "nobody", &got, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_account_find(st, "an", &got, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_account_find(st, "", &got, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_account_create(st, "", NULL, &got, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_account_create(st, "abcdefghijklmnopqrstuvwxyz0123456", NULL, &got, err,
+                                          sizeof(err)),
+                     -1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 2);
+    store_close(st);
+}
+END_TEST
+
 /* The database itself refuses a second spelling of a name and a hash of the wrong size. */
 START_TEST(test_names_unique_regardless_of_case)
 {
+    struct store_account acct;
     struct store *st;
     sqlite3 *db;
 
@@ -1221,7 +1294,14 @@ START_TEST(test_names_unique_regardless_of_case)
     ck_assert_int_eq(sqlite3_exec(db, "UPDATE players SET secret_hash = zeroblob(32)", NULL, NULL,
                                   NULL),
                      SQLITE_OK);
+    /* Were a bad hash there anyway, the name would not pass for unclaimed. */
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA ignore_check_constraints = ON;"
+                                      "UPDATE players SET secret_hash = x'00'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(db);
+    ck_assert_int_eq(store_account_find(st, "bob", &acct, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "player 1: bad secret hash");
     /* Guests have no name to collide. */
     ck_assert_int_gt(store_guest(st, err, sizeof(err)), 0);
     ck_assert_int_gt(store_guest(st, err, sizeof(err)), 0);
@@ -1230,8 +1310,125 @@ START_TEST(test_names_unique_regardless_of_case)
 }
 END_TEST
 
+START_TEST(test_account_claim)
+{
+    unsigned char h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+    struct store_account acct, got;
+    struct store *st;
+    int64_t guest;
+
+    make_dir();
+    st = open_store();
+    hash_of(h1, 1);
+    hash_of(h2, 2);
+    ck_assert_int_eq(store_account_create(st, "ana", NULL, &acct, err, sizeof(err)), 1);
+    ck_assert_int_eq(store_account_claim(st, acct.id, h1, err, sizeof(err)), 1);
+    find(st, "Ana", &got);
+    ck_assert_int_eq(got.registered, 1);
+    ck_assert_mem_eq(got.hash, h1, STORE_HASH_LEN);
+
+    /* Registered already: the old hash stays. */
+    ck_assert_int_eq(store_account_claim(st, acct.id, h2, err, sizeof(err)), 0);
+    find(st, "ana", &got);
+    ck_assert_mem_eq(got.hash, h1, STORE_HASH_LEN);
+
+    /* A registered creation cannot be claimed either. */
+    ck_assert_int_eq(store_account_create(st, "bo", h2, &acct, err, sizeof(err)), 1);
+    ck_assert_int_eq(store_account_claim(st, acct.id, h1, err, sizeof(err)), 0);
+    find(st, "bo", &got);
+    ck_assert_mem_eq(got.hash, h2, STORE_HASH_LEN);
+
+    /* No such player, a guest, no hash. */
+    ck_assert_int_eq(store_account_claim(st, 999, h1, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "no named player 999");
+    guest = store_guest(st, err, sizeof(err));
+    ck_assert_int_gt(guest, 0);
+    ck_assert_int_eq(store_account_claim(st, guest, h1, err, sizeof(err)), -1);
+    ck_assert_int_eq(raw_int("SELECT secret_hash IS NULL FROM players WHERE id = ?1", guest), 1);
+    ck_assert_int_eq(store_account_create(st, "cy", NULL, &acct, err, sizeof(err)), 1);
+    ck_assert_int_eq(store_account_claim(st, acct.id, NULL, err, sizeof(err)), -1);
+    find(st, "cy", &got);
+    ck_assert_int_eq(got.registered, 0);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(test_account_set_hash)
+{
+    unsigned char h1[STORE_HASH_LEN], h2[STORE_HASH_LEN], h3[STORE_HASH_LEN];
+    struct store_account acct, got;
+    struct board_row rows[2];
+    struct store *st;
+    int64_t bo, guest;
+    int self;
+
+    make_dir();
+    st = open_store();
+    hash_of(h1, 1);
+    hash_of(h2, 2);
+    hash_of(h3, 3);
+    ck_assert_int_eq(store_account_create(st, "ana", h1, &acct, err, sizeof(err)), 1);
+    bo = player(st, "bo");
+    play(st, acct.id, bo, 'W');
+
+    /* A new secret replaces the old at once. */
+    ck_assert_int_eq(store_account_set_hash(st, acct.id, h2, err, sizeof(err)), 0);
+    find(st, "ana", &got);
+    ck_assert_int_eq(got.registered, 1);
+    ck_assert_mem_eq(got.hash, h2, STORE_HASH_LEN);
+
+    /* Cleared: unclaimed, with its history, and claimable again. */
+    ck_assert_int_eq(store_account_set_hash(st, acct.id, NULL, err, sizeof(err)), 0);
+    find(st, "ANA", &got);
+    ck_assert_int_eq(got.id, acct.id);
+    ck_assert_int_eq(got.registered, 0);
+    ck_assert_int_eq(raw_int("SELECT secret_hash IS NULL FROM players WHERE id = ?1", acct.id), 1);
+    ck_assert_int_eq(store_rank(st, "ana", 0, rows, &self, err, sizeof(err)), 1);
+    ck_assert_double_eq_tol(rows[0].rating, 1220.0, 1e-9);
+    ck_assert_int_eq(rows[0].wins, 1);
+    ck_assert_int_eq(store_account_claim(st, acct.id, h3, err, sizeof(err)), 1);
+    find(st, "ana", &got);
+    ck_assert_mem_eq(got.hash, h3, STORE_HASH_LEN);
+
+    /* No such player, a guest. */
+    ck_assert_int_eq(store_account_set_hash(st, 999, h1, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "no named player 999");
+    guest = store_guest(st, err, sizeof(err));
+    ck_assert_int_gt(guest, 0);
+    ck_assert_int_eq(store_account_set_hash(st, guest, h1, err, sizeof(err)), -1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE secret_hash IS NOT NULL", 0), 1);
+    store_close(st);
+}
+END_TEST
+
+/* A secret is handed out only once it is stored: the account writes refuse a batch, which could
+ * still be rolled back. */
+START_TEST(test_accounts_outside_batches)
+{
+    unsigned char h1[STORE_HASH_LEN];
+    struct store_account acct, got;
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    hash_of(h1, 1);
+    ck_assert_int_eq(store_account_create(st, "ana", NULL, &acct, err, sizeof(err)), 1);
+    begin(st);
+    ck_assert_int_eq(store_account_create(st, "bo", h1, &got, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "not allowed inside a batch");
+    ck_assert_int_eq(store_account_claim(st, acct.id, h1, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_account_set_hash(st, acct.id, h1, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_account_find(st, "ana", &got, err, sizeof(err)), -1);
+    store_rollback(st);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE secret_hash IS NOT NULL", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 1);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(test_player_ignores_case)
 {
+    struct store_account acct;
     struct board_row rows[2];
     struct store *st;
     int64_t ana, bo;
@@ -1245,8 +1442,9 @@ START_TEST(test_player_ignores_case)
     ck_assert_int_eq(player(st, "aNa"), ana);
     raw_query("SELECT name FROM players WHERE id = ?1", ana, text, sizeof(text));
     ck_assert_str_eq(text, "ana");
-    bo = player(st, "Bo");
-    ck_assert_int_eq(player(st, "bO"), bo);
+    ck_assert_int_eq(store_account_create(st, "Bo", NULL, &acct, err, sizeof(err)), 1);
+    bo = player(st, "bO");
+    ck_assert_int_eq(bo, acct.id);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 2);
 
     /* The leaderboard finds a name in any case, and shows it as stored. */
@@ -1456,7 +1654,11 @@ static Suite *store_suite(void)
     tcase_add_test(board, test_guests_never_on_the_board);
     tcase_add_test(board, test_names_stored_as_given);
     tcase_add_test(board, test_plans_use_the_board_index);
+    tcase_add_test(accounts, test_account_create_and_find);
     tcase_add_test(accounts, test_names_unique_regardless_of_case);
+    tcase_add_test(accounts, test_account_claim);
+    tcase_add_test(accounts, test_account_set_hash);
+    tcase_add_test(accounts, test_accounts_outside_batches);
     tcase_add_test(accounts, test_player_ignores_case);
     tcase_add_test(errors, test_missing_directory);
     tcase_add_test(errors, test_read_only_database);
