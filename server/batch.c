@@ -13,7 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
-#include "server.h"
+#include "rps.h"
 #include "store.h"
 
 #define UNAVAILABLE "games unavailable"
@@ -35,25 +35,27 @@ int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int 
 {
     struct batch_span *s = grow(b->spans, &b->spans_cap, b->nspans + 1, sizeof(*s));
     if (s == NULL) {
+        conn_close(c, "out of memory");
         return -1;
     }
     b->spans = s;
+    conn_hold(c, off);
     b->spans[b->nspans++] = (struct batch_span){ .c = c, .off = off, .len = len, .keep = keep };
     return 0;
 }
 
-int batch_bot(struct batch *b, struct conn *c, int result)
+int batch_bot(struct batch *b, struct batch_player *p, int result)
 {
-    if (c->batch_slot < 0) {
+    if (p->slot < 0) {
         struct batch_totals *t = grow(b->totals, &b->totals_cap, b->ntotals + 1, sizeof(*t));
         if (t == NULL) {
             return -1;
         }
         b->totals = t;
-        c->batch_slot = (int)b->ntotals++;
-        b->totals[c->batch_slot] = (struct batch_totals){ .c = c, .player = c->player };
+        p->slot = (int)b->ntotals++;
+        b->totals[p->slot] = (struct batch_totals){ .p = p, .player = p->id };
     }
-    struct batch_totals *t = &b->totals[c->batch_slot];
+    struct batch_totals *t = &b->totals[p->slot];
     t->wins += result == RPS_WIN;
     t->losses += result == RPS_LOSS;
     t->draws += result == RPS_DRAW;
@@ -77,11 +79,8 @@ int batch_pending(const struct batch *b)
 }
 
 /* Store the batch; returns 0, or -1 with err filled (the caller rolls back). */
-static int write_batch(struct server *srv, char *err, size_t errlen)
+static int write_batch(struct batch *b, struct store *st, char *err, size_t errlen)
 {
-    struct batch *b = &srv->batch;
-    struct store *st = srv->store;
-
     if (store_begin(st, err, errlen) < 0) {
         return -1;
     }
@@ -91,10 +90,8 @@ static int write_batch(struct server *srv, char *err, size_t errlen)
             if ((t->player = store_guest(st, err, errlen)) < 0) {
                 return -1;
             }
-            if (t->c->player == 0) {
-                t->c->player = t->player;
-                t->c->new_guest = 1;
-            }
+            t->p->id = t->player;
+            t->p->new_guest = 1;
         }
         if (store_add_totals(st, t->player, t->wins, t->losses, t->draws, err, errlen) < 0) {
             return -1;
@@ -159,33 +156,30 @@ static void fail_batch(struct batch *b)
     }
 }
 
-void batch_commit(struct server *srv)
+void batch_commit(struct batch *b, struct store *st)
 {
-    struct batch *b = &srv->batch;
     char err[256] = "";
 
     if (!batch_pending(b)) {
         return;
     }
-    int ok = write_batch(srv, err, sizeof(err)) == 0;
+    int ok = write_batch(b, st, err, sizeof(err)) == 0;
     if (!ok) {
-        store_rollback(srv->store);
+        store_rollback(st);
         log_error("could not store %zu results: %s", b->nspans, err);
         fail_batch(b);
     }
     for (size_t i = 0; i < b->ntotals; i++) {
-        struct conn *c = b->totals[i].c;
+        struct batch_player *p = b->totals[i].p;
         /* A guest row made inside a failed transaction is gone again. */
-        if (c->new_guest && !ok) {
-            c->player = 0;
+        if (p->new_guest && !ok) {
+            p->id = 0;
         }
-        c->new_guest = 0;
-        c->batch_slot = -1;
+        p->new_guest = 0;
+        p->slot = -1;
     }
     for (size_t i = 0; i < b->nspans; i++) {
-        struct conn *c = b->spans[i].c;
-        c->out_held = CONN_HELD_NONE;
-        conn_mark_dirty(c);
+        conn_unhold(b->spans[i].c);
     }
     b->ntotals = 0;
     b->nspans = 0;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct conn;
-struct server;
+struct store;
 
 /* Bytes of a connection's output that carry a result. */
 struct batch_span {
@@ -30,9 +30,17 @@ struct batch_round {
     int timeout;        /* decided by forfeit */
 };
 
-/* Bot rounds of one connection under one identity, added up. */
+/* A player as the group commit sees it: kept by its owner (a session), which must outlive the
+ * commit. A guest's row is made by the first commit that stores one of its rounds. */
+struct batch_player {
+    int64_t id;         /* store id; 0: a guest without a row yet */
+    int slot;           /* its bot totals in the batch, or -1 */
+    int new_guest;      /* id was made by the commit in progress */
+};
+
+/* Bot rounds of one player, added up. */
 struct batch_totals {
-    struct conn *c;
+    struct batch_player *p;
     int64_t player;     /* 0: a guest whose row is made by the commit */
     int wins, losses, draws;
 };
@@ -46,16 +54,17 @@ struct batch {
     size_t ntotals, totals_cap;
 };
 
-/* Record that [off, off+len) of c's output is a result. Returns 0 or -1 (no memory). */
+/* Hold [off, off+len) of c's output, a result, until it is stored. Returns 0 or -1 (no memory:
+ * c is then closed). */
 int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int keep);
-/* Count one bot round (result RPS_WIN/LOSS/DRAW) for c's player. Returns 0 or -1 (no memory). */
-int batch_bot(struct batch *b, struct conn *c, int result);
+/* Count one bot round (result RPS_WIN/LOSS/DRAW) for p. Returns 0 or -1 (no memory). */
+int batch_bot(struct batch *b, struct batch_player *p, int result);
 /* Store one player-vs-player round. Returns 0 or -1 (no memory). */
 int batch_round(struct batch *b, const struct batch_round *r);
 /* Is anything waiting? */
 int batch_pending(const struct batch *b);
 /* Store everything in one transaction, then release the held bytes. */
-void batch_commit(struct server *srv);
+void batch_commit(struct batch *b, struct store *st);
 void batch_free(struct batch *b);
 
 #endif

@@ -2,13 +2,15 @@
  * conn: the life of one TCP connection.
  *
  *   read()  -> conn->in (only the unfinished tail is kept between reads)
- *           -> short_input (request lines) or play_input (frames)
+ *           -> ops->input: the protocol that owns the connection
  *           -> replies appended to conn->out, results held for the commit
- *   flush   -> batch_commit, then write() what is no longer held
+ *   flush   -> owners told of closed connections, commit, then write() what is
+ *              no longer held; free what closed
  *
  * Sockets are written only from the flush (once per iteration), or from the
  * write watcher while the socket is full. A connection is never freed while it
- * is being handled: conn_close marks it CLOSED and the flush frees it.
+ * is being handled, nor before its owner heard it is gone: conn_close marks it
+ * CLOSED and the flush does the rest.
  */
 #include "conn.h"
 
@@ -19,22 +21,16 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "play.h"
-#include "server.h"
-#include "short.h"
 
 /* A connection holds at most this much unfinished input: one request line and its terminator, or one hello frame. */
 #define CONN_IN_MAX 1040
 /* Bytes read per readable event: bounds the work one greedy client gets per iteration. */
 #define CONN_READ_MAX 16384
-/* Past this much unread output we stop reading from the client until it reads. */
-#define CONN_OUT_PAUSE (64 * 1024)
-/* Hard cap on queued output; passing it drops the connection. */
-#define CONN_OUT_MAX (256 * 1024)
+/* Past a quarter of the output cap unread we stop reading from the client until it reads. */
+#define OUT_PAUSE(pool) ((pool)->out_max / 4)
 
 static const char *const state_names[] = {
-    [CONN_NEW] = "new", [CONN_SHORT] = "short", [CONN_LOBBY] = "lobby", [CONN_QUEUED] = "queued",
-    [CONN_MATCH] = "match", [CONN_DRAINING] = "draining", [CONN_CLOSED] = "closed",
+    [CONN_OPEN] = "open", [CONN_DRAINING] = "draining", [CONN_CLOSED] = "closed",
 };
 
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -43,17 +39,18 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void update_reading(struct conn *c);
 
-int conn_is_long(const struct conn *c)
+void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_rate, uint32_t out_max,
+                    const struct conn_ops *first, double first_idle)
 {
-    return c->state == CONN_LOBBY || c->state == CONN_QUEUED || c->state == CONN_MATCH;
+    memset(pool, 0, sizeof(*pool));
+    pool->loop = loop;
+    pool->frame_rate = frame_rate;
+    pool->out_max = out_max;
+    pool->first = first;
+    pool->first_idle = first_idle;
 }
 
-static double idle_timeout(const struct conn *c)
-{
-    return conn_is_long(c) ? c->srv->cfg.long_idle_timeout : c->srv->cfg.idle_timeout;
-}
-
-struct conn *conn_new(struct server *srv, int fd)
+struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -61,52 +58,70 @@ struct conn *conn_new(struct server *srv, int fd)
         return NULL;
     }
     c->fd = fd;
-    c->srv = srv;
-    c->id = ++srv->next_id;
-    c->state = CONN_NEW;
+    c->pool = pool;
+    c->id = ++pool->next_id;
+    c->state = CONN_OPEN;
+    c->ops = pool->first;
+    c->peer = *peer;
     c->out_held = CONN_HELD_NONE;
-    c->batch_slot = -1;
-    c->last_active = ev_now(srv->loop);
+    c->last_active = ev_now(pool->loop);
+    c->idle = pool->first_idle;
     ev_io_init(&c->read_w, read_cb, fd, EV_READ);
     ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
     ev_init(&c->idle_w, idle_cb);
     ev_init(&c->resume_w, resume_cb);
-    c->idle_w.repeat = srv->cfg.idle_timeout;
-    ev_io_start(srv->loop, &c->read_w);
-    ev_timer_again(srv->loop, &c->idle_w);
+    c->idle_w.repeat = c->idle;
+    ev_io_start(pool->loop, &c->read_w);
+    ev_timer_again(pool->loop, &c->idle_w);
 
-    c->next = srv->conns;
-    if (srv->conns != NULL) {
-        srv->conns->prev = c;
+    c->next = pool->all;
+    if (pool->all != NULL) {
+        pool->all->prev = c;
     }
-    srv->conns = c;
-    srv->nconns++;
-    if (srv->nconns > srv->nconns_peak) {
-        srv->nconns_peak = srv->nconns;
+    pool->all = c;
+    pool->n++;
+    if (pool->n > pool->peak) {
+        pool->peak = pool->n;
     }
-    log_debug("conn %llu: open (fd %d, %u open)", (unsigned long long)c->id, fd, srv->nconns);
+    log_debug("conn %llu: open (fd %d, %u open)", (unsigned long long)c->id, fd, pool->n);
     return c;
 }
 
-void conn_set_state(struct conn *c, enum conn_state state)
+void conn_set_kind(struct conn *c, const struct conn_ops *ops, void *owner, double idle, int metered)
 {
-    if (c->state == state) {
-        return;
+    log_debug("conn %llu: %s", (unsigned long long)c->id, ops->kind);
+    c->ops = ops;
+    c->owner = owner;
+    c->metered = metered != 0;
+    if (idle != c->idle) {
+        c->idle = idle;
+        c->idle_w.repeat = idle;
+        ev_timer_again(c->pool->loop, &c->idle_w);
     }
-    /* Nothing leaves CLOSED; DRAINING only ends in CLOSED. */
-    if (c->state == CONN_CLOSED || (c->state == CONN_DRAINING && state != CONN_CLOSED)) {
-        return;
-    }
+}
+
+static void set_state(struct conn *c, enum conn_state state)
+{
     log_debug("conn %llu: %s -> %s", (unsigned long long)c->id, state_names[c->state], state_names[state]);
     c->state = state;
 }
 
-void conn_mark_dirty(struct conn *c)
+static void mark_dirty(struct conn *c)
 {
     if (!c->dirty) {
         c->dirty = 1;
-        c->dirty_next = c->srv->dirty;
-        c->srv->dirty = c;
+        c->dirty_next = c->pool->dirty;
+        c->pool->dirty = c;
+    }
+}
+
+/* The owner is to hear, at the flush, that the connection is gone. */
+static void mark_gone(struct conn *c)
+{
+    if (!c->gone_listed) {
+        c->gone_listed = 1;
+        c->gone_next = c->pool->gone;
+        c->pool->gone = c;
     }
 }
 
@@ -115,7 +130,7 @@ char *conn_reserve(struct conn *c, size_t n)
     if (c->state == CONN_CLOSED) {
         return NULL;
     }
-    char *p = buf_reserve(&c->out, n, CONN_OUT_MAX);
+    char *p = buf_reserve(&c->out, n, c->pool->out_max);
     if (p == NULL) {
         conn_close(c, "output limit passed (client not reading)");
     }
@@ -125,7 +140,7 @@ char *conn_reserve(struct conn *c, size_t n)
 void conn_wrote(struct conn *c, size_t n)
 {
     c->out.len += (uint32_t)n;
-    conn_mark_dirty(c);
+    mark_dirty(c);
 }
 
 int conn_write(struct conn *c, const void *p, size_t n)
@@ -139,25 +154,29 @@ int conn_write(struct conn *c, const void *p, size_t n)
     return 0;
 }
 
-void conn_hold(struct conn *c, uint32_t off, uint32_t len, int keep)
+void conn_hold(struct conn *c, uint32_t off)
 {
     if (c->out_held == CONN_HELD_NONE) {
         c->out_held = off;
     }
-    if (batch_hold(&c->srv->batch, c, off, len, keep) < 0) {
-        conn_close(c, "out of memory");
-    }
+}
+
+void conn_unhold(struct conn *c)
+{
+    c->out_held = CONN_HELD_NONE;
+    mark_dirty(c);
 }
 
 void conn_drain(struct conn *c, const char *reason)
 {
-    if (c->state == CONN_CLOSED || c->state == CONN_DRAINING) {
+    if (c->state != CONN_OPEN) {
         return;
     }
     c->close_reason = reason;
-    conn_set_state(c, CONN_DRAINING);
+    set_state(c, CONN_DRAINING);
     update_reading(c);
-    conn_mark_dirty(c);
+    mark_dirty(c);
+    mark_gone(c);
 }
 
 void conn_close(struct conn *c, const char *reason)
@@ -165,51 +184,93 @@ void conn_close(struct conn *c, const char *reason)
     if (c->state == CONN_CLOSED) {
         return;
     }
-    if (conn_is_long(c)) {
-        play_leave(c);
-    }
     if (c->close_reason == NULL) {
         c->close_reason = reason;
     }
-    conn_set_state(c, CONN_CLOSED);
-    struct ev_loop *loop = c->srv->loop;
+    set_state(c, CONN_CLOSED);
+    struct ev_loop *loop = c->pool->loop;
     ev_io_stop(loop, &c->read_w);
     ev_io_stop(loop, &c->write_w);
     ev_timer_stop(loop, &c->idle_w);
-    ev_timer_stop(loop, &c->queue_w);
     ev_timer_stop(loop, &c->resume_w);
     close(c->fd);
     c->fd = -1;
-    conn_mark_dirty(c);
+    mark_dirty(c);
+    mark_gone(c);
 }
 
-void conn_free(struct conn *c)
+static void conn_free(struct conn *c)
 {
-    struct server *srv = c->srv;
+    struct conn_pool *pool = c->pool;
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
-        srv->conns = c->next;
+        pool->all = c->next;
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    srv->nconns--;
+    pool->n--;
     log_debug("conn %llu: closed (%s, %u open)", (unsigned long long)c->id,
-              c->close_reason ? c->close_reason : "done", srv->nconns);
+              c->close_reason ? c->close_reason : "done", pool->n);
     buf_free(&c->out);
     free(c->in);
     free(c);
 }
 
+unsigned conn_pool_tell_gone(struct conn_pool *pool)
+{
+    unsigned told = 0;
+    struct conn *c;
+    while ((c = pool->gone) != NULL) {
+        pool->gone = c->gone_next;
+        c->told = 1;
+        if (c->ops->gone != NULL) {
+            c->ops->gone(c);
+        }
+        told++;
+    }
+    return told;
+}
+
+int conn_pool_dirty(const struct conn_pool *pool)
+{
+    return pool->dirty != NULL;
+}
+
+void conn_pool_flush(struct conn_pool *pool)
+{
+    struct conn *c = pool->dirty, *later = NULL;
+    pool->dirty = NULL;
+    while (c != NULL) {
+        struct conn *next = c->dirty_next;
+        conn_flush(c);      /* still marked dirty, so closing cannot list it twice */
+        if (c->state == CONN_CLOSED && c->told) {
+            conn_free(c);
+        } else if (c->state == CONN_CLOSED) {
+            c->dirty_next = later;      /* freed once its owner has heard */
+            later = c;
+        } else {
+            c->dirty = 0;
+        }
+        c = next;
+    }
+    while (later != NULL) {
+        struct conn *next = later->dirty_next;
+        later->dirty_next = pool->dirty;
+        pool->dirty = later;
+        later = next;
+    }
+}
+
 /* Read while the client takes its answers and has frame budget left. */
 static void update_reading(struct conn *c)
 {
-    int want = !c->read_paused && !c->throttled && c->state != CONN_DRAINING && c->state != CONN_CLOSED;
+    int want = !c->read_paused && !c->throttled && c->state == CONN_OPEN;
     if (want && !ev_is_active(&c->read_w)) {
-        ev_io_start(c->srv->loop, &c->read_w);
+        ev_io_start(c->pool->loop, &c->read_w);
     } else if (!want && ev_is_active(&c->read_w)) {
-        ev_io_stop(c->srv->loop, &c->read_w);
+        ev_io_stop(c->pool->loop, &c->read_w);
     }
 }
 
@@ -235,8 +296,8 @@ static size_t read_allowance(struct conn *c, ev_tstamp now)
     /* Moves are stored, so a flood of them is a flood of writes: long
      * connections have a budget. Request lines cost no storage; the per-read
      * cap alone keeps one pipelining client from starving the others. */
-    double rate = c->srv->cfg.frame_rate;
-    if (rate <= 0 || c->state == CONN_SHORT) {
+    double rate = c->pool->frame_rate;
+    if (rate <= 0 || !c->metered) {
         return CONN_READ_MAX;
     }
     double tokens = limit_refill(&c->budget, rate, rate, now);
@@ -244,7 +305,7 @@ static size_t read_allowance(struct conn *c, ev_tstamp now)
         c->throttled = 1;
         update_reading(c);
         ev_timer_set(&c->resume_w, (1 - tokens) / rate, 0.);
-        ev_timer_start(c->srv->loop, &c->resume_w);
+        ev_timer_start(c->pool->loop, &c->resume_w);
         return 0;
     }
     /* A frame is at least a byte: reading no more bytes than tokens reads no
@@ -261,21 +322,21 @@ static int write_out(struct conn *c)
         ssize_t n = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
         if (n > 0) {
             c->out_sent += (uint32_t)n;
-            c->last_active = ev_now(c->srv->loop);
+            c->last_active = ev_now(c->pool->loop);
             continue;
         }
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_io_start(c->srv->loop, &c->write_w);
-            pause_reading(c, c->out.len - c->out_sent > CONN_OUT_PAUSE);
+            ev_io_start(c->pool->loop, &c->write_w);
+            pause_reading(c, c->out.len - c->out_sent > OUT_PAUSE(c->pool));
             return 0;
         }
         conn_close(c, "write failed");
         return -1;
     }
-    ev_io_stop(c->srv->loop, &c->write_w);
+    ev_io_stop(c->pool->loop, &c->write_w);
     /* Offsets of held bytes must not move, so compact only when nothing is held. */
     if (c->out_sent == c->out.len) {
         c->out.len = c->out_sent = 0;
@@ -326,43 +387,6 @@ static void keep_tail(struct conn *c, const char *buf, size_t from, size_t len)
     c->in_len = (uint32_t)rest;
 }
 
-/* Decide the connection's kind from its first non-whitespace byte; returns
- * the whitespace before it, which belongs to neither kind. */
-static size_t choose_mode(struct conn *c, const char *buf, size_t len)
-{
-    size_t i = 0;
-    while (i < len && rps_is_space((unsigned char)buf[i])) {
-        i++;
-    }
-    if (i == len) {
-        return len;
-    }
-    if (rps_opens((unsigned char)buf[i])) {
-        conn_set_state(c, CONN_LOBBY);
-        c->idle_w.repeat = c->srv->cfg.long_idle_timeout;
-        ev_timer_again(c->srv->loop, &c->idle_w);
-    } else {
-        conn_set_state(c, CONN_SHORT);
-    }
-    return i;
-}
-
-/* Hand buf[0, len) to the connection's protocol; returns the bytes consumed. */
-static size_t dispatch(struct conn *c, const char *buf, size_t len, int more, int eof)
-{
-    size_t skip = 0;
-    if (c->state == CONN_NEW) {
-        skip = choose_mode(c, buf, len);
-    }
-    if (c->state == CONN_SHORT) {
-        return skip + short_input(c, buf + skip, len - skip, more, eof);
-    }
-    if (conn_is_long(c)) {
-        return skip + play_input(c, buf + skip, len - skip);
-    }
-    return len;
-}
-
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct conn *c = (struct conn *)((char *)w - offsetof(struct conn, read_w));
@@ -389,23 +413,20 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     int more = !eof && (size_t)n == allowed;
     size_t len = have + (size_t)n;
     uint32_t out_before = c->out.len;
-    size_t used = dispatch(c, scratch, len, more, eof);
-    /* Only progress keeps a connection alive: a frame on a long connection,
-     * an answered request on a short one. Bytes that never finish a request
-     * (one a second, blank lines, the rest of an overlong line) do not. */
-    if (conn_is_long(c) || c->out.len != out_before) {
+    size_t used = c->ops->input(c, scratch, len, more, eof);
+    /* Only progress keeps a connection alive: a frame on a metered (long)
+     * connection, an answered request on a short one. Bytes that never finish
+     * a request (one a second, blank lines, the rest of an overlong line) do not. */
+    if (c->metered || c->out.len != out_before) {
         c->last_active = ev_now(loop);
     }
-    if (conn_is_long(c) && used > have) {
+    if (c->metered && used > have) {
         c->budget.tokens -= (double)(used - have);
     }
-    if (c->state == CONN_CLOSED) {
+    if (c->state != CONN_OPEN) {
         return;
     }
     if (eof) {
-        if (conn_is_long(c)) {
-            play_leave(c);
-        }
         conn_drain(c, "client closed");
         return;
     }
@@ -419,7 +440,7 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     /* The timer is not touched on every byte: it fires, and rearms itself for
      * whatever is left of the idle time since the last activity. */
-    double left = c->last_active + idle_timeout(c) - ev_now(loop);
+    double left = c->last_active + c->idle - ev_now(loop);
     if (left > 0.001) {
         w->repeat = left;
         ev_timer_again(loop, w);

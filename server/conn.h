@@ -1,46 +1,74 @@
 /*
- * conn: one TCP connection, from accept to free.
+ * conn: one TCP connection as a transport, from accept to free: bytes in and
+ * out, timers, limits and output held for the group commit. It knows nothing of
+ * games: the protocol that owns a connection sees it through a table of
+ * callbacks chosen when the connection's kind is decided.
  *
- * A connection starts NEW; its first decisive byte makes it SHORT (request
- * lines) or LOBBY (rock-paper-scissors frames). A long connection then moves
- * between LOBBY, QUEUED and MATCH. DRAINING sends what is queued and closes;
- * CLOSED waits for the end of the iteration to be freed.
+ * A connection is OPEN until it is closed (CLOSED) or told to send what is
+ * queued and then close (DRAINING). Neither frees it: the protocol hears that it
+ * is gone once, from conn_pool_tell_gone at the flush, never from inside one of
+ * its own calls, and the flush frees it after the commit.
  */
 #ifndef ARCADE_CONN_H
 #define ARCADE_CONN_H
 
 #include <ev.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "buf.h"
 #include "limit.h"
-#include "rps.h"
 
-struct server;
-struct match;
+struct conn;
+
+/* What the protocol that owns a connection does with it. */
+struct conn_ops {
+    const char *kind;   /* for logs */
+    /* Act on the whole requests or frames in buf[0, len); return the bytes consumed (the rest is
+     * kept for the next read). more: the read filled its allowance, so more bytes may be waiting;
+     * eof: the client half-closed and this is all there will be. */
+    size_t (*input)(struct conn *c, const char *buf, size_t len, int more, int eof);
+    /* The connection is closing or draining: called once, from the flush. NULL: nothing to do. */
+    void (*gone)(struct conn *c);
+};
 
 enum conn_state {
-    CONN_NEW,       /* no decisive byte yet */
-    CONN_SHORT,     /* request lines: math and leaderboard */
-    CONN_LOBBY,     /* long: plays the bot */
-    CONN_QUEUED,    /* long: waiting for an opponent */
-    CONN_MATCH,     /* long: playing a person */
+    CONN_OPEN,      /* reading and writing */
     CONN_DRAINING,  /* writing what is left, then closing */
-    CONN_CLOSED,    /* socket closed; freed at the end of the iteration */
+    CONN_CLOSED,    /* socket closed; freed by the flush */
 };
 
 #define CONN_HELD_NONE UINT32_MAX
+
+/* Every connection, and what the flush has to do with them. */
+struct conn_pool {
+    struct ev_loop *loop;
+    double frame_rate;              /* frames per second on a metered connection; 0: no limit */
+    uint32_t out_max;               /* queued output past which a connection is dropped */
+    const struct conn_ops *first;   /* the ops of a connection whose kind is not decided yet */
+    double first_idle;              /* and its idle timeout */
+    struct conn *all;               /* every connection, newest first */
+    unsigned n;
+    unsigned peak;                  /* most open at once since memory was last trimmed */
+    uint64_t next_id;
+    struct conn *dirty;             /* to write or free at the flush */
+    struct conn *gone;              /* closing or draining, the owner not told yet */
+};
 
 struct conn {
     int fd;
     uint64_t id;                /* for logs */
     enum conn_state state;
-    struct server *srv;
+    struct conn_pool *pool;
+    const struct conn_ops *ops; /* the protocol that owns it */
+    void *owner;                /* the protocol's data for it */
+    struct sockaddr_storage peer;
     ev_io read_w;
     ev_io write_w;              /* on only while the socket is full */
-    ev_timer idle_w;            /* fires at last_active + the state's timeout */
+    ev_timer idle_w;            /* fires at last_active + idle */
     ev_tstamp last_active;      /* last progress: a frame, an answered request, bytes written */
-    struct limit_bucket budget; /* frames a long connection may still send (--frame-rate) */
+    double idle;                /* seconds without progress before it is closed */
+    struct limit_bucket budget; /* frames a metered connection may still send (frame_rate) */
     ev_timer resume_w;          /* reading again once the budget allows */
 
     char *in;                   /* bytes of an unfinished line or frame */
@@ -49,51 +77,51 @@ struct conn {
     uint32_t out_sent;          /* bytes of out already written */
     uint32_t out_held;          /* out bytes from here on wait for the commit */
 
-    struct conn *prev, *next;   /* server->conns */
-    struct conn *dirty_next;    /* server->dirty */
+    struct conn *prev, *next;   /* pool->all */
+    struct conn *dirty_next;    /* pool->dirty */
+    struct conn *gone_next;     /* pool->gone */
     unsigned dirty : 1;         /* on the dirty list */
+    unsigned gone_listed : 1;   /* on the gone list (or told already) */
+    unsigned told : 1;          /* the owner heard it is gone */
+    unsigned metered : 1;       /* frames count against frame_rate */
     unsigned read_paused : 1;   /* reading stopped until the client reads */
     unsigned throttled : 1;     /* reading stopped until the frame budget refills */
-    unsigned skip_line : 1;     /* discarding the rest of an overlong line */
-    unsigned sent_newline : 1;  /* has ended a request with \n: no early answers */
-    unsigned named : 1;         /* said hello */
-    unsigned new_guest : 1;     /* player is a guest row made in the current batch */
+    unsigned skip_line : 1;     /* line protocol (short.c): discarding the rest of an overlong line */
+    unsigned sent_newline : 1;  /* line protocol (short.c): has ended a request with \n */
     const char *close_reason;   /* why it closed, for the log */
-
-    /* long connections */
-    char name[RPS_NAME_MAX + 1];
-    int64_t player;             /* store id, 0 until known */
-    int batch_slot;             /* its bot totals in server->batch, or -1 */
-    struct match *match;        /* while MATCH */
-    int side;                   /* 0 or 1 in match */
-    struct conn *queue_next;    /* while QUEUED */
-    struct conn *queue_prev;
-    ev_timer queue_w;           /* queue wait deadline */
 };
 
+void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_rate, uint32_t out_max,
+                    const struct conn_ops *first, double first_idle);
 /* Accept a connected socket; NULL if memory ran out (the fd is closed). */
-struct conn *conn_new(struct server *srv, int fd);
-void conn_set_state(struct conn *c, enum conn_state state);
-/* Queue bytes for the client. Returns 0, or -1 when the output cap was passed:
- * the connection is then closed. */
+struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer);
+/* Hand the connection to a protocol: its callbacks, its data, its idle timeout, and whether its
+ * frames count against the frame rate. */
+void conn_set_kind(struct conn *c, const struct conn_ops *ops, void *owner, double idle, int metered);
+
+/* Queue bytes for the client. Returns 0, or -1 when the connection is closed or the output cap
+ * was passed (the connection is then closed). */
 int conn_write(struct conn *c, const void *p, size_t n);
-/* Room for n bytes at the end of out, to be committed with conn_wrote. */
+/* Room for n bytes at the end of out, to be committed with conn_wrote; NULL as conn_write's -1. */
 char *conn_reserve(struct conn *c, size_t n);
 void conn_wrote(struct conn *c, size_t n);
-/* Mark bytes [off, off+len) of out as a result that must be stored first; keep:
- * they are also a notice the client must get even if storing fails. */
-void conn_hold(struct conn *c, uint32_t off, uint32_t len, int keep);
+/* Bytes of out from off on wait for the commit; conn_unhold lets them go. */
+void conn_hold(struct conn *c, uint32_t off);
+void conn_unhold(struct conn *c);
 /* Send what is queued, then close. */
 void conn_drain(struct conn *c, const char *reason);
-/* Close now (output dropped); freed at the end of the iteration. */
+/* Close now (output dropped). */
 void conn_close(struct conn *c, const char *reason);
-/* Put c on the list the flush visits. */
-void conn_mark_dirty(struct conn *c);
-/* Write what may be written; called by the flush. */
+/* Write what may be written now. */
 void conn_flush(struct conn *c);
-/* Free a CLOSED connection (by the flush). */
-void conn_free(struct conn *c);
-/* Is it a long connection (LOBBY, QUEUED or MATCH)? */
-int conn_is_long(const struct conn *c);
+
+/* Tell the owners of connections that closed or began draining; returns how many were told. The
+ * owners' callbacks may close or drain more: those are told in the same call. */
+unsigned conn_pool_tell_gone(struct conn_pool *pool);
+/* Does any connection wait for the flush? */
+int conn_pool_dirty(const struct conn_pool *pool);
+/* Write every connection that has output; free those that closed and whose owners were told. Call
+ * it after the commit: a connection with held output is never freed before it. */
+void conn_pool_flush(struct conn_pool *pool);
 
 #endif

@@ -23,6 +23,7 @@ static void usage(FILE *out)
             "  --max-conns N       open connections at most (default 10000)\n"
             "  --conn-rate N       new connections per second from one address (default 200; 0: no limit)\n"
             "  --frame-rate N      frames per second on one long connection (default 1000; 0: no limit)\n"
+            "  --out-max BYTES     queued output per connection before it is dropped (default 262144)\n"
             "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
             "  --long-idle-timeout S  close a silent long connection after S seconds (default 300)\n"
             "  --move-timeout S    move window of a player-vs-player round (default 30)\n"
@@ -58,7 +59,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
         { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
         { "conn-rate", required_argument, NULL, OPT_CONN_RATE },
         { "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
+        { "out-max", required_argument, NULL, OPT_OUT_MAX },
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
         { "long-idle-timeout", required_argument, NULL, OPT_LONG_IDLE },
         { "move-timeout", required_argument, NULL, OPT_MOVE },
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
         .max_conns = 10000,
         .conn_rate = 200,
         .frame_rate = 1000,
+        .out_max = 256 * 1024,
         .idle_timeout = 10,
         .long_idle_timeout = 300,
         .move_timeout = 30,
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
         case OPT_MAX_CONNS: cfg.max_conns = (int)number("--max-conns", optarg, 1, 1000000); break;
         case OPT_CONN_RATE: cfg.conn_rate = number("--conn-rate", optarg, 0, 1e9); break;
         case OPT_FRAME_RATE: cfg.frame_rate = number("--frame-rate", optarg, 0, 1e9); break;
+        case OPT_OUT_MAX: cfg.out_max = (uint32_t)number("--out-max", optarg, 64, 1 << 30); break;
         case OPT_IDLE: cfg.idle_timeout = number("--idle-timeout", optarg, 0.01, 86400); break;
         case OPT_LONG_IDLE: cfg.long_idle_timeout = number("--long-idle-timeout", optarg, 0.01, 86400); break;
         case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;

@@ -6,17 +6,20 @@
  *        queue timeout (Q)                 | one moved:  T y / T z (forfeit, stored)
  *                                          | none moved: T v (void)
  *                                          | 3 timeouts in a row: F, back to lobby
- *                                          | L or disconnect: G to the other
+ *                                          | L or a lost connection: G to the other
+ *                                          | a proven player's lost connection: D to the
+ *                                          |   other, the seat held to the end of the window;
+ *                                          |   back in time: J to it, C to the other
  */
 #include "match.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
 #include "log.h"
-#include "play.h"
-#include "server.h"
+#include "session.h"
 
 #define MATCH_TIMEOUTS_MAX 3
 
@@ -24,90 +27,89 @@ static void window_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static void queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    struct conn *c = (struct conn *)((char *)w - offsetof(struct conn, queue_w));
+    struct session *s = (struct session *)((char *)w - offsetof(struct session, queue_w));
     (void)loop;
     (void)revents;
-    if (c->state == CONN_QUEUED) {
-        match_unqueue(c);
-        play_send_op(c, RPS_OP_QUEUE_TIMEOUT);
+    if (s->place == SESSION_QUEUED) {
+        match_unqueue(s);
+        session_send_op(s, RPS_OP_QUEUE_TIMEOUT, SESSION_NOW);
     }
 }
 
-void match_unqueue(struct conn *c)
+void match_unqueue(struct session *s)
 {
-    struct server *srv = c->srv;
+    struct game *g = s->game;
 
-    if (c->queue_prev != NULL) {
-        c->queue_prev->queue_next = c->queue_next;
+    if (s->queue_prev != NULL) {
+        s->queue_prev->queue_next = s->queue_next;
     } else {
-        srv->queue_head = c->queue_next;
+        g->queue_head = s->queue_next;
     }
-    if (c->queue_next != NULL) {
-        c->queue_next->queue_prev = c->queue_prev;
+    if (s->queue_next != NULL) {
+        s->queue_next->queue_prev = s->queue_prev;
     } else {
-        srv->queue_tail = c->queue_prev;
+        g->queue_tail = s->queue_prev;
     }
-    c->queue_next = c->queue_prev = NULL;
-    ev_timer_stop(srv->loop, &c->queue_w);
-    conn_set_state(c, CONN_LOBBY);
+    s->queue_next = s->queue_prev = NULL;
+    ev_timer_stop(g->loop, &s->queue_w);
+    s->place = SESSION_LOBBY;
 }
 
-static void start(struct conn *a, struct conn *b)
+static void start(struct session *a, struct session *b)
 {
-    struct server *srv = a->srv;
+    struct game *g = a->game;
     struct match *m = calloc(1, sizeof(*m));
 
     if (m == NULL) {
-        play_send_text(b, RPS_OP_ERROR, "server busy");
+        session_send_text(b, RPS_OP_ERROR, "server busy", SESSION_NOW);
         return;
     }
     match_unqueue(a);
-    m->srv = srv;
+    m->game = g;
     m->p[0] = a;
     m->p[1] = b;
+    m->round = 1;
     for (int i = 0; i < 2; i++) {
         m->p[i]->match = m;
         m->p[i]->side = i;
-        conn_set_state(m->p[i], CONN_MATCH);
-        play_send_text(m->p[i], RPS_OP_MATCHED, m->p[1 - i]->name);
+        m->p[i]->place = SESSION_MATCH;
+        session_send_text(m->p[i], RPS_OP_MATCHED, m->p[1 - i]->name, SESSION_NOW);
     }
-    ev_timer_init(&m->window_w, window_cb, srv->cfg.move_timeout, srv->cfg.move_timeout);
-    ev_timer_start(srv->loop, &m->window_w);
+    ev_timer_init(&m->window_w, window_cb, g->move_timeout, g->move_timeout);
+    ev_timer_start(g->loop, &m->window_w);
     log_debug("match: %s against %s", a->name, b->name);
 }
 
-void match_queue(struct conn *c)
+void match_queue(struct session *s)
 {
-    struct server *srv = c->srv;
+    struct game *g = s->game;
 
-    for (struct conn *q = srv->queue_head; q != NULL; q = q->queue_next) {
-        if (strcmp(q->name, c->name) != 0) {
-            start(q, c);
-            return;
-        }
+    if (g->queue_head != NULL) {
+        start(g->queue_head, s);
+        return;
     }
-    c->queue_prev = srv->queue_tail;
-    c->queue_next = NULL;
-    if (srv->queue_tail != NULL) {
-        srv->queue_tail->queue_next = c;
+    s->queue_prev = g->queue_tail;
+    s->queue_next = NULL;
+    if (g->queue_tail != NULL) {
+        g->queue_tail->queue_next = s;
     } else {
-        srv->queue_head = c;
+        g->queue_head = s;
     }
-    srv->queue_tail = c;
-    conn_set_state(c, CONN_QUEUED);
-    ev_timer_init(&c->queue_w, queue_cb, srv->cfg.queue_timeout, 0.);
-    ev_timer_start(srv->loop, &c->queue_w);
-    play_send_op(c, RPS_OP_WAITING);
+    g->queue_tail = s;
+    s->place = SESSION_QUEUED;
+    ev_timer_init(&s->queue_w, queue_cb, g->queue_timeout, 0.);
+    ev_timer_start(g->loop, &s->queue_w);
+    session_send_op(s, RPS_OP_WAITING, SESSION_NOW);
 }
 
+/* The match is over: both players are back in the lobby, and a player who is away is gone. */
 static void finish(struct match *m)
 {
-    ev_timer_stop(m->srv->loop, &m->window_w);
+    ev_timer_stop(m->game->loop, &m->window_w);
     for (int i = 0; i < 2; i++) {
         m->p[i]->match = NULL;
-        if (m->p[i]->state == CONN_MATCH) {
-            conn_set_state(m->p[i], CONN_LOBBY);
-        }
+        m->p[i]->place = SESSION_LOBBY;
+        session_release(m->p[i]);
     }
     free(m);
 }
@@ -116,29 +118,34 @@ static void finish(struct match *m)
 static void record_round(struct match *m, char outcome, int timeout)
 {
     struct batch_round r = {
-        .player = { m->p[0]->player, m->p[1]->player },
+        .player = { m->p[0]->player.id, m->p[1]->player.id },
         .move = { m->move[0], m->move[1] },
         .outcome = outcome,
         .timeout = timeout,
     };
-    if (batch_round(&m->srv->batch, &r) < 0) {
+    if (batch_round(&m->game->batch, &r) < 0) {
         log_error("match: out of memory storing a round of %s against %s", m->p[0]->name, m->p[1]->name);
+        return;
     }
+    m->wins += outcome == 'W';
+    m->losses += outcome == 'L';
+    m->draws += outcome == 'D';
 }
 
 static void next_round(struct match *m)
 {
     m->move[0] = m->move[1] = 0;
-    ev_timer_again(m->srv->loop, &m->window_w);
+    m->round++;
+    ev_timer_again(m->game->loop, &m->window_w);
 }
 
-void match_move(struct conn *c, int move)
+void match_move(struct session *s, int move)
 {
-    struct match *m = c->match;
-    int me = c->side;
+    struct match *m = s->match;
+    int me = s->side;
 
     if (m->move[me] != 0) {
-        play_send_text(c, RPS_OP_ERROR, "already moved");
+        session_send_text(s, RPS_OP_ERROR, "already moved", SESSION_NOW);
         return;
     }
     m->move[me] = move;
@@ -148,7 +155,7 @@ void match_move(struct conn *c, int move)
     int result = rps_outcome(m->move[0], m->move[1]);
     record_round(m, result == RPS_WIN ? 'W' : result == RPS_LOSS ? 'L' : 'D', 0);
     for (int i = 0; i < 2; i++) {
-        play_send_result(m->p[i], m->move[1 - i], rps_outcome(m->move[i], m->move[1 - i]));
+        session_send_result(m->p[i], m->move[1 - i], rps_outcome(m->move[i], m->move[1 - i]));
         m->timeouts[i] = 0;
     }
     next_round(m);
@@ -164,7 +171,8 @@ static int over(struct match *m)
     }
     for (int i = 0; i < 2; i++) {
         int mine = i == 0 ? out0 : out1, theirs = i == 0 ? out1 : out0;
-        play_send_code(m->p[i], RPS_OP_MATCH_OVER, mine && theirs ? RPS_VOID : mine ? RPS_LOSS : RPS_WIN, 0);
+        int code = mine && theirs ? RPS_VOID : mine ? RPS_LOSS : RPS_WIN;
+        session_send_code(m->p[i], RPS_OP_MATCH_OVER, code, SESSION_NOW);
     }
     finish(m);
     return 1;
@@ -178,47 +186,96 @@ static void window_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     if (m->move[0] == 0 && m->move[1] == 0) {
         for (int i = 0; i < 2; i++) {
-            play_send_code(m->p[i], RPS_OP_ROUND_TIMEOUT, RPS_VOID, 0);
+            session_send_code(m->p[i], RPS_OP_ROUND_TIMEOUT, RPS_VOID, SESSION_NOW);
             m->timeouts[i]++;
         }
     } else {
         int mover = m->move[0] != 0 ? 0 : 1;
         record_round(m, mover == 0 ? 'W' : 'L', 1);
-        play_send_code(m->p[mover], RPS_OP_ROUND_TIMEOUT, RPS_WIN, 1);
-        play_send_code(m->p[1 - mover], RPS_OP_ROUND_TIMEOUT, RPS_LOSS, 1);
+        session_send_code(m->p[mover], RPS_OP_ROUND_TIMEOUT, RPS_WIN, SESSION_HELD);
+        session_send_code(m->p[1 - mover], RPS_OP_ROUND_TIMEOUT, RPS_LOSS, SESSION_HELD);
         m->timeouts[mover] = 0;
         m->timeouts[1 - mover]++;
     }
-    if (!over(m)) {
-        next_round(m);
+    if (over(m)) {
+        return;
     }
-}
-
-void match_leave(struct conn *c)
-{
-    struct match *m = c->match;
-    struct conn *other = m->p[1 - c->side];
-    uint32_t off = other->out.len;
-
-    if (conn_write(other, (char[]){ RPS_OP_GONE }, 1) < 0) {
+    /* A held seat lasts to the end of the window it dropped in. */
+    if (m->away[0] || m->away[1]) {
+        for (int i = 0; i < 2; i++) {
+            if (!m->away[i]) {
+                session_send_op(m->p[i], RPS_OP_GONE, SESSION_NOW);
+            }
+        }
         finish(m);
         return;
     }
+    next_round(m);
+}
+
+void match_leave(struct session *s)
+{
+    struct match *m = s->match;
+    int me = s->side;
+    struct session *other = m->p[1 - me];
+
     /* Leaving cannot dodge a round the other player has already moved in:
      * that round is theirs by forfeit. Leaving between rounds stores nothing. */
-    if (m->move[other->side] != 0) {
-        m->move[c->side] = 0;
-        record_round(m, c->side == 0 ? 'L' : 'W', 1);
-        conn_hold(other, off, 1, 1);
+    if (m->move[1 - me] != 0) {
+        m->move[me] = 0;
+        record_round(m, me == 0 ? 'L' : 'W', 1);
+        session_send_code(s, RPS_OP_ROUND_TIMEOUT, RPS_LOSS, SESSION_HELD);
+        session_send_op(other, RPS_OP_GONE, SESSION_KEPT);
+    } else {
+        session_send_op(other, RPS_OP_GONE, SESSION_NOW);
     }
     finish(m);
 }
 
-void match_abort(struct conn *c)
+/* Whole seconds left in the current window, rounded up. */
+static unsigned seconds_left(struct match *m)
 {
-    struct match *m = c->match;
+    return (unsigned)ceil(ev_timer_remaining(m->game->loop, &m->window_w) - 1e-6);
+}
+
+void match_drop(struct session *s)
+{
+    struct match *m = s->match;
+    char text[16];
+
+    if (!s->proven) {
+        match_leave(s);
+        return;
+    }
+    m->away[s->side] = 1;
+    snprintf(text, sizeof(text), "%u", seconds_left(m));
+    session_send_text(m->p[1 - s->side], RPS_OP_DROPPED, text, SESSION_NOW);
+    log_info("match: %s dropped against %s, seat held for %s s", s->name, m->p[1 - s->side]->name, text);
+}
+
+void match_rejoin(struct session *s)
+{
+    struct match *m = s->match;
+    int me = s->side, was_away = m->away[me];
+    unsigned won = me == 0 ? m->wins : m->losses, lost = me == 0 ? m->losses : m->wins;
+    char text[RPS_NAME_MAX + 64];
+
+    m->away[me] = 0;
+    snprintf(text, sizeof(text), "%s %u %u %u %u %d %u", m->p[1 - me]->name, m->round, won, lost, m->draws,
+             m->move[me] != 0, seconds_left(m));
+    /* The score may hold rounds of this iteration: the snapshot waits for their commit. */
+    session_send_text(s, RPS_OP_REJOINED, text, SESSION_HELD);
+    if (was_away) {
+        session_send_op(m->p[1 - me], RPS_OP_BACK, SESSION_NOW);
+        log_info("match: %s rejoined against %s", s->name, m->p[1 - me]->name);
+    }
+}
+
+void match_abort(struct session *s)
+{
+    struct match *m = s->match;
     for (int i = 0; i < 2; i++) {
-        play_send_code(m->p[i], RPS_OP_ROUND_TIMEOUT, RPS_VOID, 0);
+        session_send_code(m->p[i], RPS_OP_ROUND_TIMEOUT, RPS_VOID, SESSION_NOW);
     }
     finish(m);
 }

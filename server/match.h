@@ -1,32 +1,43 @@
 /*
- * match: the queue of players waiting for a person, and the matches between them.
+ * match: the queue of players waiting for a person, and the matches between
+ * them. Everything here works on sessions: a match never sees a connection, so
+ * a player whose connection drops can keep its seat.
  */
 #ifndef ARCADE_MATCH_H
 #define ARCADE_MATCH_H
 
 #include <ev.h>
 
-struct conn;
-struct server;
+struct game;
+struct session;
 
 struct match {
-    struct server *srv;
-    struct conn *p[2];      /* p[0] waited in the queue, p[1] arrived */
+    struct game *game;
+    struct session *p[2];   /* p[0] waited in the queue, p[1] arrived */
     int move[2];            /* this round's moves, 0 until made */
     int timeouts[2];        /* timed-out rounds in a row */
+    int away[2];            /* the connection is gone; the seat is held to the end of the window */
+    unsigned round;         /* the current round, from 1 (void rounds count) */
+    unsigned wins, losses, draws;   /* stored rounds, from p[0]'s side */
     ev_timer window_w;      /* the move window of the current round */
 };
 
-/* Match c with the first waiting player of another name, or queue it (`W`). */
-void match_queue(struct conn *c);
-/* Take c out of the queue; it is back in the lobby. */
-void match_unqueue(struct conn *c);
-/* c moves in its match's current round. */
-void match_move(struct conn *c, int move);
-/* c leaves its match; its opponent is told (`G`) and, if it had moved in the current round,
- * wins that round by forfeit. */
-void match_leave(struct conn *c);
-/* End c's match with its current round void (`T v` to both), storing nothing: shutdown. */
-void match_abort(struct conn *c);
+/* Match s with the first waiting player, or queue it (`W`). */
+void match_queue(struct session *s);
+/* Take s out of the queue; it is back in the lobby. */
+void match_unqueue(struct session *s);
+/* s moves in its match's current round. */
+void match_move(struct session *s, int move);
+/* s leaves its match: its opponent is told (`G`) and, if it had moved in the current round, wins
+ * that round by forfeit (`T z` to s, `G` to the opponent, both held until stored). */
+void match_leave(struct session *s);
+/* s's connection is gone: a proven player keeps its seat to the end of the window (`D` to the
+ * opponent); anyone else leaves. */
+void match_drop(struct session *s);
+/* s is back on a connection (a login): `J` with the snapshot to s, `C` to the opponent if s was
+ * away. */
+void match_rejoin(struct session *s);
+/* End s's match with its current round void (`T v` to both), storing nothing: shutdown. */
+void match_abort(struct session *s);
 
 #endif

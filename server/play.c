@@ -1,165 +1,307 @@
 /*
- * play: what each frame of a long connection does, in the lobby (against the
- * bot), in the queue and in a match. The rules themselves live in games/rps.
+ * play: what each frame of a long connection does to the session it carries,
+ * in the lobby (against the bot), in the queue and in a match. The rules live
+ * in games/rps, matches in match, names and secrets in account.
+ *
+ * A connection starts with a guest session. A hello, a registration or a login
+ * moves it to the session of that name: a new one, or (a login) the account's
+ * live one, which takes it over from an older connection or gets its seat back.
  */
 #include "play.h"
 
 #include <string.h>
 
+#include "account.h"
 #include "conn.h"
+#include "game.h"
 #include "log.h"
 #include "match.h"
-#include "server.h"
+#include "session.h"
 #include "store.h"
 
-void play_send_text(struct conn *c, int op, const char *text)
-{
-    char frame[2 + 255];
-    conn_write(c, frame, rps_frame_text(frame, op, text));
-}
+static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof);
+static void gone(struct conn *c);
 
-void play_send_op(struct conn *c, int op)
-{
-    char b = (char)op;
-    conn_write(c, &b, 1);
-}
+static const struct conn_ops play_ops = { "long", input, gone };
 
-void play_send_code(struct conn *c, int op, int code, int held)
+void play_attach(struct game *g, struct conn *c)
 {
-    char frame[2] = { (char)op, (char)code };
-    uint32_t off = c->out.len;
-    if (conn_write(c, frame, sizeof(frame)) == 0 && held) {
-        conn_hold(c, off, sizeof(frame), 0);
-    }
-}
-
-void play_send_result(struct conn *c, int their_move, int result)
-{
-    char frame[3] = { RPS_OP_MOVE, (char)('0' + their_move), (char)result };
-    uint32_t off = c->out.len;
-    const char *p = c->named ? frame : frame + 2;
-    size_t n = c->named ? 3 : 1;
-    if (conn_write(c, p, n) == 0) {
-        conn_hold(c, off, (uint32_t)n, 0);
-    }
-}
-
-static void bot_round(struct conn *c, int move)
-{
-    struct server *srv = c->srv;
-    int bot = rps_bot_move(&srv->bot);
-    int result = rps_outcome(move, bot);
-
-    if (batch_bot(&srv->batch, c, result) < 0) {
+    struct session *s = session_new(g);
+    if (s == NULL) {
         conn_close(c, "out of memory");
         return;
     }
-    play_send_result(c, bot, result);
+    conn_set_kind(c, &play_ops, NULL, g->long_idle, 1);
+    session_attach(s, c);
 }
 
-static void on_move(struct conn *c, const struct rps_frame *f)
+static void bot_round(struct session *s, int move)
 {
-    switch (c->state) {
-    case CONN_LOBBY:
-        bot_round(c, f->move);
-        break;
-    case CONN_QUEUED:
-        play_send_text(c, RPS_OP_ERROR, "waiting for an opponent");
-        break;
-    case CONN_MATCH:
-        match_move(c, f->move);
-        break;
-    default:
-        break;
-    }
-}
+    struct game *g = s->game;
+    int bot = rps_bot_move(&g->bot);
+    int result = rps_outcome(move, bot);
 
-static void on_hello(struct conn *c, const struct rps_frame *f)
-{
-    char err[256];
-
-    if (c->named) {
-        play_send_text(c, RPS_OP_REFUSED, "already named");
+    if (batch_bot(&g->batch, &s->player, result) < 0) {
+        conn_close(s->conn, "out of memory");
         return;
     }
-    int64_t id = store_player(c->srv->store, f->name, err, sizeof(err));
-    if (id < 0) {
-        log_error("conn %llu: could not register player %s: %s", (unsigned long long)c->id, f->name, err);
-        play_send_text(c, RPS_OP_REFUSED, "games unavailable");
-        return;
-    }
-    c->named = 1;
-    c->batch_slot = -1;     /* rounds already counted as a guest stay the guest's */
-    c->player = id;
-    strcpy(c->name, f->name);
-    play_send_text(c, RPS_OP_ACCEPTED, f->name);
+    session_send_result(s, bot, result);
 }
 
-static void on_play(struct conn *c, const struct rps_frame *f)
+static void on_move(struct session *s, const struct rps_frame *f)
 {
-    (void)f;
-    if (!c->named) {
-        play_send_text(c, RPS_OP_ERROR, "hello first");
-    } else if (c->state == CONN_QUEUED) {
-        play_send_text(c, RPS_OP_ERROR, "already queued");
-    } else if (c->state == CONN_MATCH) {
-        play_send_text(c, RPS_OP_ERROR, "in a match");
+    switch (s->place) {
+    case SESSION_LOBBY:
+        bot_round(s, f->move);
+        break;
+    case SESSION_QUEUED:
+        session_send_text(s, RPS_OP_ERROR, "waiting for an opponent", SESSION_NOW);
+        break;
+    case SESSION_MATCH:
+        match_move(s, f->move);
+        break;
+    }
+}
+
+/* Carry on c as the named session s from now on; c's guest session is done. */
+static void become(struct session *guest, struct session *s)
+{
+    struct conn *c = guest->conn;
+    session_detach(guest);
+    session_release(guest);     /* its rounds so far stay the guest's */
+    session_attach(s, c);
+    session_send_text(s, RPS_OP_ACCEPTED, s->name, SESSION_NOW);
+}
+
+/* A new session for a player nobody plays as now, carried on the guest's connection. */
+static void become_new(struct session *guest, const struct store_account *acct, int proven)
+{
+    struct session *s = session_new_named(guest->game, acct->id, acct->name, proven);
+    if (s == NULL) {
+        session_send_text(guest, RPS_OP_REFUSED, "server busy", SESSION_NOW);
+        return;
+    }
+    become(guest, s);
+}
+
+static int refuse_named(struct session *s)
+{
+    if (s->named) {
+        session_send_text(s, RPS_OP_REFUSED, "already named", SESSION_NOW);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_hello(struct session *s, const struct rps_frame *f)
+{
+    struct store_account acct;
+    const char *reason;
+
+    if (refuse_named(s)) {
+        return;
+    }
+    if (account_hello(s->game, f->name, &acct, &reason) < 0) {
+        session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
+    } else if (session_find(s->game, acct.name) != NULL) {
+        /* No proof of who is the owner: whoever is on the name keeps it. */
+        session_send_text(s, RPS_OP_REFUSED, "name in use", SESSION_NOW);
     } else {
-        match_queue(c);
+        become_new(s, &acct, 0);
     }
 }
 
-static void on_leave(struct conn *c, const struct rps_frame *f)
+static void on_register(struct session *s, const struct rps_frame *f)
 {
-    (void)f;
-    play_leave(c);
-    play_send_op(c, RPS_OP_LOBBY);
+    struct store_account acct;
+    char secret[RPS_SECRET_HEX + 1];
+    const char *reason;
+
+    if (refuse_named(s)) {
+        return;
+    }
+    struct session *live = session_find(s->game, f->name);
+    if (live != NULL) {
+        session_send_text(s, RPS_OP_REFUSED, live->proven ? "name taken" : "name in use", SESSION_NOW);
+        return;
+    }
+    if (account_register(s->game, f->name, &acct, secret, &reason) < 0) {
+        session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
+        return;
+    }
+    session_send_text(s, RPS_OP_SECRET, secret, SESSION_NOW);
+    become_new(s, &acct, 1);
 }
 
-static void on_bad(struct conn *c, const struct rps_frame *f)
+/* The owner is back: on a new connection while the old one lives on (take-over), or while its
+ * seat is held. */
+static void take_over(struct session *guest, struct session *s)
+{
+    struct conn *old = s->conn;
+    int place = s->place;
+
+    if (old != NULL) {
+        log_info("account: %s taken over by a new login", s->name);
+        session_send_text(s, RPS_OP_ERROR, "taken over by another login", SESSION_NOW);
+        session_detach(s);
+        conn_drain(old, "taken over");
+    }
+    s->proven = 1;
+    become(guest, s);
+    if (place == SESSION_MATCH) {
+        match_rejoin(s);
+    } else if (place == SESSION_QUEUED) {
+        session_send_op(s, RPS_OP_WAITING, SESSION_NOW);
+    }
+}
+
+static void on_login(struct session *s, const struct rps_frame *f)
+{
+    struct store_account acct;
+    const char *reason;
+
+    if (refuse_named(s)) {
+        return;
+    }
+    if (account_login(s->game, &s->conn->peer, f->name, f->secret, f->secret_len, &acct, &reason) < 0) {
+        session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
+        return;
+    }
+    struct session *live = session_find(s->game, acct.name);
+    if (live != NULL) {
+        take_over(s, live);
+    } else {
+        become_new(s, &acct, 1);
+    }
+}
+
+static void on_rotate(struct session *s, const struct rps_frame *f)
+{
+    char secret[RPS_SECRET_HEX + 1];
+    const char *reason;
+    (void)f;
+
+    if (!s->proven) {
+        session_send_text(s, RPS_OP_ERROR, "log in first", SESSION_NOW);
+    } else if (account_rotate(s->game, s->player.id, secret, &reason) < 0) {
+        session_send_text(s, RPS_OP_ERROR, reason, SESSION_NOW);
+    } else {
+        log_info("account: %s has a new secret", s->name);
+        session_send_text(s, RPS_OP_SECRET, secret, SESSION_NOW);
+    }
+}
+
+static void on_release(struct session *s, const struct rps_frame *f)
+{
+    const char *reason;
+    (void)f;
+
+    if (!s->proven) {
+        session_send_text(s, RPS_OP_ERROR, "log in first", SESSION_NOW);
+    } else if (account_release(s->game, s->player.id, &reason) < 0) {
+        session_send_text(s, RPS_OP_ERROR, reason, SESSION_NOW);
+    } else {
+        log_info("account: %s released", s->name);
+        s->proven = 0;
+        session_send_op(s, RPS_OP_RELEASED, SESSION_NOW);
+    }
+}
+
+static void on_play(struct session *s, const struct rps_frame *f)
+{
+    (void)f;
+    if (!s->named) {
+        session_send_text(s, RPS_OP_ERROR, "hello first", SESSION_NOW);
+    } else if (s->place == SESSION_QUEUED) {
+        session_send_text(s, RPS_OP_ERROR, "already queued", SESSION_NOW);
+    } else if (s->place == SESSION_MATCH) {
+        session_send_text(s, RPS_OP_ERROR, "in a match", SESSION_NOW);
+    } else {
+        match_queue(s);
+    }
+}
+
+static void on_leave(struct session *s, const struct rps_frame *f)
+{
+    (void)f;
+    if (s->place == SESSION_QUEUED) {
+        match_unqueue(s);
+    } else if (s->place == SESSION_MATCH) {
+        match_leave(s);
+    }
+    session_send_op(s, RPS_OP_LOBBY, SESSION_NOW);
+}
+
+static void on_bad(struct session *s, const struct rps_frame *f)
 {
     static const char *const reasons[] = {
         [RPS_FRAME_BAD] = "bad frame",
         [RPS_FRAME_BAD_LENGTH] = "bad length",
         [RPS_FRAME_BAD_NAME] = "bad name",
     };
-    play_send_text(c, f->type == RPS_FRAME_BAD ? RPS_OP_ERROR : RPS_OP_REFUSED, reasons[f->type]);
+    session_send_text(s, f->type == RPS_FRAME_BAD ? RPS_OP_ERROR : RPS_OP_REFUSED, reasons[f->type], SESSION_NOW);
 }
 
-static void (*const handlers[])(struct conn *, const struct rps_frame *) = {
+static void (*const handlers[])(struct session *, const struct rps_frame *) = {
     [RPS_FRAME_SPACE] = NULL,
     [RPS_FRAME_MOVE] = on_move,
     [RPS_FRAME_HELLO] = on_hello,
     [RPS_FRAME_PLAY] = on_play,
     [RPS_FRAME_LEAVE] = on_leave,
+    [RPS_FRAME_REGISTER] = on_register,
+    [RPS_FRAME_LOGIN] = on_login,
+    [RPS_FRAME_ROTATE] = on_rotate,
+    [RPS_FRAME_RELEASE] = on_release,
     [RPS_FRAME_BAD] = on_bad,
     [RPS_FRAME_BAD_LENGTH] = on_bad,
     [RPS_FRAME_BAD_NAME] = on_bad,
 };
 
-size_t play_input(struct conn *c, const char *buf, size_t len)
+static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof)
 {
     size_t pos = 0;
     struct rps_frame f;
+    (void)more;
+    (void)eof;
 
-    while (pos < len && conn_is_long(c)) {
+    /* The session may change with each frame (a login), and the connection may close. */
+    while (pos < len && c->state == CONN_OPEN && c->owner != NULL) {
         size_t n = rps_decode(buf + pos, len - pos, &f);
         if (n == 0) {
             break;
         }
         pos += n;
         if (handlers[f.type] != NULL) {
-            handlers[f.type](c, &f);
+            handlers[f.type](c->owner, &f);
         }
     }
-    return conn_is_long(c) ? pos : len;
+    return c->state == CONN_OPEN && c->owner != NULL ? pos : len;
 }
 
-void play_leave(struct conn *c)
+/* The connection is gone: a proven player in a match keeps its seat for now; anyone else leaves. */
+static void gone(struct conn *c)
 {
-    if (c->state == CONN_QUEUED) {
-        match_unqueue(c);
-    } else if (c->state == CONN_MATCH) {
-        match_leave(c);
+    struct session *s = c->owner;
+    if (s == NULL) {
+        return;
+    }
+    session_detach(s);
+    if (s->place == SESSION_MATCH) {
+        match_drop(s);
+    } else if (s->place == SESSION_QUEUED) {
+        match_unqueue(s);
+    }
+    session_release(s);
+}
+
+void play_shutdown(struct game *g)
+{
+    for (struct session *s = g->sessions; s != NULL; s = s->next) {
+        if (s->place == SESSION_MATCH) {
+            match_abort(s);
+        } else if (s->place == SESSION_QUEUED) {
+            match_unqueue(s);
+        }
+        session_send_text(s, RPS_OP_ERROR, "server shutting down", SESSION_NOW);
     }
 }

@@ -1,11 +1,21 @@
 /*
- * server: the loop. One libev loop in one thread serves TCP and UDP on one port.
+ * server: the wiring. One libev loop in one thread serves TCP and UDP on one
+ * port. Calls go down the layers, never back up:
  *
- *   accept -> conn (first byte decides: short request lines, or long frames)
- *   readable conn -> short_input / play_input -> replies queued, results held
- *   prepare (once per iteration, before the loop sleeps):
- *       batch_commit: one transaction for every result of the iteration
- *       conn_flush:   write what is no longer held; free what closed
+ *   server (this file: listeners, signals, the flush)
+ *     -> protocols: short (request lines), play (rock-paper-scissors frames)
+ *       -> services: session, match, account, batch (the group commit), store
+ *         -> conn (the transport) -> buf, limit, net, log
+ *   games/ (rules, parsers, the leaderboard's rows) is used by all and uses none.
+ *
+ * How a byte travels:
+ *   accept -> conn; its first decisive byte hands it to short or play
+ *   readable conn -> ops->input -> replies queued, results held for the commit
+ *   prepare (once per iteration, before the loop sleeps), until nothing is left:
+ *       conn_pool_tell_gone: protocols hear of connections that closed
+ *       batch_commit:        one transaction for every result of the iteration
+ *       conn_pool_flush:     write what is no longer held; free what closed
+ *     then session_reap frees the sessions nothing holds any more
  *   every second: store_fold adds the logged bot rounds into the players' totals
  *   datagram -> short_reply -> one datagram back
  *   SIGINT/SIGTERM -> stop accepting, void running rounds, drain, close the store
@@ -24,14 +34,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "board.h"
-#include "conn.h"
 #include "limit.h"
 #include "log.h"
-#include "match.h"
 #include "net.h"
 #include "play.h"
 #include "reply.h"
+#include "session.h"
 #include "short.h"
 #include "store.h"
 
@@ -50,6 +60,32 @@ static void refuse(int fd)
     (void)n;
     close(fd);
 }
+
+/* The first decisive byte of a connection chooses its protocol; whitespace before it belongs to
+ * neither and is skipped. */
+static size_t choose(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    struct server *srv = (struct server *)((char *)c->pool - offsetof(struct server, pool));
+    size_t i = 0;
+
+    while (i < len && rps_is_space((unsigned char)buf[i])) {
+        i++;
+    }
+    if (i == len) {
+        return len;
+    }
+    if (rps_opens((unsigned char)buf[i])) {
+        play_attach(&srv->game, c);
+    } else {
+        short_attach(c, srv->store, srv->cfg.idle_timeout);
+    }
+    if (c->ops->input == choose || c->state != CONN_OPEN) {
+        return len;
+    }
+    return i + c->ops->input(c, buf + i, len - i, more, eof);
+}
+
+static const struct conn_ops first_ops = { "new", choose, NULL };
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -72,13 +108,13 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             }
             return;
         }
-        if (srv->nconns >= (unsigned)srv->cfg.max_conns ||
+        if (srv->pool.n >= (unsigned)srv->cfg.max_conns ||
             (srv->cfg.conn_rate > 0 && !limit_addrs_take(srv->addrs, &sa, srv->cfg.conn_rate, ev_now(loop)))) {
             refuse(fd);
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_new(srv, fd);
+        conn_new(&srv->pool, fd, &sa);
     }
 }
 
@@ -116,39 +152,38 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
          * address anyone can forge, that would make arcade an amplifier. */
         size_t reply = (size_t)n > sizeof(in)                      ? reply_error(out, "line too long")
                        : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, "tcp only")
-                                                                  : short_reply(srv, in + start, len - start, out);
+                                                                  : short_reply(srv->store, in + start, len - start, out);
         if (sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }
     }
 }
 
-/* Commit, write, free: until nothing is left, since closing a connection in a
- * match can produce one more result (the opponent's forfeit win). */
+/* Tell, commit, write, free: until nothing is left, since a closed connection
+ * can produce one more result (the opponent's forfeit win), and a write that
+ * fails closes one more connection. */
 static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, flush_w));
+    struct conn_pool *pool = &srv->pool;
     (void)revents;
 
-    while (batch_pending(&srv->batch) || srv->dirty != NULL) {
-        batch_commit(srv);
-        struct conn *c;
-        while ((c = srv->dirty) != NULL) {
-            srv->dirty = c->dirty_next;
-            conn_flush(c);      /* still marked dirty, so closing cannot list it twice */
-            c->dirty = 0;
-            if (c->state == CONN_CLOSED) {
-                conn_free(c);
-            }
+    for (;;) {
+        conn_pool_tell_gone(pool);
+        if (!batch_pending(&srv->game.batch) && !conn_pool_dirty(pool)) {
+            break;
         }
+        batch_commit(&srv->game.batch, srv->store);
+        conn_pool_flush(pool);
     }
+    session_reap(&srv->game);
     /* After a crowd has gone, hand its memory back to the system: malloc keeps
      * freed chunks, and ten thousand connection structs are megabytes. */
-    if (srv->nconns_peak >= TRIM_PEAK && srv->nconns < srv->nconns_peak / 4) {
+    if (pool->peak >= TRIM_PEAK && pool->n < pool->peak / 4) {
         malloc_trim(0);
-        srv->nconns_peak = srv->nconns;
+        pool->peak = pool->n;
     }
-    if (srv->stopping && srv->nconns == 0) {
+    if (srv->stopping && pool->n == 0) {
         ev_break(loop, EVBREAK_ALL);
     }
 }
@@ -169,8 +204,8 @@ static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, drain_w));
     (void)loop;
     (void)revents;
-    log_info("shutdown: closing %u connections that did not take their answers", srv->nconns);
-    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+    log_info("shutdown: closing %u connections that did not take their answers", srv->pool.n);
+    for (struct conn *c = srv->pool.all; c != NULL; c = c->next) {
         conn_close(c, "shutdown");
     }
 }
@@ -184,21 +219,14 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     srv->stopping = 1;
-    log_info("shutdown: signal %d, %u connections open", w->signum, srv->nconns);
+    log_info("shutdown: signal %d, %u connections open", w->signum, srv->pool.n);
     ev_io_stop(loop, &srv->accept_w);
     ev_io_stop(loop, &srv->udp_w);
     ev_timer_stop(loop, &srv->accept_pause_w);
     close(srv->tcp_fd);
     close(srv->udp_fd);
-    for (struct conn *c = srv->conns; c != NULL; c = c->next) {
-        if (c->state == CONN_MATCH) {
-            match_abort(c);
-        } else if (c->state == CONN_QUEUED) {
-            match_unqueue(c);
-        }
-        if (conn_is_long(c)) {
-            play_send_text(c, RPS_OP_ERROR, "server shutting down");
-        }
+    play_shutdown(&srv->game);
+    for (struct conn *c = srv->pool.all; c != NULL; c = c->next) {
         conn_drain(c, "shutdown");
     }
     ev_timer_init(&srv->drain_w, drain_cb, DRAIN_TIMEOUT, 0.);
@@ -223,14 +251,25 @@ int server_init(struct server *srv, const struct config *cfg)
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
     srv->loop = EV_DEFAULT;
-    rps_bot_seed(&srv->bot, random_seed());
+    conn_pool_init(&srv->pool, srv->loop, cfg->frame_rate, cfg->out_max, &first_ops, cfg->idle_timeout);
+    struct game *g = &srv->game;
+    g->loop = srv->loop;
+    g->move_timeout = cfg->move_timeout;
+    g->queue_timeout = cfg->queue_timeout;
+    g->long_idle = cfg->long_idle_timeout;
+    rps_bot_seed(&g->bot, random_seed());
+    if (account_init(g) < 0) {
+        return -1;
+    }
     if ((srv->addrs = limit_addrs_new()) == NULL) {
         log_error("out of memory");
+        account_free(g);
         return -1;
     }
     if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
         limit_addrs_free(srv->addrs);
+        account_free(g);
         return -1;
     }
     srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
@@ -239,8 +278,10 @@ int server_init(struct server *srv, const struct config *cfg)
         close(srv->tcp_fd);
         close(srv->udp_fd);
         limit_addrs_free(srv->addrs);
+        account_free(g);
         return -1;
     }
+    g->store = srv->store;
     ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
@@ -271,7 +312,9 @@ int server_run(struct server *srv)
     store_close(srv->store);
     ev_signal_stop(srv->loop, &srv->sigint_w);
     ev_signal_stop(srv->loop, &srv->sigterm_w);
-    batch_free(&srv->batch);
+    session_free_all(&srv->game);
+    batch_free(&srv->game.batch);
+    account_free(&srv->game);
     limit_addrs_free(srv->addrs);
     ev_loop_destroy(srv->loop);
     log_info("shutdown: done");

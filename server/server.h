@@ -7,8 +7,8 @@
 #include <ev.h>
 #include <stdint.h>
 
-#include "batch.h"
-#include "rps.h"
+#include "conn.h"
+#include "game.h"
 
 #define ARCADE_VERSION "1.0.0"
 
@@ -20,21 +20,22 @@ struct config {
     int max_conns;              /* past it, new connections are refused */
     double conn_rate;           /* new connections per second per address; 0: no limit */
     double frame_rate;          /* frames per second per long connection; 0: no limit */
+    uint32_t out_max;           /* queued output per connection before it is dropped */
     double idle_timeout;        /* short connections: seconds without traffic */
     double long_idle_timeout;   /* long connections: seconds without a frame */
     double move_timeout;        /* player-vs-player move window */
     double queue_timeout;       /* longest wait for an opponent */
 };
 
-struct conn;
 struct limit_addrs;
 struct store;
 
 struct server {
     struct ev_loop *loop;
     struct config cfg;
-    struct store *store;        /* results and the leaderboard */
-    struct rps_bot bot;         /* the bot's moves, seeded per process */
+    struct store *store;        /* results, players and the leaderboard */
+    struct conn_pool pool;      /* every TCP connection */
+    struct game game;           /* sessions, matches, accounts and the group commit */
 
     int tcp_fd;                 /* listening socket */
     int udp_fd;                 /* datagram socket on the same port */
@@ -48,14 +49,6 @@ struct server {
     ev_timer fold_w;            /* adds the tally log of bot rounds into the totals */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
-    struct conn *conns;         /* every open connection, newest first */
-    unsigned nconns;
-    unsigned nconns_peak;       /* most connections open since memory was last trimmed */
-    uint64_t next_id;           /* connection ids, for logs */
-    struct conn *dirty;         /* connections to flush or free this iteration */
-    struct batch batch;         /* results waiting for the group commit */
-    struct conn *queue_head;    /* players waiting for an opponent, FIFO */
-    struct conn *queue_tail;
     int stopping;               /* SIGINT/SIGTERM received */
 };
 

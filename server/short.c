@@ -10,7 +10,6 @@
 #include "conn.h"
 #include "math.h"
 #include "reply.h"
-#include "server.h"
 #include "store.h"
 
 #define LINE_TOO_LONG "eline too long\n"
@@ -23,19 +22,19 @@ _Static_assert(SHORT_REPLY_MAX >= (2 * BOARD_AROUND_MAX + 1) * BOARD_ROW_MAX + 2
 struct service {
     const char *ops;    /* request letters */
     /* Write the answer into out (room for SHORT_REPLY_MAX); return its length. */
-    size_t (*answer)(struct server *srv, const char *line, size_t len, char *out);
+    size_t (*answer)(struct store *st, const char *line, size_t len, char *out);
     /* Is an unterminated line already a whole request? */
     int (*complete)(const char *line, size_t len);
 };
 
-static size_t answer_math(struct server *srv, const char *line, size_t len, char *out)
+static size_t answer_math(struct store *st, const char *line, size_t len, char *out)
 {
-    (void)srv;
+    (void)st;
     int n = math_answer(line, len, out, SHORT_REPLY_MAX);
     return n > 0 ? (size_t)n : 0;
 }
 
-static size_t answer_board(struct server *srv, const char *line, size_t len, char *out)
+static size_t answer_board(struct store *st, const char *line, size_t len, char *out)
 {
     struct board_query q;
     struct board_row rows[BOARD_TOP_MAX > 2 * BOARD_AROUND_MAX + 1 ? BOARD_TOP_MAX : 2 * BOARD_AROUND_MAX + 1];
@@ -47,9 +46,9 @@ static size_t answer_board(struct server *srv, const char *line, size_t len, cha
         return reply_error(out, reason);
     }
     if (q.kind == BOARD_TOP) {
-        n = store_top(srv->store, q.count, rows, err, sizeof(err));
+        n = store_top(st, q.count, rows, err, sizeof(err));
     } else {
-        n = store_rank(srv->store, q.name, q.count, rows, &self, err, sizeof(err));
+        n = store_rank(st, q.name, q.count, rows, &self, err, sizeof(err));
         if (n == 0) {
             return reply_error(out, "unknown player");
         }
@@ -87,7 +86,7 @@ static const struct service *find_service(int op)
     return NULL;
 }
 
-size_t short_reply(struct server *srv, const char *line, size_t len, char *out)
+size_t short_reply(struct store *st, const char *line, size_t len, char *out)
 {
     const struct service *s = len > 0 ? find_service((unsigned char)line[0]) : NULL;
     const char *fixed = len > MATH_LINE_MAX ? LINE_TOO_LONG : s == NULL ? UNKNOWN_OP : NULL;
@@ -97,7 +96,7 @@ size_t short_reply(struct server *srv, const char *line, size_t len, char *out)
         memcpy(out, fixed, n);
         return n;
     }
-    return s->answer(srv, line, len, out);
+    return s->answer(st, line, len, out);
 }
 
 static void answer(struct conn *c, const char *line, size_t len)
@@ -112,8 +111,17 @@ static void answer(struct conn *c, const char *line, size_t len)
         blank++;
     }
     if (blank < len) {   /* blank lines are ignored */
-        conn_write(c, reply, short_reply(c->srv, line + blank, len - blank, reply));
+        conn_write(c, reply, short_reply(c->owner, line + blank, len - blank, reply));
     }
+}
+
+static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof);
+
+static const struct conn_ops short_ops = { "short", input, NULL };
+
+void short_attach(struct conn *c, struct store *st, double idle)
+{
+    conn_set_kind(c, &short_ops, st, idle, 0);
 }
 
 static int tail_complete(const char *line, size_t len)
@@ -122,11 +130,11 @@ static int tail_complete(const char *line, size_t len)
     return s != NULL && s->complete(line, len);
 }
 
-size_t short_input(struct conn *c, const char *buf, size_t len, int more, int eof)
+static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof)
 {
     size_t pos = 0;
 
-    while (pos < len && c->state == CONN_SHORT) {
+    while (pos < len && c->state == CONN_OPEN) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl != NULL ? (size_t)(nl - buf) : len;
         if (c->skip_line) {

@@ -311,25 +311,28 @@ START_TEST(test_play_from_a_guest_is_refused_hello_first)
 }
 END_TEST
 
-START_TEST(test_same_name_is_never_matched_with_itself)
+START_TEST(test_a_name_in_use_is_refused_so_nobody_plays_themselves)
 {
     start_server("30", "30");
     struct player ana1 = connect_named("ana");
-    struct player ana2 = connect_named("ana");
+    struct player ana2 = connect_guest();
     struct player bo = connect_named("bo");
 
-    /* The second ana gets W, not V: it was not matched with the first. */
+    /* A bare hello for a name someone is playing as now has no proof of who owns it: refused. */
+    send_bytes(&ana2, "H\x03" "ANA");
+    expect_frame(&ana2, 'N', "name in use");
+    send_bytes(&ana2, "P");
+    expect_frame(&ana2, 'E', "hello first");
     queue(&ana1);
-    queue(&ana2);
-    /* bo takes the first one waiting. */
     send_bytes(&bo, "P");
     expect_frame(&bo, 'V', "ana");
     expect_frame(&ana1, 'V', "bo");
-    /* The second ana is still queued, and was sent nothing before this answer. */
-    send_bytes(&ana2, "P");
-    expect_frame(&ana2, 'E', "already queued");
     play_round(&ana1, ROCK, &bo, SCISSORS);
+    /* Once the first ana is gone, the name is free again, in any case, spelt as stored. */
     hang_up(&ana1);
+    expect_op(&bo, 'G');
+    send_bytes(&ana2, "H\x03" "aNa");
+    expect_frame(&ana2, 'A', "ana");
     hang_up(&ana2);
     hang_up(&bo);
 }
@@ -593,7 +596,8 @@ START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
     send_move(&bo, ROCK);                       /* bo moves (the refused second move */
     send_move(&bo, ROCK);                       /* shows the server has the first) */
     expect_frame(&bo, 'E', "already moved");
-    send_bytes(&ana, "L");                      /* leaving loses a round the other moved in */
+    send_bytes(&ana, "L");                      /* leaving loses a round the other moved in, */
+    expect_code(&ana, 'T', 'z');                /* and the leaver is told so */
     expect_op(&ana, 'B');
     expect_op(&bo, 'G');
     hang_up(&ana);
@@ -670,6 +674,7 @@ START_TEST(test_top_and_rank_around_after_games)
     send_move(&ana, ROCK);
     expect_frame(&ana, 'E', "already moved");
     send_bytes(&bo, "L");
+    expect_code(&bo, 'T', 'z');
     expect_op(&bo, 'B');
     expect_op(&ana, 'G');
     /* dy beats cy, cy moves, then dy leaves and loses by forfeit: 1180/1220 -> 1202.29/1197.71. */
@@ -679,6 +684,7 @@ START_TEST(test_top_and_rank_around_after_games)
     send_move(&cy, PAPER);
     expect_frame(&cy, 'E', "already moved");
     send_bytes(&dy, "L");
+    expect_code(&dy, 'T', 'z');
     expect_op(&dy, 'B');
     expect_op(&cy, 'G');
 
@@ -726,7 +732,7 @@ static Suite *pvp_suite(void)
     tcase_add_test(tc, test_play_twice_is_refused_as_already_queued);
     tcase_add_test(tc, test_play_in_a_match_is_refused_and_the_match_goes_on);
     tcase_add_test(tc, test_play_from_a_guest_is_refused_hello_first);
-    tcase_add_test(tc, test_same_name_is_never_matched_with_itself);
+    tcase_add_test(tc, test_a_name_in_use_is_refused_so_nobody_plays_themselves);
     tcase_add_test(tc, test_queued_player_who_hangs_up_is_not_matched);
     tcase_add_test(tc, test_queue_timeout_sends_Q_then_bot_and_queue_again);
     tcase_add_test(tc, test_forfeit_by_timeout_then_next_round);

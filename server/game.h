@@ -1,0 +1,39 @@
+/*
+ * game: what the game services share, owned by the server and handed down to
+ * the sessions, the matches, the accounts and the long-connection protocol.
+ */
+#ifndef ARCADE_GAME_H
+#define ARCADE_GAME_H
+
+#include <ev.h>
+
+#include "batch.h"
+#include "rps.h"
+
+struct limit_table;
+struct session;
+struct store;
+
+struct game {
+    struct ev_loop *loop;
+    struct store *store;            /* results, players and accounts */
+    struct batch batch;             /* results waiting for the group commit */
+    struct rps_bot bot;             /* the bot's moves, seeded per process */
+    double move_timeout;            /* player-vs-player move window */
+    double queue_timeout;           /* longest wait for an opponent */
+    double long_idle;               /* idle timeout of a long connection */
+
+    struct session *sessions;       /* every session, newest first */
+    unsigned nsessions;
+    struct session **names;         /* named sessions by folded name: chained hash */
+    unsigned names_cap;             /* buckets, a power of two */
+    unsigned nnames;
+    struct session *reap;           /* sessions to free after the commit */
+    struct session *queue_head;     /* players waiting for an opponent, FIFO */
+    struct session *queue_tail;
+
+    struct limit_table *fails_by_addr;      /* failed proofs of secrets, per address */
+    struct limit_table *fails_by_account;   /* and per account */
+};
+
+#endif

@@ -1,0 +1,193 @@
+/* The remote crashes of a player-vs-player match, reproduced deterministically: the server is stopped
+ * (SIGSTOP) while both players' bytes arrive, so that everything they send lands in one loop
+ * iteration, then continued. Each sequence is tried many times in both orders of arrival, since which
+ * socket the loop reads first decides which path is taken. The server must survive (an answer on a new
+ * connection), stop cleanly (exit 0: under `make test SAN=1` any use after free aborts it), and keep
+ * a database that agrees with what the players were told. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "expect.h"
+#include "harness.h"
+
+/* "E <len> already moved": a move after one's own move in the same round. */
+#define ALREADY_MOVED_LEN 15
+#define EXTRA_MOVES 20
+#define OUT_MAX (ALREADY_MOVED_LEN * EXTRA_MOVES)
+/* Tries of each sequence, half in each order of arrival. */
+#define TRIES 20
+
+static struct harness srv;
+static int cleanup_registered;
+
+static void teardown(void)
+{
+    harness_cleanup(&srv);
+}
+
+static void start(const char *out_max)
+{
+    if (!cleanup_registered) {
+        atexit(teardown);
+        cleanup_registered = 1;
+    }
+    START(&srv, "--out-max", out_max, NULL);
+}
+
+/* Close with a reset (RST) instead of a FIN. */
+static void reset(int fd)
+{
+    struct linger l = { 1, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    close(fd);
+}
+
+/* Two named players, matched: a waited in the queue. Every frame so far has been read. */
+static void matched_pair(const char *a_name, const char *b_name, int *a, int *b)
+{
+    *a = dial(srv.port);
+    *b = dial(srv.port);
+    hello(*a, a_name);
+    hello(*b, b_name);
+    send_str(*a, "P");
+    EXPECT(*a, "W");
+    send_str(*b, "P");
+    char f[2 + 32];
+    f[0] = 'V';
+    f[1] = (char)strlen(a_name);
+    memcpy(f + 2, a_name, strlen(a_name));
+    expect_bytes(*b, f, 2 + strlen(a_name));
+    f[1] = (char)strlen(b_name);
+    memcpy(f + 2, b_name, strlen(b_name));
+    expect_bytes(*a, f, 2 + strlen(b_name));
+}
+
+/* Stop the server and wait until it is stopped: bytes sent from now on wait for it together. */
+static void pause_server(void)
+{
+    int status;
+    ck_assert_int_eq(kill(srv.pid, SIGSTOP), 0);
+    ck_assert_int_eq(waitpid(srv.pid, &status, WUNTRACED), srv.pid);
+    ck_assert_msg(WIFSTOPPED(status), "the server ended instead of stopping");
+}
+
+static void resume_server(void)
+{
+    ck_assert_int_eq(kill(srv.pid, SIGCONT), 0);
+}
+
+/* The server is alive and answers a new connection; then it stops cleanly. */
+static void alive_then_clean_stop(void)
+{
+    ask(srv.port, "a2\n", "d4\n");
+    ck_assert_msg(harness_stop(&srv) == 0, "the server did not exit cleanly (see %s)", srv.log);
+}
+
+/* A sends a bad frame and resets; B sends a move and a bad frame and resets: closing A must not
+ * free B (or the match) while B's forfeit win is held for the commit. */
+static void reset_race(void)
+{
+    start("262144");
+    for (int i = 0; i < TRIES; i++) {
+        char na[16], nb[16];
+        int a, b;
+        snprintf(na, sizeof(na), "ra%d", i);
+        snprintf(nb, sizeof(nb), "rb%d", i);
+        matched_pair(na, nb, &a, &b);
+        pause_server();
+        if (i % 2 == 0) {
+            send_str(a, "7");
+            reset(a);
+            send_str(b, "37");
+            reset(b);
+        } else {
+            send_str(b, "37");
+            reset(b);
+            send_str(a, "7");
+            reset(a);
+        }
+        resume_server();
+        ask(srv.port, "a3\n", "d9\n");
+    }
+    alive_then_clean_stop();
+    /* A round stored can only be B's forfeit win over A (A waited in the queue: it is player a). */
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE NOT (timeout = 1 AND outcome = 'L')"), 0);
+}
+
+START_TEST(test_two_players_resetting_at_once)
+{
+    reset_race();
+}
+END_TEST
+
+/* B moves, then fills its output to exactly the cap with moves the round refuses, and never reads;
+ * in the same iteration A acts (`L`, or a move that ends the round). The frame the server then owes
+ * B passes the cap and closes B: that close must not leave the match, or free it, under A. */
+static void opponent_at_the_cap(const char *a_sends)
+{
+    char moves[1 + EXTRA_MOVES], cap[16];
+
+    snprintf(cap, sizeof(cap), "%d", OUT_MAX);
+    start(cap);
+    memset(moves, '1', sizeof(moves));
+    for (int i = 0; i < TRIES; i++) {
+        char na[16], nb[16];
+        int a, b;
+        snprintf(na, sizeof(na), "capa%d", i);
+        snprintf(nb, sizeof(nb), "capb%d", i);
+        matched_pair(na, nb, &a, &b);
+        pause_server();
+        if (i % 2 == 0) {
+            send_str(a, a_sends);
+            put(b, moves, sizeof(moves));
+        } else {
+            put(b, moves, sizeof(moves));
+            send_str(a, a_sends);
+        }
+        resume_server();
+        ask(srv.port, "a3\n", "d9\n");
+        close(a);
+        close(b);
+    }
+    alive_then_clean_stop();
+}
+
+START_TEST(test_leave_while_the_opponent_is_at_the_output_cap)
+{
+    opponent_at_the_cap("L");
+}
+END_TEST
+
+START_TEST(test_move_while_the_opponent_is_at_the_output_cap)
+{
+    opponent_at_the_cap("2");
+}
+END_TEST
+
+static Suite *crash_suite(void)
+{
+    Suite *s = suite_create("crash");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_two_players_resetting_at_once);
+    tcase_add_test(tc, test_leave_while_the_opponent_is_at_the_output_cap);
+    tcase_add_test(tc, test_move_while_the_opponent_is_at_the_output_cap);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(crash_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
