@@ -18,7 +18,7 @@
  *     then session_reap frees the sessions nothing holds any more
  *   every second: store_fold adds the logged bot rounds into the players' totals
  *   datagram -> short_reply -> one datagram back
- *   SIGINT/SIGTERM -> stop accepting, void running rounds, drain, close the store
+ *   SIGINT/SIGTERM/SIGHUP -> stop accepting, void running rounds, drain, close the store
  */
 #include "server.h"
 
@@ -212,8 +212,7 @@ static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    struct server *srv = w->signum == SIGINT ? (struct server *)((char *)w - offsetof(struct server, sigint_w))
-                                             : (struct server *)((char *)w - offsetof(struct server, sigterm_w));
+    struct server *srv = w->data;
     (void)revents;
     if (srv->stopping) {
         return;
@@ -287,14 +286,16 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
     ev_prepare_init(&srv->flush_w, flush_cb);
     ev_timer_init(&srv->fold_w, fold_cb, FOLD_INTERVAL, FOLD_INTERVAL);
-    ev_signal_init(&srv->sigint_w, stop_cb, SIGINT);
-    ev_signal_init(&srv->sigterm_w, stop_cb, SIGTERM);
+    static const int stop_signals[SERVER_STOP_SIGNALS] = { SIGINT, SIGTERM, SIGHUP };
+    for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
+        ev_signal_init(&srv->stop_w[i], stop_cb, stop_signals[i]);
+        srv->stop_w[i].data = srv;
+        ev_signal_start(srv->loop, &srv->stop_w[i]);
+    }
     ev_io_start(srv->loop, &srv->accept_w);
     ev_io_start(srv->loop, &srv->udp_w);
     ev_prepare_start(srv->loop, &srv->flush_w);
     ev_timer_start(srv->loop, &srv->fold_w);
-    ev_signal_start(srv->loop, &srv->sigint_w);
-    ev_signal_start(srv->loop, &srv->sigterm_w);
     const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
                                                       : "listening on %s:%d (tcp and udp), database %s%s";
     log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, cfg->db, cfg->sync_full ? " (synchronous=FULL)" : "");
@@ -310,8 +311,9 @@ int server_run(struct server *srv)
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
     store_close(srv->store);
-    ev_signal_stop(srv->loop, &srv->sigint_w);
-    ev_signal_stop(srv->loop, &srv->sigterm_w);
+    for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
+        ev_signal_stop(srv->loop, &srv->stop_w[i]);
+    }
     session_free_all(&srv->game);
     batch_free(&srv->game.batch);
     account_free(&srv->game);

@@ -11,6 +11,7 @@
 #include "game.h"
 
 #define ARCADE_VERSION "1.0.0"
+#define SERVER_STOP_SIGNALS 3
 
 struct config {
     const char *bind;           /* address to listen on */
@@ -43,13 +44,12 @@ struct server {
     ev_io udp_w;
     ev_timer accept_pause_w;    /* accept paused after EMFILE */
     ev_prepare flush_w;         /* once per iteration: commit, then write */
-    ev_signal sigint_w;
-    ev_signal sigterm_w;
+    ev_signal stop_w[SERVER_STOP_SIGNALS];  /* SIGINT, SIGTERM, SIGHUP: a clean shutdown */
     ev_timer drain_w;           /* deadline for the shutdown drain */
     ev_timer fold_w;            /* adds the tally log of bot rounds into the totals */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
-    int stopping;               /* SIGINT/SIGTERM received */
+    int stopping;               /* a stop signal received */
 };
 
 /* Set up the listeners, the store and the watchers. Returns 0 or -1 (logged). */

@@ -121,6 +121,24 @@ START_TEST(test_sigterm_with_connections_open)
 }
 END_TEST
 
+/* Closing the terminal that runs the server sends SIGHUP: the same clean shutdown as SIGTERM. */
+START_TEST(test_sighup_stops_cleanly)
+{
+    struct harness h;
+    START(&h, NULL);
+    int named = dial(h.port);
+
+    hello(named, "ana");
+    named_round(named, '1');
+    ck_assert_int_eq(kill(h.pid, SIGHUP), 0);
+    EXPECT(named, "E\x14" "server shutting down");
+    expect_eof(named);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    close(named);
+    harness_cleanup(&h);
+}
+END_TEST
+
 /* ---- short connections ---- */
 
 static const char *const math_examples[][2] = {
@@ -1059,6 +1077,7 @@ static Suite *server_suite(void)
     tcase_add_test(process, test_bad_options_exit_2);
     tcase_add_test(process, test_db_in_missing_directory_exits_nonzero);
     tcase_add_test(process, test_sigterm_with_connections_open);
+    tcase_add_test(process, test_sighup_stops_cleanly);
 
     tcase_add_test(shrt, test_math_examples_one_connection_each);
     tcase_add_test(shrt, test_math_examples_on_one_connection);
