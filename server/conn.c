@@ -15,6 +15,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +34,16 @@ static const char *const state_names[] = {
     [CONN_OPEN] = "open", [CONN_DRAINING] = "draining", [CONN_CLOSED] = "closed",
 };
 
+/* The open connections of one address. */
+struct conn_holder {
+    unsigned char key[LIMIT_ADDR_KEY];
+    unsigned n;
+    struct conn *conns;         /* linked by holder_next */
+    struct conn_holder *next;   /* hash chain */
+};
+
+#define HOLDERS_MIN 64
+
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -46,8 +57,140 @@ void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_r
     pool->loop = loop;
     pool->frame_rate = frame_rate;
     pool->out_max = out_max;
+    randombytes_buf(pool->seed, sizeof(pool->seed));
     pool->first = first;
     pool->first_idle = first_idle;
+}
+
+/* Addresses are grouped as their owners get them: one IPv4 address, one IPv6 /64. */
+static void holder_key(const struct sockaddr_storage *sa, unsigned char key[LIMIT_ADDR_KEY])
+{
+    static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    limit_addr_key(sa, key);
+    if (memcmp(key, v4mapped, sizeof(v4mapped)) != 0) {
+        memset(key + 8, 0, LIMIT_ADDR_KEY - 8);
+    }
+}
+
+static unsigned holder_slot(const struct conn_pool *pool, const unsigned char key[LIMIT_ADDR_KEY], unsigned cap)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    uint64_t v;
+    crypto_shorthash(h, key, LIMIT_ADDR_KEY, pool->seed);
+    memcpy(&v, h, sizeof(v));
+    return (unsigned)v & (cap - 1);
+}
+
+static struct conn_holder *find_holder(const struct conn_pool *pool, const unsigned char key[LIMIT_ADDR_KEY])
+{
+    if (pool->holders_cap == 0) {
+        return NULL;
+    }
+    struct conn_holder *h = pool->holders[holder_slot(pool, key, pool->holders_cap)];
+    while (h != NULL && memcmp(h->key, key, LIMIT_ADDR_KEY) != 0) {
+        h = h->next;
+    }
+    return h;
+}
+
+static int grow_holders(struct conn_pool *pool)
+{
+    unsigned cap = pool->holders_cap ? pool->holders_cap * 2 : HOLDERS_MIN;
+    struct conn_holder **b = calloc(cap, sizeof(*b));
+    if (b == NULL) {
+        return -1;
+    }
+    for (unsigned i = 0; i < pool->holders_cap; i++) {
+        struct conn_holder *h, *next;
+        for (h = pool->holders[i]; h != NULL; h = next) {
+            next = h->next;
+            unsigned s = holder_slot(pool, h->key, cap);
+            h->next = b[s];
+            b[s] = h;
+        }
+    }
+    free(pool->holders);
+    pool->holders = b;
+    pool->holders_cap = cap;
+    return 0;
+}
+
+/* Count c under its address; -1 when memory ran out. */
+static int hold(struct conn_pool *pool, struct conn *c)
+{
+    unsigned char key[LIMIT_ADDR_KEY];
+    holder_key(&c->peer, key);
+    struct conn_holder *h = find_holder(pool, key);
+    if (h == NULL) {
+        if ((pool->nholders >= pool->holders_cap && grow_holders(pool) < 0 && pool->holders_cap == 0) ||
+            (h = calloc(1, sizeof(*h))) == NULL) {
+            return -1;
+        }
+        memcpy(h->key, key, sizeof(h->key));
+        unsigned s = holder_slot(pool, key, pool->holders_cap);
+        h->next = pool->holders[s];
+        pool->holders[s] = h;
+        pool->nholders++;
+    }
+    h->n++;
+    c->holder = h;
+    c->holder_next = h->conns;
+    h->conns = c;
+    return 0;
+}
+
+static void unhold(struct conn_pool *pool, struct conn *c)
+{
+    struct conn_holder *h = c->holder;
+    struct conn **p = &h->conns;
+    while (*p != c) {
+        p = &(*p)->holder_next;
+    }
+    *p = c->holder_next;
+    if (--h->n > 0) {
+        return;
+    }
+    struct conn_holder **q = &pool->holders[holder_slot(pool, h->key, pool->holders_cap)];
+    while (*q != h) {
+        q = &(*q)->next;
+    }
+    *q = h->next;
+    pool->nholders--;
+    free(h);
+}
+
+unsigned conn_pool_held(const struct conn_pool *pool, const struct sockaddr_storage *peer)
+{
+    unsigned char key[LIMIT_ADDR_KEY];
+    holder_key(peer, key);
+    const struct conn_holder *h = find_holder(pool, key);
+    return h != NULL ? h->n : 0;
+}
+
+struct conn *conn_pool_crowding(const struct conn_pool *pool, unsigned than)
+{
+    const struct conn_holder *most = NULL;
+    for (unsigned i = 0; i < pool->holders_cap; i++) {
+        for (const struct conn_holder *h = pool->holders[i]; h != NULL; h = h->next) {
+            if (h->n > than && (most == NULL || h->n > most->n)) {
+                most = h;
+            }
+        }
+    }
+    struct conn *idlest = NULL;
+    for (struct conn *c = most != NULL ? most->conns : NULL; c != NULL; c = c->holder_next) {
+        if (c->state == CONN_OPEN && (idlest == NULL || c->last_active < idlest->last_active)) {
+            idlest = c;
+        }
+    }
+    return idlest;
+}
+
+void conn_pool_free(struct conn_pool *pool)
+{
+    free(pool->holders);
+    pool->holders = NULL;
+    pool->holders_cap = pool->nholders = 0;
 }
 
 struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer)
@@ -57,12 +200,17 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
         close(fd);
         return NULL;
     }
+    c->peer = *peer;
+    if (hold(pool, c) < 0) {
+        free(c);
+        close(fd);
+        return NULL;
+    }
     c->fd = fd;
     c->pool = pool;
     c->id = ++pool->next_id;
     c->state = CONN_OPEN;
     c->ops = pool->first;
-    c->peer = *peer;
     c->out_held = CONN_HELD_NONE;
     c->last_active = ev_now(pool->loop);
     c->idle = pool->first_idle;
@@ -154,6 +302,11 @@ int conn_write(struct conn *c, const void *p, size_t n)
     return 0;
 }
 
+void conn_progress(struct conn *c)
+{
+    c->last_active = ev_now(c->pool->loop);
+}
+
 void conn_hold(struct conn *c, uint32_t off)
 {
     if (c->out_held == CONN_HELD_NONE) {
@@ -188,6 +341,7 @@ void conn_close(struct conn *c, const char *reason)
         c->close_reason = reason;
     }
     set_state(c, CONN_CLOSED);
+    c->pool->closing++;
     struct ev_loop *loop = c->pool->loop;
     ev_io_stop(loop, &c->read_w);
     ev_io_stop(loop, &c->write_w);
@@ -211,6 +365,8 @@ static void conn_free(struct conn *c)
         c->next->prev = c->prev;
     }
     pool->n--;
+    pool->closing--;
+    unhold(pool, c);
     log_debug("conn %llu: closed (%s, %u open)", (unsigned long long)c->id,
               c->close_reason ? c->close_reason : "done", pool->n);
     buf_free(&c->out);
@@ -414,10 +570,10 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     size_t len = have + (size_t)n;
     uint32_t out_before = c->out.len;
     size_t used = c->ops->input(c, scratch, len, more, eof);
-    /* Only progress keeps a connection alive: a frame on a metered (long)
-     * connection, an answered request on a short one. Bytes that never finish
-     * a request (one a second, blank lines, the rest of an overlong line) do not. */
-    if (c->metered || c->out.len != out_before) {
+    /* Only progress keeps a connection alive: an answer, or what the protocol
+     * calls progress (conn_progress). Bytes that never finish a request (one a
+     * second, blank lines, whitespace between frames) do not. */
+    if (c->out.len != out_before) {
         c->last_active = ev_now(loop);
     }
     if (c->metered && used > have) {

@@ -20,6 +20,7 @@
 #include "limit.h"
 
 struct conn;
+struct conn_holder;
 
 /* What the protocol that owns a connection does with it. */
 struct conn_ops {
@@ -48,11 +49,16 @@ struct conn_pool {
     const struct conn_ops *first;   /* the ops of a connection whose kind is not decided yet */
     double first_idle;              /* and its idle timeout */
     struct conn *all;               /* every connection, newest first */
-    unsigned n;
+    unsigned n;                     /* allocated, closed ones included until the flush frees them */
+    unsigned closing;               /* closed, not yet freed */
     unsigned peak;                  /* most open at once since memory was last trimmed */
     uint64_t next_id;
     struct conn *dirty;             /* to write or free at the flush */
     struct conn *gone;              /* closing or draining, the owner not told yet */
+    struct conn_holder **holders;   /* open connections by address (IPv6 by /64): chained hash */
+    unsigned holders_cap;           /* buckets, a power of two */
+    unsigned nholders;
+    unsigned char seed[16];         /* the holders' hash key */
 };
 
 struct conn {
@@ -63,6 +69,8 @@ struct conn {
     const struct conn_ops *ops; /* the protocol that owns it */
     void *owner;                /* the protocol's data for it */
     struct sockaddr_storage peer;
+    struct conn_holder *holder; /* its address's connections */
+    struct conn *holder_next;   /* the holder's list */
     ev_io read_w;
     ev_io write_w;              /* on only while the socket is full */
     ev_timer idle_w;            /* fires at last_active + idle */
@@ -95,6 +103,13 @@ void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_r
                     const struct conn_ops *first, double first_idle);
 /* Accept a connected socket; NULL if memory ran out (the fd is closed). */
 struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer);
+/* Open connections from peer's address (an IPv6 address counts with its /64). */
+unsigned conn_pool_held(const struct conn_pool *pool, const struct sockaddr_storage *peer);
+/* The connection to close to make room: the least recently active of the address that holds the
+ * most, if that address holds more than `than`; else NULL. */
+struct conn *conn_pool_crowding(const struct conn_pool *pool, unsigned than);
+/* Free what the pool keeps besides its connections (at exit, once every connection is freed). */
+void conn_pool_free(struct conn_pool *pool);
 /* Hand the connection to a protocol: its callbacks, its data, its idle timeout, and whether its
  * frames count against the frame rate. */
 void conn_set_kind(struct conn *c, const struct conn_ops *ops, void *owner, double idle, int metered);
@@ -105,6 +120,8 @@ int conn_write(struct conn *c, const void *p, size_t n);
 /* Room for n bytes at the end of out, to be committed with conn_wrote; NULL as conn_write's -1. */
 char *conn_reserve(struct conn *c, size_t n);
 void conn_wrote(struct conn *c, size_t n);
+/* The client did something that keeps the connection alive (a frame that is not whitespace). */
+void conn_progress(struct conn *c);
 /* Bytes of out from off on wait for the commit; conn_unhold lets them go. */
 void conn_hold(struct conn *c, uint32_t off);
 void conn_unhold(struct conn *c);

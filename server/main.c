@@ -21,7 +21,8 @@ static void usage(FILE *out)
             "  --db PATH           SQLite database (default arcade.db)\n"
             "  --sync MODE         normal (default: survives a killed process) or full (also power loss)\n"
             "  --max-conns N       open connections at most (default 10000)\n"
-            "  --conn-rate N       new connections per second from one address (default 200; 0: no limit)\n"
+            "  --addr-conns N      open connections one address may hold (default 500; 0: no limit)\n"
+            "  --conn-rate N       new connections per second from one address (default 0: no limit)\n"
             "  --frame-rate N      frames per second on one long connection (default 1000; 0: no limit)\n"
             "  --out-max BYTES     queued output per connection before it is dropped (default 262144)\n"
             "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
@@ -59,13 +60,14 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
         { "db", required_argument, NULL, 'd' },
         { "sync", required_argument, NULL, OPT_SYNC },
         { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+        { "addr-conns", required_argument, NULL, OPT_ADDR_CONNS },
         { "conn-rate", required_argument, NULL, OPT_CONN_RATE },
         { "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
         { "out-max", required_argument, NULL, OPT_OUT_MAX },
@@ -84,7 +86,8 @@ int main(int argc, char **argv)
         .port = 5000,
         .db = "arcade.db",
         .max_conns = 10000,
-        .conn_rate = 200,
+        .addr_conns = 500,
+        .conn_rate = 0,
         .frame_rate = 1000,
         .out_max = 256 * 1024,
         .idle_timeout = 10,
@@ -107,6 +110,7 @@ int main(int argc, char **argv)
             cfg.sync_full = strcmp(optarg, "full") == 0;
             break;
         case OPT_MAX_CONNS: cfg.max_conns = (int)number("--max-conns", optarg, 1, 1000000); break;
+        case OPT_ADDR_CONNS: cfg.addr_conns = (int)number("--addr-conns", optarg, 0, 1000000); break;
         case OPT_CONN_RATE: cfg.conn_rate = number("--conn-rate", optarg, 0, 1e9); break;
         case OPT_FRAME_RATE: cfg.frame_rate = number("--frame-rate", optarg, 0, 1e9); break;
         case OPT_OUT_MAX: cfg.out_max = (uint32_t)number("--out-max", optarg, 64, 1 << 30); break;

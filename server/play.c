@@ -272,6 +272,7 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
         }
         pos += n;
         if (handlers[f.type] != NULL) {
+            conn_progress(c);
             handlers[f.type](c->owner, &f);
         }
     }

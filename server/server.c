@@ -50,16 +50,8 @@
 #define ACCEPT_PAUSE 0.1    /* seconds without accept() after EMFILE */
 #define DRAIN_TIMEOUT 5.0   /* seconds the shutdown waits for clients to take their answers */
 #define BUSY "ebusy\n"
-#define FOLD_INTERVAL 1.0   /* seconds between folds of the tally log */
+#define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
 #define TRIM_PEAK 1024      /* connections open at once before a mass close trims memory */
-
-static void refuse(int fd)
-{
-    /* Best effort: a client that cannot take these few bytes now will see the close. */
-    ssize_t n = send(fd, BUSY, strlen(BUSY), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)n;
-    close(fd);
-}
 
 /* The first decisive byte of a connection chooses its protocol; whitespace before it belongs to
  * neither and is skipped. */
@@ -87,6 +79,59 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
 
 static const struct conn_ops first_ops = { "new", choose, NULL };
 
+static const char *const refusal_names[REFUSALS] = {
+    [REFUSED_RATE] = "over the connection rate of their address",
+    [REFUSED_SHARE] = "over the open connections one address may hold",
+    [REFUSED_FULL] = "server full",
+    [EVICTED] = "idlest of the address holding the most, closed to make room",
+};
+
+static void refuse(struct server *srv, int fd, enum refusal why)
+{
+    /* Best effort: a client that cannot take these few bytes now will see the close. */
+    ssize_t n = send(fd, BUSY, strlen(BUSY), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    close(fd);
+    srv->refusals[why]++;
+}
+
+static void report_refusals(struct server *srv)
+{
+    for (int i = 0; i < REFUSALS; i++) {
+        if (srv->refusals[i] > 0) {
+            log_info("connections in the last second: %u %s", srv->refusals[i], refusal_names[i]);
+            srv->refusals[i] = 0;
+        }
+    }
+}
+
+/* May a connection from sa be let in? When the server is full, the address holding the most gives up
+ * its idlest connection, if it holds more than sa's would: one address cannot keep the others out. */
+static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa)
+{
+    const struct config *cfg = &srv->cfg;
+    if (cfg->conn_rate > 0 && !limit_addrs_take(srv->addrs, sa, cfg->conn_rate, ev_now(srv->loop))) {
+        refuse(srv, fd, REFUSED_RATE);
+        return 0;
+    }
+    unsigned held = conn_pool_held(&srv->pool, sa);
+    if (cfg->addr_conns > 0 && held >= (unsigned)cfg->addr_conns) {
+        refuse(srv, fd, REFUSED_SHARE);
+        return 0;
+    }
+    if (srv->pool.n - srv->pool.closing < (unsigned)cfg->max_conns) {
+        return 1;
+    }
+    struct conn *idlest = conn_pool_crowding(&srv->pool, held + 1);
+    if (idlest == NULL) {
+        refuse(srv, fd, REFUSED_FULL);
+        return 0;
+    }
+    conn_close(idlest, "closed to make room for another address");
+    srv->refusals[EVICTED]++;
+    return 1;
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, accept_w));
@@ -108,9 +153,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             }
             return;
         }
-        if (srv->pool.n >= (unsigned)srv->cfg.max_conns ||
-            (srv->cfg.conn_rate > 0 && !limit_addrs_take(srv->addrs, &sa, srv->cfg.conn_rate, ev_now(loop)))) {
-            refuse(fd);
+        if (!admit(srv, fd, &sa)) {
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -188,12 +231,14 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     }
 }
 
-static void fold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* Once a second: the tally log folded into the totals, and what was refused told. */
+static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    struct server *srv = (struct server *)((char *)w - offsetof(struct server, fold_w));
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, second_w));
     char err[256];
     (void)loop;
     (void)revents;
+    report_refusals(srv);
     if (store_fold(srv->store, err, sizeof(err)) < 0) {
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
@@ -218,6 +263,7 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     srv->stopping = 1;
+    report_refusals(srv);
     log_info("shutdown: signal %d, %u connections open", w->signum, srv->pool.n);
     ev_io_stop(loop, &srv->accept_w);
     ev_io_stop(loop, &srv->udp_w);
@@ -285,7 +331,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
     ev_prepare_init(&srv->flush_w, flush_cb);
-    ev_timer_init(&srv->fold_w, fold_cb, FOLD_INTERVAL, FOLD_INTERVAL);
+    ev_timer_init(&srv->second_w, second_cb, SECOND, SECOND);
     static const int stop_signals[SERVER_STOP_SIGNALS] = { SIGINT, SIGTERM, SIGHUP };
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_init(&srv->stop_w[i], stop_cb, stop_signals[i]);
@@ -295,7 +341,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_start(srv->loop, &srv->accept_w);
     ev_io_start(srv->loop, &srv->udp_w);
     ev_prepare_start(srv->loop, &srv->flush_w);
-    ev_timer_start(srv->loop, &srv->fold_w);
+    ev_timer_start(srv->loop, &srv->second_w);
     const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
                                                       : "listening on %s:%d (tcp and udp), database %s%s";
     log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, cfg->db, cfg->sync_full ? " (synchronous=FULL)" : "");
@@ -306,7 +352,7 @@ int server_run(struct server *srv)
 {
     ev_run(srv->loop, 0);
     ev_timer_stop(srv->loop, &srv->drain_w);
-    ev_timer_stop(srv->loop, &srv->fold_w);
+    ev_timer_stop(srv->loop, &srv->second_w);
     ev_prepare_stop(srv->loop, &srv->flush_w);
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
@@ -315,6 +361,7 @@ int server_run(struct server *srv)
         ev_signal_stop(srv->loop, &srv->stop_w[i]);
     }
     session_free_all(&srv->game);
+    conn_pool_free(&srv->pool);
     batch_free(&srv->game.batch);
     account_free(&srv->game);
     limit_addrs_free(srv->addrs);

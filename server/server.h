@@ -18,7 +18,8 @@ struct config {
     int port;                   /* TCP and UDP port; 0 picks a free one */
     const char *db;             /* SQLite database path */
     int sync_full;              /* synchronous=FULL: commits survive power loss */
-    int max_conns;              /* past it, new connections are refused */
+    int max_conns;              /* past it, new connections are refused or make room */
+    int addr_conns;             /* open connections one address may hold; 0: no limit */
     double conn_rate;           /* new connections per second per address; 0: no limit */
     double frame_rate;          /* frames per second per long connection; 0: no limit */
     uint32_t out_max;           /* queued output per connection before it is dropped */
@@ -30,6 +31,10 @@ struct config {
 
 struct limit_addrs;
 struct store;
+
+/* Why a new connection was refused, or an old one closed to make room: counted, and logged at most
+ * once a second, so that a flood cannot turn the log into a second flood. */
+enum refusal { REFUSED_RATE, REFUSED_SHARE, REFUSED_FULL, EVICTED, REFUSALS };
 
 struct server {
     struct ev_loop *loop;
@@ -46,9 +51,10 @@ struct server {
     ev_prepare flush_w;         /* once per iteration: commit, then write */
     ev_signal stop_w[SERVER_STOP_SIGNALS];  /* SIGINT, SIGTERM, SIGHUP: a clean shutdown */
     ev_timer drain_w;           /* deadline for the shutdown drain */
-    ev_timer fold_w;            /* adds the tally log of bot rounds into the totals */
+    ev_timer second_w;          /* folds the tally log of bot rounds into the totals; reports refusals */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
+    unsigned refusals[REFUSALS]; /* connections refused or closed for room since the last report */
     int stopping;               /* a stop signal received */
 };
 

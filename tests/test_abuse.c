@@ -203,7 +203,7 @@ START_TEST(test_garbage_from_300_connections_then_good_client_served)
     long long bytes = 0;
 
     raise_nofile();
-    START(&h, "--conn-rate", "0", NULL);
+    START(&h, NULL);
     rng_seed(GARBAGE_SEED);
     for (int i = 0; i < GARBAGE_CONNS; i++) {
         fds[i] = dial(h.port);
@@ -451,7 +451,7 @@ START_TEST(test_memory_back_near_idle_after_2000_abusers)
     char half[1100];
 
     raise_nofile();
-    START(&h, "--conn-rate", "0", "--frame-rate", "0", "--idle-timeout", "60", NULL);
+    START(&h, "--addr-conns", "0", "--frame-rate", "0", "--idle-timeout", "60", NULL);
     int idle_fds = open_fds(h.pid);
     expect_served(h.port, "warm");
     wait_fds(h.pid, idle_fds);
@@ -519,7 +519,7 @@ START_TEST(test_connection_flood_gets_ebusy_and_players_play_on)
     static int fds[FLOOD_ATTEMPTS], refused[FLOOD_ATTEMPTS];
     char got[64];
 
-    START(&h, "--max-conns", "50", "--conn-rate", "0", NULL);
+    START(&h, "--max-conns", "50", NULL);
     int guest = dial(h.port), named = dial(h.port);
     guest_round(guest, '1');
     hello(named, "ana");
@@ -662,6 +662,130 @@ static long server_unread(int client_fd, int server_port)
     return unread;
 }
 
+/* The classic client opens a connection per request, in a loop: with the default options every
+ * request of a long run is answered. */
+START_TEST(test_honest_sequential_client_gets_every_answer)
+{
+    struct harness h;
+    char got[64];
+
+    START(&h, NULL);
+    for (int i = 0; i < 2000; i++) {
+        int fd = dial(h.port);
+        send_str(fd, "a12\n");
+        ssize_t n = harness_recv_line(fd, got, sizeof(got));
+        ck_assert_msg(n > 0 && strcmp(got, "d144\n") == 0, "request %d of 2000 got \"%s\"", i + 1,
+                      show(got, n > 0 ? (size_t)n : 0));
+        close(fd);
+    }
+    ck_assert_int_eq(harness_stop(&h), 0);
+    harness_cleanup(&h);
+}
+END_TEST
+
+/* --addr-conns: one address may hold so many open connections; the next is refused, while another
+ * address still gets in. */
+START_TEST(test_one_address_holds_at_most_its_share)
+{
+    struct harness h;
+    int fds[5];
+
+    START(&h, "--addr-conns", "5", NULL);
+    for (int i = 0; i < 5; i++) {
+        fds[i] = dial_from(h.port, "127.0.0.3", 0);
+        guest_round(fds[i], '2');
+    }
+    int extra = dial_from(h.port, "127.0.0.3", 0);
+    ck_assert_msg(refused_conn(extra), "a sixth connection from 127.0.0.3 was let in with --addr-conns 5");
+    close(extra);
+    int other = dial_from(h.port, "127.0.0.4", 0);
+    ck_assert_msg(!refused_conn(other), "127.0.0.4 refused for 127.0.0.3's connections");
+    close(other);
+    /* A place given back is a place again. */
+    close(fds[0]);
+    double deadline = now_s() + WAIT_MS / 1000.0;
+    int in = 0;
+    while (!in && now_s() < deadline) {
+        int fd = dial_from(h.port, "127.0.0.3", 0);
+        in = !refused_conn(fd);
+        close(fd);
+    }
+    ck_assert_msg(in, "127.0.0.3 could not connect again after closing one of its five");
+    for (int i = 1; i < 5; i++) {
+        close(fds[i]);
+    }
+    ck_assert_int_eq(harness_stop(&h), 0);
+    harness_cleanup(&h);
+}
+END_TEST
+
+/* A full server makes room: the address holding the most gives up its idlest connection to a newcomer,
+ * so one address (or a few) holding every place cannot keep the others out. */
+START_TEST(test_full_server_makes_room_for_another_address)
+{
+    struct harness h;
+    int fds[20];
+    char log[65536];
+
+    START(&h, "--max-conns", "20", "--addr-conns", "0", NULL);
+    for (int i = 0; i < 20; i++) {
+        fds[i] = dial_from(h.port, "127.0.0.5", 0);
+        guest_round(fds[i], '1');
+    }
+    /* The first of them is the idlest: the others move again. */
+    for (int i = 1; i < 20; i++) {
+        guest_round(fds[i], '3');
+    }
+    int honest = dial_from(h.port, "127.0.0.6", 0);
+    ck_assert_msg(!refused_conn(honest), "a full server held by 127.0.0.5 refused 127.0.0.6");
+    expect_closed_silent(fds[0], "the idlest connection of 127.0.0.5");
+    for (int i = 1; i < 20; i++) {
+        guest_round(fds[i], '2');
+    }
+    /* Between equals nobody is pushed out: 127.0.0.5 itself is refused. */
+    int more = dial_from(h.port, "127.0.0.5", 0);
+    ck_assert_msg(refused_conn(more), "127.0.0.5 pushed out its own connection");
+    close(more);
+    for (int i = 0; i < 20; i++) {
+        close(fds[i]);
+    }
+    close(honest);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    FILE *f = fopen(h.log, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(log, 1, sizeof(log) - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(log, "closed to make room") != NULL, "nothing logged about the room made: %s", log);
+    harness_cleanup(&h);
+}
+END_TEST
+
+/* Whitespace between frames is not play: a long connection that sends only that is closed at its idle
+ * timeout. (The spaces are the load of this test, sent every 100 ms; every wait is a read.) */
+START_TEST(test_whitespace_does_not_keep_a_long_connection_alive)
+{
+    struct harness h;
+
+    START(&h, "--long-idle-timeout", "1", NULL);
+    int fd = dial(h.port);
+    guest_round(fd, '2');
+    double start = now_s(), closed = 0;
+    while (closed == 0 && now_s() < start + WAIT_MS / 1000.0) {
+        shove(fd, " ", 1);
+        struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+        if (poll(&p, 1, 100) == 1) {
+            closed = now_s();
+        }
+    }
+    ck_assert_msg(closed != 0, "a long connection sending spaces was still open after %d ms", WAIT_MS);
+    ck_assert_msg(closed - start >= 0.9, "closed after %.2f s, before its idle timeout", closed - start);
+    close(fd);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    harness_cleanup(&h);
+}
+END_TEST
+
 START_TEST(test_frame_rate_limit_loses_nothing)
 {
     struct harness h;
@@ -728,6 +852,10 @@ static Suite *abuse_suite(void)
     tcase_add_test(load, test_connection_flood_gets_ebusy_and_players_play_on);
     tcase_add_test(load, test_conn_rate_limits_each_address);
     tcase_add_test(load, test_frame_rate_limit_loses_nothing);
+    tcase_add_test(load, test_honest_sequential_client_gets_every_answer);
+    tcase_add_test(load, test_one_address_holds_at_most_its_share);
+    tcase_add_test(load, test_full_server_makes_room_for_another_address);
+    tcase_add_test(slow, test_whitespace_does_not_keep_a_long_connection_alive);
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         tcase_set_timeout(all[i], TEST_TIMEOUT);
         suite_add_tcase(s, all[i]);
