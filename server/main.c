@@ -24,6 +24,7 @@ static void usage(FILE *out)
             "  --addr-conns N      open connections one address may hold (default 500; 0: no limit)\n"
             "  --conn-rate N       new connections per second from one address (default 0: no limit)\n"
             "  --frame-rate N      frames per second on one long connection (default 1000; 0: no limit)\n"
+            "  --udp-rate N        datagrams per second from one source address (default 1000; 0: no limit)\n"
             "  --out-max BYTES     queued output per connection before it is dropped (default 262144)\n"
             "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
             "  --long-idle-timeout S  close a silent long connection after S seconds (default 300)\n"
@@ -60,7 +61,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
         { "addr-conns", required_argument, NULL, OPT_ADDR_CONNS },
         { "conn-rate", required_argument, NULL, OPT_CONN_RATE },
         { "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
+        { "udp-rate", required_argument, NULL, OPT_UDP_RATE },
         { "out-max", required_argument, NULL, OPT_OUT_MAX },
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
         { "long-idle-timeout", required_argument, NULL, OPT_LONG_IDLE },
@@ -89,6 +91,7 @@ int main(int argc, char **argv)
         .addr_conns = 500,
         .conn_rate = 0,
         .frame_rate = 1000,
+        .udp_rate = 1000,
         .out_max = 256 * 1024,
         .idle_timeout = 10,
         .long_idle_timeout = 300,
@@ -113,6 +116,7 @@ int main(int argc, char **argv)
         case OPT_ADDR_CONNS: cfg.addr_conns = (int)number("--addr-conns", optarg, 0, 1000000); break;
         case OPT_CONN_RATE: cfg.conn_rate = number("--conn-rate", optarg, 0, 1e9); break;
         case OPT_FRAME_RATE: cfg.frame_rate = number("--frame-rate", optarg, 0, 1e9); break;
+        case OPT_UDP_RATE: cfg.udp_rate = number("--udp-rate", optarg, 0, 1e9); break;
         case OPT_OUT_MAX: cfg.out_max = (uint32_t)number("--out-max", optarg, 64, 1 << 30); break;
         case OPT_IDLE: cfg.idle_timeout = number("--idle-timeout", optarg, 0.01, 86400); break;
         case OPT_LONG_IDLE: cfg.long_idle_timeout = number("--long-idle-timeout", optarg, 0.01, 86400); break;

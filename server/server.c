@@ -50,6 +50,9 @@
 #define ACCEPT_PAUSE 0.1    /* seconds without accept() after EMFILE */
 #define DRAIN_TIMEOUT 5.0   /* seconds the shutdown waits for clients to take their answers */
 #define BUSY "ebusy\n"
+#define TCP_ONLY "tcp only"
+#define UDP_AMPLIFICATION 3 /* an answer is at most this many times its datagram */
+#define UDP_SOURCES_MAX 65536 /* sources whose datagram budget is remembered */
 #define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
 #define TRIM_PEAK 1024      /* connections open at once before a mass close trims memory */
 
@@ -80,10 +83,11 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
 static const struct conn_ops first_ops = { "new", choose, NULL };
 
 static const char *const refusal_names[REFUSALS] = {
-    [REFUSED_RATE] = "over the connection rate of their address",
-    [REFUSED_SHARE] = "over the open connections one address may hold",
-    [REFUSED_FULL] = "server full",
-    [EVICTED] = "idlest of the address holding the most, closed to make room",
+    [REFUSED_RATE] = "connections refused over their address's connection rate",
+    [REFUSED_SHARE] = "connections refused over their address's share of open connections",
+    [REFUSED_FULL] = "connections refused: server full",
+    [EVICTED] = "connections closed to make room (the idlest of the address holding the most)",
+    [DROPPED_DATAGRAMS] = "datagrams dropped over their source's rate",
 };
 
 static void refuse(struct server *srv, int fd, enum refusal why)
@@ -99,7 +103,7 @@ static void report_refusals(struct server *srv)
 {
     for (int i = 0; i < REFUSALS; i++) {
         if (srv->refusals[i] > 0) {
-            log_info("connections in the last second: %u %s", srv->refusals[i], refusal_names[i]);
+            log_info("in the last second: %u %s", srv->refusals[i], refusal_names[i]);
             srv->refusals[i] = 0;
         }
     }
@@ -170,11 +174,34 @@ static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
+/* The answer to one datagram of n bytes (got of them kept in `in`) into out; 0: send nothing. A
+ * UDP source address can be forged, so no answer is more than UDP_AMPLIFICATION times the request
+ * (QUIC's anti-amplification factor, RFC 9000 section 8): a bigger one is replaced by a pointer to TCP,
+ * when even that fits. Leaderboards, a few bytes answered with kilobytes, are TCP only. */
+static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, char *out)
+{
+    size_t len = got, start = 0;
+    while (len > 0 && rps_is_space((unsigned char)in[len - 1])) {
+        len--;
+    }
+    while (start < len && rps_is_space((unsigned char)in[start])) {
+        start++;
+    }
+    size_t reply = n > got                                                 ? reply_error(out, "line too long")
+                   : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, TCP_ONLY)
+                                                                          : short_reply(srv->store, in + start, len - start, out);
+    if (reply > UDP_AMPLIFICATION * n) {
+        reply = reply_error(out, TCP_ONLY);
+    }
+    return reply <= UDP_AMPLIFICATION * n ? reply : 0;
+}
+
 static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, udp_w));
     static char in[2048], out[SHORT_REPLY_MAX];
-    (void)loop;
+    unsigned char key[LIMIT_ADDR_KEY];
+    double rate = srv->cfg.udp_rate;
     (void)revents;
 
     for (int i = 0; i < DATAGRAMS_PER_EVENT; i++) {
@@ -184,19 +211,14 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
         if (n < 0) {
             return;
         }
-        size_t len = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n, start = 0;
-        while (len > 0 && rps_is_space((unsigned char)in[len - 1])) {
-            len--;
+        limit_addr_key(&from, key);
+        if (rate > 0 && !limit_table_take(srv->udp_sources, key, sizeof(key), rate, rate, ev_now(loop))) {
+            srv->refusals[DROPPED_DATAGRAMS]++;
+            continue;
         }
-        while (start < len && rps_is_space((unsigned char)in[start])) {
-            start++;
-        }
-        /* Leaderboards answer a few bytes with kilobytes: over UDP, whose source
-         * address anyone can forge, that would make arcade an amplifier. */
-        size_t reply = (size_t)n > sizeof(in)                      ? reply_error(out, "line too long")
-                       : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, "tcp only")
-                                                                  : short_reply(srv->store, in + start, len - start, out);
-        if (sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
+        size_t got = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
+        size_t reply = udp_answer(srv, in, (size_t)n, got, out);
+        if (reply > 0 && sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }
     }
@@ -306,14 +328,16 @@ int server_init(struct server *srv, const struct config *cfg)
     if (account_init(g) < 0) {
         return -1;
     }
-    if ((srv->addrs = limit_addrs_new()) == NULL) {
+    if ((srv->addrs = limit_addrs_new()) == NULL || (srv->udp_sources = limit_table_new(UDP_SOURCES_MAX)) == NULL) {
         log_error("out of memory");
+        limit_addrs_free(srv->addrs);
         account_free(g);
         return -1;
     }
     if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
         limit_addrs_free(srv->addrs);
+        limit_table_free(srv->udp_sources);
         account_free(g);
         return -1;
     }
@@ -323,6 +347,7 @@ int server_init(struct server *srv, const struct config *cfg)
         close(srv->tcp_fd);
         close(srv->udp_fd);
         limit_addrs_free(srv->addrs);
+        limit_table_free(srv->udp_sources);
         account_free(g);
         return -1;
     }
@@ -365,6 +390,7 @@ int server_run(struct server *srv)
     batch_free(&srv->game.batch);
     account_free(&srv->game);
     limit_addrs_free(srv->addrs);
+    limit_table_free(srv->udp_sources);
     ev_loop_destroy(srv->loop);
     log_info("shutdown: done");
     return 0;

@@ -21,6 +21,7 @@ struct config {
     int max_conns;              /* past it, new connections are refused or make room */
     int addr_conns;             /* open connections one address may hold; 0: no limit */
     double conn_rate;           /* new connections per second per address; 0: no limit */
+    double udp_rate;            /* datagrams per second per source address; 0: no limit */
     double frame_rate;          /* frames per second per long connection; 0: no limit */
     uint32_t out_max;           /* queued output per connection before it is dropped */
     double idle_timeout;        /* short connections: seconds without traffic */
@@ -30,11 +31,12 @@ struct config {
 };
 
 struct limit_addrs;
+struct limit_table;
 struct store;
 
-/* Why a new connection was refused, or an old one closed to make room: counted, and logged at most
- * once a second, so that a flood cannot turn the log into a second flood. */
-enum refusal { REFUSED_RATE, REFUSED_SHARE, REFUSED_FULL, EVICTED, REFUSALS };
+/* Why a new connection was refused, an old one closed to make room, or a datagram dropped: counted,
+ * and logged at most once a second, so that a flood cannot turn the log into a second flood. */
+enum refusal { REFUSED_RATE, REFUSED_SHARE, REFUSED_FULL, EVICTED, DROPPED_DATAGRAMS, REFUSALS };
 
 struct server {
     struct ev_loop *loop;
@@ -54,6 +56,7 @@ struct server {
     ev_timer second_w;          /* folds the tally log of bot rounds into the totals; reports refusals */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
+    struct limit_table *udp_sources; /* datagrams per source address */
     unsigned refusals[REFUSALS]; /* connections refused or closed for room since the last report */
     int stopping;               /* a stop signal received */
 };

@@ -4,6 +4,7 @@
  * Every wait is a read with the harness's 10 s deadline (or a poll with one); nothing sleeps.
  * Check runs each test in its own process group and kills the group afterwards, so a failing test
  * does not leave its server running. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -463,6 +464,73 @@ START_TEST(test_line_over_1024_bytes)
 }
 END_TEST
 
+/* The answer to a datagram whose source could be forged is at most three times its size: past that,
+ * `etcp only`, or nothing when even that would be more. */
+START_TEST(test_udp_never_amplifies_past_three_times)
+{
+    struct harness h;
+    static char big[1 + 1000];
+    char got[4096];
+    START(&h, NULL);
+    int fd = harness_udp();
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)h.port) };
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    big[0] = 'c';
+    memset(big + 1, '9', sizeof(big) - 1);      /* its fourth power has 4000 digits */
+    ck_assert_int_gt(sendto(fd, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)), 0);
+    ssize_t n = recv(fd, got, sizeof(got), 0);
+    ck_assert_msg(n == 10 && memcmp(got, "etcp only\n", 10) == 0, "a 1001-byte c got %zd bytes: \"%s\"", n,
+                  show(got, n > 0 ? (size_t)n : 0));
+    big[0] = 'a';                               /* its square: 2000 digits, 2002 bytes with d and \n */
+    ck_assert_int_gt(sendto(fd, big, sizeof(big), 0, (struct sockaddr *)&to, sizeof(to)), 0);
+    n = recv(fd, got, sizeof(got), 0);
+    ck_assert_int_eq(n, 2002);
+    /* c57 (3 bytes) is d10556001\n (10): more than 9, and so is the error: nothing comes back. The
+     * next request's answer is the next datagram. */
+    ck_assert_int_gt(sendto(fd, "c57", 3, 0, (struct sockaddr *)&to, sizeof(to)), 0);
+    ck_assert_int_gt(sendto(fd, "c9", 2, 0, (struct sockaddr *)&to, sizeof(to)), 0);
+    n = recv(fd, got, sizeof(got), 0);
+    ck_assert_msg(n == 6 && memcmp(got, "d6561\n", 6) == 0, "got \"%s\"", show(got, n > 0 ? (size_t)n : 0));
+    close(fd);
+    harness_cleanup(&h);
+}
+END_TEST
+
+/* --udp-rate: a source past its budget is dropped, silently (an answer would be traffic too); other
+ * sources are answered. */
+START_TEST(test_udp_rate_per_source)
+{
+    struct harness h;
+    char got[64];
+    START(&h, "--udp-rate", "5", NULL);
+    int fd = harness_udp(), other = harness_udp();
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)h.port) };
+    struct sockaddr_in from = { .sin_family = AF_INET };
+    struct timeval tv = { .tv_usec = 300000 };
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    inet_pton(AF_INET, "127.0.0.7", &from.sin_addr);
+    ck_assert_int_eq(bind(other, (struct sockaddr *)&from, sizeof(from)), 0);
+
+    for (int i = 0; i < 50; i++) {
+        ck_assert_int_gt(sendto(fd, "a2", 2, 0, (struct sockaddr *)&to, sizeof(to)), 0);
+    }
+    /* The last datagram is the other source's: once it is answered, the 50 have all been read. */
+    ck_assert_int_gt(sendto(other, "a3", 2, 0, (struct sockaddr *)&to, sizeof(to)), 0);
+    ssize_t n = recv(other, got, sizeof(got), 0);
+    ck_assert_msg(n == 3 && memcmp(got, "d9\n", 3) == 0, "the other source got \"%s\"", show(got, n > 0 ? (size_t)n : 0));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int answered = 0;
+    while (recv(fd, got, sizeof(got), 0) > 0) {
+        answered++;
+    }
+    ck_assert_msg(answered >= 5 && answered <= 7, "%d of 50 datagrams answered at --udp-rate 5", answered);
+    close(fd);
+    close(other);
+    harness_cleanup(&h);
+}
+END_TEST
+
 START_TEST(test_udp_requests)
 {
     struct harness h;
@@ -472,9 +540,9 @@ START_TEST(test_udp_requests)
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     static const char *const cases[][2] = {
         { "a12", "d144\n" }, { "a12\n", "d144\n" }, { "a12\r\n", "d144\n" },
-        { "x5", "eunknown op\n" }, { " a2", "d4\n" },
+        { "x5555", "eunknown op\n" }, { " a2", "d4\n" },
         /* Leaderboards are TCP only: over UDP they would amplify forged requests. */
-        { "t", "etcp only\n" }, { "rnobody\n", "etcp only\n" },
+        { "t100", "etcp only\n" }, { "rnobody\n", "etcp only\n" },
     };
 
     ck_assert_int_ge(fd, 0);
@@ -1091,6 +1159,8 @@ static Suite *server_suite(void)
     tcase_add_test(shrt, test_whitespace_before_first_byte);
     tcase_add_test(shrt, test_line_over_1024_bytes);
     tcase_add_test(shrt, test_udp_requests);
+    tcase_add_test(shrt, test_udp_never_amplifies_past_three_times);
+    tcase_add_test(shrt, test_udp_rate_per_source);
     tcase_add_test(shrt, test_short_and_long_at_once);
 
     tcase_add_test(lng, test_guest_plays_bot_one_byte_at_a_time);
