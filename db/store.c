@@ -281,6 +281,7 @@ struct store {
     size_t blob_cap;
     int64_t last_player;          /* highest player id: totals for any other are refused */
     int unfolded;                 /* the tally log may hold rows */
+    int busy;                     /* the last failure was a lock held by another process */
 };
 
 /* The ranked player as store_rank needs it. */
@@ -292,8 +293,15 @@ struct ranked {
 
 static int fail(struct store *st, const char *what, char *err, size_t errlen)
 {
+    int rc = sqlite3_errcode(st->db);
+    st->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
     snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
     return -1;
+}
+
+int store_busy(const struct store *st)
+{
+    return st->busy;
 }
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
@@ -804,13 +812,15 @@ struct store *store_open(const char *path, int sync_full, char *err, size_t errl
         goto fail;
     }
     sqlite3_extended_result_codes(st->db, 1);
-    sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+    sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
     int64_t logged = 0;
     if (migrate(st, err, errlen) != 0 || configure(st, sync_full, err, errlen) != 0 ||
         prepare_all(st, err, errlen) != 0 || query_int(st, ST_MAX_ID, &st->last_player, err, errlen) != 0 ||
         query_int(st, ST_LOG_COUNT, &logged, err, errlen) != 0) {
         goto fail;
     }
+    /* From now on the loop serves: a lock held elsewhere fails at once, and the caller retries. */
+    sqlite3_busy_timeout(st->db, 0);
     /* Tallies left by a crash are folded now; if the database is busy, the next fold does it. */
     st->unfolded = logged > 0;
     char ignored[64];
@@ -843,6 +853,7 @@ void store_close(struct store *st)
 
 int store_begin(struct store *st, char *err, size_t errlen)
 {
+    st->busy = 0;
     if (in_batch(st)) {
         snprintf(err, errlen, "a batch is already open");
         return -1;

@@ -8,7 +8,9 @@
  * of that batch; the next batch works as usual.
  *
  * Every function returns 0 (or a count or an id) on success and -1 on error, with a message in the
- * caller's err buffer. Nothing aborts; a busy database gives up after STORE_BUSY_MS.
+ * caller's err buffer. Nothing aborts, and once the store is open nothing waits on a lock held by
+ * another process: the call fails at once, and store_busy tells that failure from the others, so
+ * the caller can try again later instead of stalling everyone it serves.
  */
 #ifndef ARCADE_STORE_H
 #define ARCADE_STORE_H
@@ -22,7 +24,7 @@
 #define STORE_FORM_MAX BOARD_FORM_MAX  /* rated results kept in a player's form */
 #define STORE_TOP_MAX 100  /* most rows store_top returns */
 #define STORE_AROUND_MAX 50 /* most players store_rank shows on each side */
-#define STORE_BUSY_MS 100  /* longest wait for a lock held by another process */
+#define STORE_OPEN_BUSY_MS 5000 /* longest wait for a lock while opening (and migrating) */
 #define STORE_HASH_LEN 32  /* bytes of a secret's hash */
 
 struct store;
@@ -34,6 +36,9 @@ struct store;
 struct store *store_open(const char *path, int sync_full, char *err, size_t errlen);
 /* Close the database; an open batch is rolled back. NULL is allowed. */
 void store_close(struct store *st);
+
+/* Did the last failure come from a lock held by another process (SQLITE_BUSY or SQLITE_LOCKED)? */
+int store_busy(const struct store *st);
 
 /* Open a batch (a write transaction). Fails if one is already open or the database is locked. */
 int store_begin(struct store *st, char *err, size_t errlen);

@@ -156,25 +156,45 @@ static void fail_batch(struct batch *b)
     }
 }
 
-void batch_commit(struct batch *b, struct store *st)
+/* The transaction was rolled back: guest rows made inside it are gone again. */
+static void forget_new_guests(struct batch *b)
+{
+    for (size_t i = 0; i < b->ntotals; i++) {
+        struct batch_totals *t = &b->totals[i];
+        if (t->p->new_guest) {
+            t->p->id = t->player = 0;
+            t->p->new_guest = 0;
+        }
+    }
+}
+
+enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now, double wait)
 {
     char err[256] = "";
 
     if (!batch_pending(b)) {
-        return;
+        return BATCH_DONE;
     }
     int ok = write_batch(b, st, err, sizeof(err)) == 0;
     if (!ok) {
+        int busy = store_busy(st);
         store_rollback(st);
+        forget_new_guests(b);
+        if (busy && (b->locked_since == 0 || now - b->locked_since < wait)) {
+            if (b->locked_since == 0) {
+                b->locked_since = now;
+                log_error("database locked by another process: %zu results held until it is free", b->nspans);
+            }
+            return BATCH_WAITING;
+        }
         log_error("could not store %zu results: %s", b->nspans, err);
         fail_batch(b);
+    } else if (b->locked_since != 0) {
+        log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
     }
+    b->locked_since = 0;
     for (size_t i = 0; i < b->ntotals; i++) {
         struct batch_player *p = b->totals[i].p;
-        /* A guest row made inside a failed transaction is gone again. */
-        if (p->new_guest && !ok) {
-            p->id = 0;
-        }
         p->new_guest = 0;
         p->slot = -1;
     }
@@ -184,6 +204,7 @@ void batch_commit(struct batch *b, struct store *st)
     b->ntotals = 0;
     b->nspans = 0;
     b->nrounds = 0;
+    return BATCH_DONE;
 }
 
 void batch_free(struct batch *b)

@@ -8,6 +8,7 @@
 #ifndef ARCADE_BATCH_H
 #define ARCADE_BATCH_H
 
+#include <ev.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,12 @@ struct batch {
     size_t nrounds, rounds_cap;
     struct batch_totals *totals;
     size_t ntotals, totals_cap;
+    ev_tstamp locked_since;     /* the database has been locked by another process since; 0: not */
+};
+
+enum batch_result {
+    BATCH_DONE,         /* stored, or refused with errors: the held bytes are released */
+    BATCH_WAITING,      /* the database is locked by another process: everything stays held */
 };
 
 /* Hold [off, off+len) of c's output, a result, until it is stored. Returns 0 or -1 (no memory:
@@ -63,8 +70,11 @@ int batch_bot(struct batch *b, struct batch_player *p, int result);
 int batch_round(struct batch *b, const struct batch_round *r);
 /* Is anything waiting? */
 int batch_pending(const struct batch *b);
-/* Store everything in one transaction, then release the held bytes. */
-void batch_commit(struct batch *b, struct store *st);
+/* Store everything in one transaction, then release the held bytes. When another process holds
+ * the database's lock, nothing waits for it: the results stay held for the next try (BATCH_WAITING),
+ * until they have waited `wait` seconds; after that, as on any other failure, each held result is
+ * replaced by an error frame. */
+enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now, double wait);
 void batch_free(struct batch *b);
 
 #endif

@@ -401,9 +401,9 @@ void conn_pool_flush(struct conn_pool *pool)
     while (c != NULL) {
         struct conn *next = c->dirty_next;
         conn_flush(c);      /* still marked dirty, so closing cannot list it twice */
-        if (c->state == CONN_CLOSED && c->told) {
+        if (c->state == CONN_CLOSED && c->told && c->out_held == CONN_HELD_NONE) {
             conn_free(c);
-        } else if (c->state == CONN_CLOSED) {
+        } else if (c->state == CONN_CLOSED && !c->told) {
             c->dirty_next = later;      /* freed once its owner has heard */
             later = c;
         } else {

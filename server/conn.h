@@ -137,8 +137,8 @@ void conn_flush(struct conn *c);
 unsigned conn_pool_tell_gone(struct conn_pool *pool);
 /* Does any connection wait for the flush? */
 int conn_pool_dirty(const struct conn_pool *pool);
-/* Write every connection that has output; free those that closed and whose owners were told. Call
- * it after the commit: a connection with held output is never freed before it. */
+/* Write every connection that has output; free those that closed, whose owners were told and whose
+ * output is not held for a commit (conn_unhold lists them again). */
 void conn_pool_flush(struct conn_pool *pool);
 
 #endif

@@ -20,6 +20,7 @@ static void usage(FILE *out)
             "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
             "  --db PATH           SQLite database (default arcade.db)\n"
             "  --sync MODE         normal (default: survives a killed process) or full (also power loss)\n"
+            "  --lock-wait S       how long results wait for a database locked elsewhere (default 5)\n"
             "  --max-conns N       open connections at most (default 10000)\n"
             "  --addr-conns N      open connections one address may hold (default 500; 0: no limit)\n"
             "  --conn-rate N       new connections per second from one address (default 0: no limit)\n"
@@ -61,12 +62,13 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
         { "db", required_argument, NULL, 'd' },
         { "sync", required_argument, NULL, OPT_SYNC },
+        { "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
         { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
         { "addr-conns", required_argument, NULL, OPT_ADDR_CONNS },
         { "conn-rate", required_argument, NULL, OPT_CONN_RATE },
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
         .bind = "127.0.0.1",
         .port = 5000,
         .db = "arcade.db",
+        .lock_wait = 5,
         .max_conns = 10000,
         .addr_conns = 500,
         .conn_rate = 0,
@@ -112,6 +115,7 @@ int main(int argc, char **argv)
             }
             cfg.sync_full = strcmp(optarg, "full") == 0;
             break;
+        case OPT_LOCK_WAIT: cfg.lock_wait = number("--lock-wait", optarg, 0, 3600); break;
         case OPT_MAX_CONNS: cfg.max_conns = (int)number("--max-conns", optarg, 1, 1000000); break;
         case OPT_ADDR_CONNS: cfg.addr_conns = (int)number("--addr-conns", optarg, 0, 1000000); break;
         case OPT_CONN_RATE: cfg.conn_rate = number("--conn-rate", optarg, 0, 1e9); break;

@@ -23,6 +23,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@
 #define TCP_ONLY "tcp only"
 #define UDP_AMPLIFICATION 3 /* an answer is at most this many times its datagram */
 #define UDP_SOURCES_MAX 65536 /* sources whose datagram budget is remembered */
+#define COMMIT_RETRY 0.01   /* seconds between tries of a commit while the database is locked */
 #define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
 #define TRIM_PEAK 1024      /* connections open at once before a mass close trims memory */
 
@@ -224,6 +227,14 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
+/* Nothing to do: its end wakes the loop, whose flush tries the commit again. */
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
 /* Tell, commit, write, free: until nothing is left, since a closed connection
  * can produce one more result (the opponent's forfeit win), and a write that
  * fails closes one more connection. */
@@ -235,10 +246,14 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
     for (;;) {
         conn_pool_tell_gone(pool);
-        if (!batch_pending(&srv->game.batch) && !conn_pool_dirty(pool)) {
+        /* While the database is locked elsewhere, one try per retry tick. */
+        int waiting = ev_is_active(&srv->retry_w);
+        if ((!batch_pending(&srv->game.batch) || waiting) && !conn_pool_dirty(pool)) {
             break;
         }
-        batch_commit(&srv->game.batch, srv->store);
+        if (!waiting && batch_commit(&srv->game.batch, srv->store, ev_now(loop), srv->cfg.lock_wait) == BATCH_WAITING) {
+            ev_timer_start(loop, &srv->retry_w);
+        }
         conn_pool_flush(pool);
     }
     session_reap(&srv->game);
@@ -311,6 +326,28 @@ static uint64_t random_seed(void)
     return seed;
 }
 
+/* One arcaded per database: two would each believe they are its only writer (and fold each other's
+ * tallies). An flock on the database file itself, held for the life of the process, says so; it is
+ * apart from SQLite's own fcntl locks. Returns the locked fd, or -1 with err. A "file:" URI is not
+ * a path: it is not locked. */
+static int lock_database(const char *path, char *err, size_t errlen)
+{
+    if (strncmp(path, "file:", 5) == 0) {
+        return open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errlen, "%s", errno == EWOULDBLOCK ? "another arcaded is serving it" : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int server_init(struct server *srv, const struct config *cfg)
 {
     char err[256];
@@ -341,9 +378,19 @@ int server_init(struct server *srv, const struct config *cfg)
         account_free(g);
         return -1;
     }
+    if ((srv->db_lock = lock_database(cfg->db, err, sizeof(err))) < 0) {
+        log_error("cannot use database %s: %s", cfg->db, err);
+        close(srv->tcp_fd);
+        close(srv->udp_fd);
+        limit_addrs_free(srv->addrs);
+        limit_table_free(srv->udp_sources);
+        account_free(g);
+        return -1;
+    }
     srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
     if (srv->store == NULL) {
         log_error("cannot open database %s: %s", cfg->db, err);
+        close(srv->db_lock);
         close(srv->tcp_fd);
         close(srv->udp_fd);
         limit_addrs_free(srv->addrs);
@@ -356,6 +403,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
     ev_prepare_init(&srv->flush_w, flush_cb);
+    ev_timer_init(&srv->retry_w, retry_cb, COMMIT_RETRY, 0.);
     ev_timer_init(&srv->second_w, second_cb, SECOND, SECOND);
     static const int stop_signals[SERVER_STOP_SIGNALS] = { SIGINT, SIGTERM, SIGHUP };
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
@@ -377,11 +425,13 @@ int server_run(struct server *srv)
 {
     ev_run(srv->loop, 0);
     ev_timer_stop(srv->loop, &srv->drain_w);
+    ev_timer_stop(srv->loop, &srv->retry_w);
     ev_timer_stop(srv->loop, &srv->second_w);
     ev_prepare_stop(srv->loop, &srv->flush_w);
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
     store_close(srv->store);
+    close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_stop(srv->loop, &srv->stop_w[i]);
     }

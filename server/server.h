@@ -18,6 +18,7 @@ struct config {
     int port;                   /* TCP and UDP port; 0 picks a free one */
     const char *db;             /* SQLite database path */
     int sync_full;              /* synchronous=FULL: commits survive power loss */
+    double lock_wait;           /* how long results wait for a database locked elsewhere */
     int max_conns;              /* past it, new connections are refused or make room */
     int addr_conns;             /* open connections one address may hold; 0: no limit */
     double conn_rate;           /* new connections per second per address; 0: no limit */
@@ -47,10 +48,12 @@ struct server {
 
     int tcp_fd;                 /* listening socket */
     int udp_fd;                 /* datagram socket on the same port */
+    int db_lock;                /* the database file, flocked: one arcaded per database */
     ev_io accept_w;
     ev_io udp_w;
     ev_timer accept_pause_w;    /* accept paused after EMFILE */
     ev_prepare flush_w;         /* once per iteration: commit, then write */
+    ev_timer retry_w;           /* the next try of a commit while the database is locked elsewhere */
     ev_signal stop_w[SERVER_STOP_SIGNALS];  /* SIGINT, SIGTERM, SIGHUP: a clean shutdown */
     ev_timer drain_w;           /* deadline for the shutdown drain */
     ev_timer second_w;          /* folds the tally log of bot rounds into the totals; reports refusals */

@@ -168,9 +168,14 @@ static void free_session(struct session *s)
 
 void session_reap(struct game *g)
 {
-    struct session *s;
-    while ((s = g->reap) != NULL) {
-        g->reap = s->reap_next;
+    struct session **p = &g->reap;
+    while (*p != NULL) {
+        struct session *s = *p;
+        if (s->player.slot >= 0) {
+            p = &s->reap_next;      /* its bot rounds wait for a commit that has not happened yet */
+            continue;
+        }
+        *p = s->reap_next;
         free_session(s);
     }
 }

@@ -62,7 +62,8 @@ void session_attach(struct session *s, struct conn *c);
 void session_detach(struct session *s);
 /* Free s after the commit if nothing holds it: no connection, and in the lobby. */
 void session_release(struct session *s);
-/* Free the released sessions: after the commit, when nothing points at them. */
+/* Free the released sessions: after the commit, when nothing points at them (a session whose bot
+ * rounds still wait for a commit stays until they are stored). */
 void session_reap(struct game *g);
 /* Free every session: at exit. */
 void session_free_all(struct game *g);

@@ -167,10 +167,14 @@ static void match_pair(int a, const char *aname, int b, const char *bname)
 
 /* ---- the database locked by another process ---- */
 
-START_TEST(test_locked_database_refuses_moves_and_loses_nothing)
+/* Another process holds the database's write lock: nothing in the loop waits for it. Moves are held,
+ * unanswered, while everything that needs no write is served; once the lock is gone every held result
+ * is stored and sent. */
+START_TEST(test_locked_database_holds_results_until_it_is_free)
 {
     struct harness h;
     struct tally guest = { 0 }, ana = { 0 };
+    char r, m[3];
     START(&h, NULL);
     int g = dial(h.port), a = dial(h.port);
 
@@ -183,24 +187,29 @@ START_TEST(test_locked_database_refuses_moves_and_loses_nothing)
     /* The write lock, held as another writer would hold it. */
     sqlite3 *locker = db_open(h.db);
     db_exec(locker, "BEGIN IMMEDIATE");
-    ck_assert_int_eq(move_or_unavailable(g, '2', 0), 0);
-    ck_assert_int_eq(move_or_unavailable(a, '1', 1), 0);
-    /* What needs no write is still served: math, and the leaderboard (WAL readers do not wait). */
+    put(g, "2", 1);
+    put(a, "1", 1);
+    put(g, "13", 2);
+    /* What needs no write is served meanwhile: math, and the leaderboard (WAL readers do not wait).
+     * Those answers come after the moves were read, and the results are still not sent. */
     ask(h.port, "a3\n", "d9\n");
     ask(h.port, "t\n", ".\n");
     ask(h.port, "rana\n", "eunknown player\n");
-    /* Several moves in one write: each one refused, none half-stored. */
-    put(g, "123", 3);
-    for (int i = 0; i < 3; i++) {
-        EXPECT(g, UNAVAILABLE);
-    }
-    ck_assert_int_eq(move_or_unavailable(a, '3', 1), 0);
+    struct pollfd p[2] = { { .fd = g, .events = POLLIN }, { .fd = a, .events = POLLIN } };
+    ck_assert_msg(poll(p, 2, 0) == 0, "a result was sent while the database was locked");
 
     db_exec(locker, "ROLLBACK");
     sqlite3_close(locker);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(harness_recv_n(g, &r, 1), 1);
+        ck_assert_msg(r == 'x' || r == 'y' || r == 'z', "guest result 0x%02x", (unsigned char)r);
+        tally_add(&guest, r);
+    }
+    ck_assert_int_eq(harness_recv_n(a, m, 3), 3);
+    ck_assert_msg(m[0] == 'M' && m[2] == rules(1, m[1] - '0'), "ana's held result \"%s\"", show(m, 3));
+    tally_add(&ana, m[2]);
     tally_add(&guest, guest_round(g, '2'));
     tally_add(&ana, named_round(a, '1'));
-    tally_add(&ana, named_round(a, '2'));
     close(g);
     close(a);
     ck_assert_int_eq(harness_stop(&h), 0);
@@ -208,6 +217,61 @@ START_TEST(test_locked_database_refuses_moves_and_loses_nothing)
     expect_stored(&h, "ana", &ana);
     expect_stored(&h, NULL, &guest);
     expect_integrity(&h);
+    harness_cleanup(&h);
+}
+END_TEST
+
+/* A lock held past --lock-wait: the held moves are refused (games unavailable), none half-stored, and
+ * play goes on once the lock is gone. */
+START_TEST(test_locked_database_refuses_moves_after_the_lock_wait)
+{
+    struct harness h;
+    struct tally guest = { 0 }, ana = { 0 };
+    START(&h, "--lock-wait", "0.2", NULL);
+    int g = dial(h.port), a = dial(h.port);
+
+    hello(a, "ana");
+    tally_add(&guest, guest_round(g, '1'));
+    tally_add(&ana, named_round(a, '3'));
+
+    sqlite3 *locker = db_open(h.db);
+    db_exec(locker, "BEGIN IMMEDIATE");
+    ck_assert_int_eq(move_or_unavailable(g, '2', 0), 0);
+    ck_assert_int_eq(move_or_unavailable(a, '1', 1), 0);
+    /* Several moves in one write: each one refused, none half-stored. */
+    put(g, "123", 3);
+    for (int i = 0; i < 3; i++) {
+        EXPECT(g, UNAVAILABLE);
+    }
+    db_exec(locker, "ROLLBACK");
+    sqlite3_close(locker);
+    tally_add(&guest, guest_round(g, '2'));
+    tally_add(&ana, named_round(a, '1'));
+    close(g);
+    close(a);
+    ck_assert_int_eq(harness_stop(&h), 0);
+
+    expect_stored(&h, "ana", &ana);
+    expect_stored(&h, NULL, &guest);
+    expect_integrity(&h);
+    harness_cleanup(&h);
+}
+END_TEST
+
+/* Two servers on one database would each believe they are its only writer: the second is refused. */
+START_TEST(test_second_server_on_the_same_database_is_refused)
+{
+    struct harness h;
+    char err[4096];
+    START(&h, NULL);
+    char *argv[] = { (char *)harness_arcaded(), "--port", "0", "--db", h.db, NULL };
+
+    int rc = run_until_exit(argv, err, sizeof(err));
+    ck_assert_msg(rc == 1, "a second arcaded on %s exited %d: %s", h.db, rc, err);
+    ck_assert_msg(strstr(err, "another arcaded is serving it") != NULL, "stderr: %s", err);
+    /* The first one serves on. */
+    ask(h.port, "a3\n", "d9\n");
+    ck_assert_int_eq(harness_stop(&h), 0);
     harness_cleanup(&h);
 }
 END_TEST
@@ -528,8 +592,8 @@ START_TEST(test_sigterm_under_load_delivers_everything)
     char name[2][16];
 
     raise_nofile();
-    /* A thousand connections from one address within a second is no attack here. */
-    START(&h, "--conn-rate", "0", NULL);
+    /* A thousand connections from one address is no attack here. */
+    START(&h, "--addr-conns", "0", NULL);
     for (int i = 0; i < SHUT_GUESTS; i++) {
         guests[i] = dial(h.port);
         tally_add(&guest, guest_round(guests[i], '2'));
@@ -614,7 +678,9 @@ static Suite *faults_suite(void)
     TCase *crash = tcase_create("crash");
     TCase *all[] = { db, crash };
 
-    tcase_add_test(db, test_locked_database_refuses_moves_and_loses_nothing);
+    tcase_add_test(db, test_locked_database_holds_results_until_it_is_free);
+    tcase_add_test(db, test_locked_database_refuses_moves_after_the_lock_wait);
+    tcase_add_test(db, test_second_server_on_the_same_database_is_refused);
     tcase_add_test(db, test_disk_full_refuses_moves_then_recovers);
     tcase_add_test(db, test_unopenable_database_stops_the_start);
     tcase_add_test(crash, test_sigkill_at_random_moments_loses_no_result);
