@@ -282,6 +282,7 @@ struct store {
     int64_t last_player;          /* highest player id: totals for any other are refused */
     int unfolded;                 /* the tally log may hold rows */
     int busy;                     /* the last failure was a lock held by another process */
+    int full;                     /* the last failure was a full disk (or a file size limit) */
 };
 
 /* The ranked player as store_rank needs it. */
@@ -293,8 +294,9 @@ struct ranked {
 
 static int fail(struct store *st, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_errcode(st->db);
+    int rc = sqlite3_errcode(st->db) & 0xff;   /* the primary code of an extended one */
     st->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+    st->full = rc == SQLITE_FULL || rc == SQLITE_IOERR;
     snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
     return -1;
 }
@@ -303,6 +305,12 @@ int store_busy(const struct store *st)
 {
     return st->busy;
 }
+
+int store_full(const struct store *st)
+{
+    return st->full;
+}
+
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
@@ -851,9 +859,22 @@ void store_close(struct store *st)
     free(st);
 }
 
+int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen)
+{
+    if (in_batch(st)) {
+        snprintf(err, errlen, "a batch is open");
+        return -1;
+    }
+    int mode = truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, mode, NULL, NULL) != SQLITE_OK) {
+        return fail(st, "checkpoint", err, errlen);
+    }
+    return 0;
+}
+
 int store_begin(struct store *st, char *err, size_t errlen)
 {
-    st->busy = 0;
+    st->busy = st->full = 0;
     if (in_batch(st)) {
         snprintf(err, errlen, "a batch is already open");
         return -1;

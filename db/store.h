@@ -40,6 +40,14 @@ void store_close(struct store *st);
 /* Did the last failure come from a lock held by another process (SQLITE_BUSY or SQLITE_LOCKED)? */
 int store_busy(const struct store *st);
 
+/* Did the last failure come from a full disk or a failed write (SQLITE_FULL or SQLITE_IOERR)? */
+int store_full(const struct store *st);
+/* Copy the WAL into the database (outside a batch), so that the next commits reuse it from its
+ * start. PASSIVE (truncate 0) copies what it can without waiting for anyone; the server does it once
+ * a second, so the WAL holds about a second of commits and never grows to fill a disk. TRUNCATE also
+ * gives the WAL file's space back: after a full disk failed a commit. Returns 0 or -1. */
+int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen);
+
 /* Open a batch (a write transaction). Fails if one is already open or the database is locked. */
 int store_begin(struct store *st, char *err, size_t errlen);
 /* Commit the batch. On failure the batch has been rolled back: none of it is stored. */

@@ -17,6 +17,7 @@
 #include "store.h"
 
 #define UNAVAILABLE "games unavailable"
+#define BATCH_RECOVERY 10.0    /* seconds of checkpoints at every commit after a full disk */
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -156,6 +157,33 @@ static void fail_batch(struct batch *b)
     }
 }
 
+/* For a while after a full disk failed a commit, every commit is checkpointed at once, so that the
+ * WAL cannot grow back over the space that came back: a WAL that fills the disk can no longer be
+ * checkpointed (the database file needs room for its pages), and would fail every commit after. */
+static void recovering(struct batch *b, struct store *st, ev_tstamp now)
+{
+    char err[256];
+    if (b->full_at == 0) {
+        return;
+    }
+    if (store_checkpoint(st, 0, err, sizeof(err)) == 0 && now - b->full_at >= BATCH_RECOVERY) {
+        log_info("no full disk for %.0f s: the WAL is checkpointed once a second again", BATCH_RECOVERY);
+        b->full_at = 0;
+    }
+}
+
+/* A failing database fails every iteration: one line a second says so, not one line a commit. */
+static void log_failure(struct batch *b, ev_tstamp now, const char *err)
+{
+    b->failures++;
+    if (now - b->failure_logged >= 1.0) {
+        log_error("could not store %zu results: %s (%u failed commits since the last report)", b->nspans, err,
+                  b->failures);
+        b->failure_logged = now;
+        b->failures = 0;
+    }
+}
+
 /* The transaction was rolled back: guest rows made inside it are gone again. */
 static void forget_new_guests(struct batch *b)
 {
@@ -176,6 +204,18 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
         return BATCH_DONE;
     }
     int ok = write_batch(b, st, err, sizeof(err)) == 0;
+    if (!ok && store_full(st)) {
+        /* The disk may have room again, or the WAL may only need its space back: checkpoint, and
+         * try once more. */
+        store_rollback(st);
+        forget_new_guests(b);
+        if (b->full_at == 0) {
+            log_error("disk full at a commit (%s): the WAL is checkpointed at every commit for %.0f s", err,
+                      BATCH_RECOVERY);
+        }
+        b->full_at = now;
+        ok = store_checkpoint(st, 1, err, sizeof(err)) == 0 && write_batch(b, st, err, sizeof(err)) == 0;
+    }
     if (!ok) {
         int busy = store_busy(st);
         store_rollback(st);
@@ -187,10 +227,13 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
             }
             return BATCH_WAITING;
         }
-        log_error("could not store %zu results: %s", b->nspans, err);
+        log_failure(b, now, err);
         fail_batch(b);
-    } else if (b->locked_since != 0) {
-        log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
+    } else {
+        if (b->locked_since != 0) {
+            log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
+        }
+        recovering(b, st, now);
     }
     b->locked_since = 0;
     for (size_t i = 0; i < b->ntotals; i++) {

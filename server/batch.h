@@ -54,6 +54,9 @@ struct batch {
     struct batch_totals *totals;
     size_t ntotals, totals_cap;
     ev_tstamp locked_since;     /* the database has been locked by another process since; 0: not */
+    ev_tstamp full_at;          /* a full disk last failed a commit; 0: long enough ago */
+    ev_tstamp failure_logged;   /* when a failed commit was last logged */
+    unsigned failures;          /* failed commits since */
 };
 
 enum batch_result {

@@ -16,7 +16,8 @@
  *       batch_commit:        one transaction for every result of the iteration
  *       conn_pool_flush:     write what is no longer held; free what closed
  *     then session_reap frees the sessions nothing holds any more
- *   every second: store_fold adds the logged bot rounds into the players' totals
+ *   every second: store_fold adds the logged bot rounds into the players' totals, and a
+ *       checkpoint keeps the WAL to about a second of commits
  *   datagram -> short_reply -> one datagram back
  *   SIGINT/SIGTERM/SIGHUP -> stop accepting, void running rounds, drain, close the store
  */
@@ -279,6 +280,8 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (store_fold(srv->store, err, sizeof(err)) < 0) {
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
+    /* A failed checkpoint (busy, disk full) is tried again in a second. */
+    store_checkpoint(srv->store, 0, err, sizeof(err));
 }
 
 static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
