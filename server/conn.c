@@ -49,6 +49,8 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void resume_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void update_reading(struct conn *c);
+static void turn_cb(struct ev_loop *loop, ev_check *w, int revents);
+static void spin_cb(struct ev_loop *loop, ev_idle *w, int revents);
 
 void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_rate, uint32_t out_max,
                     const struct conn_ops *first, double first_idle)
@@ -58,6 +60,9 @@ void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_r
     pool->frame_rate = frame_rate;
     pool->out_max = out_max;
     randombytes_buf(pool->seed, sizeof(pool->seed));
+    ev_check_init(&pool->turn_w, turn_cb);
+    ev_idle_init(&pool->spin_w, spin_cb);
+    ev_check_start(loop, &pool->turn_w);
     pool->first = first;
     pool->first_idle = first_idle;
 }
@@ -188,6 +193,8 @@ struct conn *conn_pool_crowding(const struct conn_pool *pool, unsigned than)
 
 void conn_pool_free(struct conn_pool *pool)
 {
+    ev_check_stop(pool->loop, &pool->turn_w);
+    ev_idle_stop(pool->loop, &pool->spin_w);
     free(pool->holders);
     pool->holders = NULL;
     pool->holders_cap = pool->nholders = 0;
@@ -401,7 +408,7 @@ void conn_pool_flush(struct conn_pool *pool)
     while (c != NULL) {
         struct conn *next = c->dirty_next;
         conn_flush(c);      /* still marked dirty, so closing cannot list it twice */
-        if (c->state == CONN_CLOSED && c->told && c->out_held == CONN_HELD_NONE) {
+        if (c->state == CONN_CLOSED && c->told && c->out_held == CONN_HELD_NONE && !c->ready) {
             conn_free(c);
         } else if (c->state == CONN_CLOSED && !c->told) {
             c->dirty_next = later;      /* freed once its owner has heard */
@@ -422,7 +429,7 @@ void conn_pool_flush(struct conn_pool *pool)
 /* Read while the client takes its answers and has frame budget left. */
 static void update_reading(struct conn *c)
 {
-    int want = !c->read_paused && !c->throttled && c->state == CONN_OPEN;
+    int want = !c->read_paused && !c->throttled && !c->yielded && c->state == CONN_OPEN;
     if (want && !ev_is_active(&c->read_w)) {
         ev_io_start(c->pool->loop, &c->read_w);
     } else if (!want && ev_is_active(&c->read_w)) {
@@ -493,6 +500,9 @@ static int write_out(struct conn *c)
         return -1;
     }
     ev_io_stop(c->pool->loop, &c->write_w);
+    if (c->yielded) {
+        conn_yield(c);      /* it stopped for the client to read: its turn again */
+    }
     /* Offsets of held bytes must not move, so compact only when nothing is held. */
     if (c->out_sent == c->out.len) {
         c->out.len = c->out_sent = 0;
@@ -525,22 +535,109 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
     conn_flush(c);
 }
 
-/* Keep the unconsumed tail [from, len) of buf as the connection's pending input. */
+/* Keep the unconsumed tail [from, len) of buf as the connection's pending input: an unfinished line
+ * or frame, or (after a yield) whole requests waiting for their turn. buf may be c->in itself. */
 static void keep_tail(struct conn *c, const char *buf, size_t from, size_t len)
 {
     size_t rest = len - from;
     if (rest == 0) {
         free(c->in);
         c->in = NULL;
-        c->in_len = 0;
+        c->in_len = c->in_cap = 0;
         return;
     }
-    if (c->in == NULL && (c->in = malloc(CONN_IN_MAX)) == NULL) {
-        conn_close(c, "out of memory");
-        return;
+    if (rest > c->in_cap) {
+        size_t cap = rest <= CONN_IN_MAX ? CONN_IN_MAX : CONN_IN_MAX + CONN_READ_MAX;
+        char *in = malloc(cap);
+        if (in == NULL) {
+            conn_close(c, "out of memory");
+            return;
+        }
+        memcpy(in, buf + from, rest);
+        free(c->in);
+        c->in = in;
+        c->in_cap = (uint32_t)cap;
+    } else {
+        memmove(c->in, buf + from, rest);
     }
-    memmove(c->in, buf + from, rest);
     c->in_len = (uint32_t)rest;
+}
+
+/* Hand buf[0, len) to the protocol; the bytes it does not consume stay as pending input. */
+static void feed(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    uint32_t out_before = c->out.len;
+    size_t used = c->ops->input(c, buf, len, more, eof);
+    /* Only progress keeps a connection alive: an answer, or what the protocol
+     * calls progress (conn_progress). Bytes that never finish a request (one a
+     * second, blank lines, whitespace between frames) do not. */
+    if (c->out.len != out_before) {
+        c->last_active = ev_now(c->pool->loop);
+    }
+    if (c->metered) {
+        c->budget.tokens -= (double)used;
+    }
+    if (c->state != CONN_OPEN) {
+        return;
+    }
+    if (eof && !c->yielded) {
+        conn_drain(c, "client closed");
+        return;
+    }
+    c->eof |= eof;
+    keep_tail(c, buf, used, len);
+    update_reading(c);
+}
+
+void conn_yield(struct conn *c)
+{
+    struct conn_pool *pool = c->pool;
+    c->yielded = 1;
+    update_reading(c);
+    if (conn_congested(c)) {
+        return;     /* its turn comes when the client has read (write_out) */
+    }
+    if (!c->ready) {
+        c->ready = 1;
+        c->ready_next = pool->ready;
+        pool->ready = c;
+        ev_idle_start(pool->loop, &pool->spin_w);
+    }
+}
+
+int conn_congested(const struct conn *c)
+{
+    return c->out.len - c->out_sent > OUT_PAUSE(c->pool);
+}
+
+/* Once per iteration, after the poll: every connection that yielded gets one more turn. */
+static void turn_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+    struct conn_pool *pool = (struct conn_pool *)((char *)w - offsetof(struct conn_pool, turn_w));
+    struct conn *c = pool->ready;
+    (void)revents;
+
+    pool->ready = NULL;
+    ev_idle_stop(loop, &pool->spin_w);
+    while (c != NULL) {
+        struct conn *next = c->ready_next;
+        c->ready = 0;
+        if (c->state == CONN_OPEN && c->yielded) {
+            c->yielded = 0;
+            feed(c, c->in, c->in_len, 1, c->eof);
+        } else if (c->state == CONN_CLOSED) {
+            mark_dirty(c);      /* kept for its turn: the flush frees it now */
+        }
+        c = next;
+    }
+}
+
+/* Keeps the loop from sleeping while connections wait for their turn. */
+static void spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
 }
 
 static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -564,29 +661,8 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         return;
     }
-    int eof = n == 0;
     /* A short read means nothing more is waiting: an unterminated request may be answered. */
-    int more = !eof && (size_t)n == allowed;
-    size_t len = have + (size_t)n;
-    uint32_t out_before = c->out.len;
-    size_t used = c->ops->input(c, scratch, len, more, eof);
-    /* Only progress keeps a connection alive: an answer, or what the protocol
-     * calls progress (conn_progress). Bytes that never finish a request (one a
-     * second, blank lines, whitespace between frames) do not. */
-    if (c->out.len != out_before) {
-        c->last_active = ev_now(loop);
-    }
-    if (c->metered && used > have) {
-        c->budget.tokens -= (double)(used - have);
-    }
-    if (c->state != CONN_OPEN) {
-        return;
-    }
-    if (eof) {
-        conn_drain(c, "client closed");
-        return;
-    }
-    keep_tail(c, scratch, used, len);
+    feed(c, scratch, have + (size_t)n, n > 0 && (size_t)n == allowed, n == 0);
 }
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -55,6 +55,9 @@ struct conn_pool {
     uint64_t next_id;
     struct conn *dirty;             /* to write or free at the flush */
     struct conn *gone;              /* closing or draining, the owner not told yet */
+    struct conn *ready;             /* yielded: a turn at the next iteration */
+    ev_check turn_w;                /* gives the ready connections their turns, after the poll */
+    ev_idle spin_w;                 /* on while some are ready: the poll does not sleep */
     struct conn_holder **holders;   /* open connections by address (IPv6 by /64): chained hash */
     unsigned holders_cap;           /* buckets, a power of two */
     unsigned nholders;
@@ -79,8 +82,9 @@ struct conn {
     struct limit_bucket budget; /* frames a metered connection may still send (frame_rate) */
     ev_timer resume_w;          /* reading again once the budget allows */
 
-    char *in;                   /* bytes of an unfinished line or frame */
+    char *in;                   /* bytes of an unfinished line or frame, or requests waiting for a turn */
     uint32_t in_len;
+    uint32_t in_cap;
     struct buf out;             /* replies not yet written */
     uint32_t out_sent;          /* bytes of out already written */
     uint32_t out_held;          /* out bytes from here on wait for the commit */
@@ -88,12 +92,16 @@ struct conn {
     struct conn *prev, *next;   /* pool->all */
     struct conn *dirty_next;    /* pool->dirty */
     struct conn *gone_next;     /* pool->gone */
+    struct conn *ready_next;    /* pool->ready */
     unsigned dirty : 1;         /* on the dirty list */
     unsigned gone_listed : 1;   /* on the gone list (or told already) */
     unsigned told : 1;          /* the owner heard it is gone */
     unsigned metered : 1;       /* frames count against frame_rate */
     unsigned read_paused : 1;   /* reading stopped until the client reads */
     unsigned throttled : 1;     /* reading stopped until the frame budget refills */
+    unsigned yielded : 1;       /* the protocol stopped before the end of its input: reading waits */
+    unsigned ready : 1;         /* on pool->ready */
+    unsigned eof : 1;           /* the client half-closed while requests waited for their turn */
     unsigned skip_line : 1;     /* line protocol (short.c): discarding the rest of an overlong line */
     unsigned sent_newline : 1;  /* line protocol (short.c): has ended a request with \n */
     const char *close_reason;   /* why it closed, for the log */
@@ -120,6 +128,12 @@ int conn_write(struct conn *c, const void *p, size_t n);
 /* Room for n bytes at the end of out, to be committed with conn_wrote; NULL as conn_write's -1. */
 char *conn_reserve(struct conn *c, size_t n);
 void conn_wrote(struct conn *c, size_t n);
+/* The protocol stops before the end of its input on purpose (its share of this iteration is used,
+ * or the client is not reading its answers): it is given the rest again at the next iteration, or
+ * once the client has read, and nothing more is read meanwhile. */
+void conn_yield(struct conn *c);
+/* Is more output waiting than the client should be given before it reads? */
+int conn_congested(const struct conn *c);
 /* The client did something that keeps the connection alive (a frame that is not whitespace). */
 void conn_progress(struct conn *c);
 /* Bytes of out from off on wait for the commit; conn_unhold lets them go. */
@@ -137,8 +151,8 @@ void conn_flush(struct conn *c);
 unsigned conn_pool_tell_gone(struct conn_pool *pool);
 /* Does any connection wait for the flush? */
 int conn_pool_dirty(const struct conn_pool *pool);
-/* Write every connection that has output; free those that closed, whose owners were told and whose
- * output is not held for a commit (conn_unhold lists them again). */
+/* Write every connection that has output; free those that closed, whose owners were told, whose
+ * output is not held for a commit (conn_unhold lists them again) and that do not wait for a turn. */
 void conn_pool_flush(struct conn_pool *pool);
 
 #endif

@@ -19,6 +19,9 @@
 #include "session.h"
 #include "store.h"
 
+/* Frames one connection may have acted on in one turn (an iteration of the loop). */
+#define PLAY_TURN 256
+
 static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof);
 static void gone(struct conn *c);
 
@@ -265,9 +268,14 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
     (void)eof;
 
     /* The session may change with each frame (a login), and the connection may close. */
-    while (pos < len && c->state == CONN_OPEN && c->owner != NULL) {
+    for (unsigned frames = 0; pos < len && c->state == CONN_OPEN && c->owner != NULL; frames++) {
         size_t n = rps_decode(buf + pos, len - pos, &f);
         if (n == 0) {
+            break;
+        }
+        /* One connection's share of an iteration, and no more answers than the client reads. */
+        if (frames == PLAY_TURN || conn_congested(c)) {
+            conn_yield(c);
             break;
         }
         pos += n;

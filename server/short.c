@@ -13,6 +13,10 @@
 #include "store.h"
 
 #define LINE_TOO_LONG "eline too long\n"
+/* Work one connection may do in one turn (an iteration of the loop), in units of a small math
+ * request; the rest of its requests wait for the next turn. */
+#define SHORT_TURN 32
+#define SHORT_RANK_COST 16
 #define UNKNOWN_OP "eunknown op\n"
 
 _Static_assert(SHORT_REPLY_MAX >= MATH_REPLY_MAX, "a math answer fits a reply");
@@ -130,13 +134,26 @@ static int tail_complete(const char *line, size_t len)
     return s != NULL && s->complete(line, len);
 }
 
+/* What answering a line costs, roughly, in units of a small math request: a rank counts players
+ * in the database, a long number's power is long to compute. */
+static unsigned cost(const char *line, size_t len)
+{
+    return len > 0 && line[0] == 'r' ? SHORT_RANK_COST : 1 + (unsigned)(len / 64);
+}
+
 static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof)
 {
     size_t pos = 0;
+    unsigned spent = 0;
 
     while (pos < len && c->state == CONN_OPEN) {
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t end = nl != NULL ? (size_t)(nl - buf) : len;
+        /* One connection's share of an iteration, and no more answers than the client reads. */
+        if (nl != NULL && !c->skip_line && (spent >= SHORT_TURN || conn_congested(c))) {
+            conn_yield(c);
+            break;
+        }
         if (c->skip_line) {
             /* The rest of a line already answered as too long. */
             c->skip_line = nl == NULL;
@@ -145,6 +162,7 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
         }
         if (nl != NULL) {
             c->sent_newline = 1;
+            spent += cost(buf + pos, end - pos);
             answer(c, buf + pos, end - pos);
             pos = end + 1;
             continue;

@@ -21,6 +21,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "store.h"
 
 #define TEST_TIMEOUT 120            /* seconds Check gives one test */
 #define WAIT_MS 10000               /* the deadline of every wait */
@@ -786,6 +787,59 @@ START_TEST(test_whitespace_does_not_keep_a_long_connection_alive)
 }
 END_TEST
 
+/* A database with a full leaderboard: 100 ranked players (50 rated rounds), made through the store. */
+static void fill_board(const char *path)
+{
+    char err[256], name[16];
+    int64_t id[100];
+    struct store *st = store_open(path, 0, err, sizeof(err));
+
+    ck_assert_msg(st != NULL, "store_open: %s", err);
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "p%03d", i);
+        id[i] = store_player(st, name, err, sizeof(err));
+        ck_assert_msg(id[i] > 0, "store_player: %s", err);
+    }
+    ck_assert_int_eq(store_begin(st, err, sizeof(err)), 0);
+    for (int i = 0; i < 100; i += 2) {
+        ck_assert_int_eq(store_pvp_round(st, id[i], id[i + 1], 2, 1, 'W', 0, NULL, NULL, err, sizeof(err)), 0);
+    }
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "store_commit: %s", err);
+    store_close(st);
+}
+
+/* 200 requests for the whole leaderboard in one write, about 800 KB of answers, more than the 256 KiB
+ * a connection may have queued: the server stops reading until the client reads (back-pressure), and
+ * every answer comes, none is lost to a close. */
+START_TEST(test_pipelined_leaderboards_meet_back_pressure_not_a_close)
+{
+    struct harness h;
+    static char reqs[200 * 5];
+    char line[256];
+
+    START(&h, NULL);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    fill_board(h.db);
+    ck_assert_msg(harness_restart(&h, NULL) == 0, "restart: %s", h.first);
+    for (int i = 0; i < 200; i++) {
+        memcpy(reqs + 5 * i, "t100\n", 5);
+    }
+    int fd = dial(h.port);
+    put(fd, reqs, sizeof(reqs));
+    for (int i = 0; i < 200; i++) {
+        for (int row = 1; row <= 100; row++) {
+            ssize_t n = harness_recv_line(fd, line, sizeof(line));
+            ck_assert_msg(n > 0 && atoi(line) == row, "answer %d, row %d: \"%s\"", i + 1, row,
+                          show(line, n > 0 ? (size_t)n : 0));
+        }
+        expect_line(fd, ".\n");
+    }
+    close(fd);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    harness_cleanup(&h);
+}
+END_TEST
+
 START_TEST(test_frame_rate_limit_loses_nothing)
 {
     struct harness h;
@@ -853,6 +907,7 @@ static Suite *abuse_suite(void)
     tcase_add_test(load, test_conn_rate_limits_each_address);
     tcase_add_test(load, test_frame_rate_limit_loses_nothing);
     tcase_add_test(load, test_honest_sequential_client_gets_every_answer);
+    tcase_add_test(load, test_pipelined_leaderboards_meet_back_pressure_not_a_close);
     tcase_add_test(load, test_one_address_holds_at_most_its_share);
     tcase_add_test(load, test_full_server_makes_room_for_another_address);
     tcase_add_test(slow, test_whitespace_does_not_keep_a_long_connection_alive);
