@@ -282,6 +282,9 @@ struct store {
     int64_t last_player;          /* highest player id: totals for any other are refused */
     int unfolded;                 /* the tally log may hold rows */
     int busy;                     /* the last failure was a lock held by another process */
+    struct board_row top[STORE_TOP_MAX]; /* the leaderboard's top, as last read */
+    int ntop;                     /* rows in top; -1: to be read again */
+    int rated;                    /* the open batch has rated rounds: the top changes at its commit */
     int full;                     /* the last failure was a full disk (or a file size limit) */
 };
 
@@ -766,6 +769,7 @@ int store_fold(struct store *st, char *err, size_t errlen)
         return -1;
     }
     st->unfolded = 0;
+    st->ntop = -1;
     return 0;
 }
 
@@ -831,6 +835,7 @@ struct store *store_open(const char *path, int sync_full, char *err, size_t errl
     sqlite3_busy_timeout(st->db, 0);
     /* Tallies left by a crash are folded now; if the database is busy, the next fold does it. */
     st->unfolded = logged > 0;
+    st->ntop = -1;
     char ignored[64];
     store_fold(st, ignored, sizeof(ignored));
     return st;
@@ -890,6 +895,10 @@ int store_commit(struct store *st, char *err, size_t errlen)
     if ((st->batch.n == 0 || log_batch(st, err, errlen) == 0) && run(st, ST_COMMIT, err, errlen) == 0) {
         st->unfolded |= st->batch.n > 0;
         st->batch.n = 0;
+        if (st->rated) {
+            st->ntop = -1;
+        }
+        st->rated = 0;
         return 0;
     }
     /* Some failures (busy) leave the transaction open; the batch is lost either way. */
@@ -900,6 +909,7 @@ int store_commit(struct store *st, char *err, size_t errlen)
 void store_rollback(struct store *st)
 {
     st->batch.n = 0;
+    st->rated = 0;
     if (in_batch(st)) {
         sqlite3_step(st->stmt[ST_ROLLBACK]);
         sqlite3_reset(st->stmt[ST_ROLLBACK]);
@@ -1272,6 +1282,7 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
         need_batch(st, err, errlen) != 0) {
         return -1;
     }
+    st->rated = 1;
     if (read_rating(st, a, &ra, &rated_a, err, errlen) != 0 ||
         read_rating(st, b, &rb, &rated_b, err, errlen) != 0) {
         return -1;
@@ -1337,13 +1348,21 @@ int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t
         return -1;
     }
     fold_for_read(st);
-    if (sqlite3_bind_int(st->stmt[ST_TOP], 1, n) != SQLITE_OK) {
-        return fail(st, stmt_sql[ST_TOP].name, err, errlen);
+    /* The top changes only with a rated round or a fold: until then it is read once, whatever n. */
+    if (st->ntop < 0) {
+        if (sqlite3_bind_int(st->stmt[ST_TOP], 1, STORE_TOP_MAX) != SQLITE_OK) {
+            return fail(st, stmt_sql[ST_TOP].name, err, errlen);
+        }
+        if ((count = read_rows(st, ST_TOP, st->top, STORE_TOP_MAX, err, errlen)) < 0) {
+            return -1;
+        }
+        for (int i = 0; i < count; i++) {
+            st->top[i].rank = i + 1;
+        }
+        st->ntop = count;
     }
-    count = read_rows(st, ST_TOP, rows, n, err, errlen);
-    for (int i = 0; i < count; i++) {
-        rows[i].rank = i + 1;
-    }
+    count = n < st->ntop ? n : st->ntop;
+    memcpy(rows, st->top, (size_t)count * sizeof(*rows));
     return count;
 }
 

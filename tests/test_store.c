@@ -823,6 +823,49 @@ START_TEST(test_random_rounds_stay_consistent)
 }
 END_TEST
 
+/* The top is read once and kept until a rated round is committed or bot rounds are folded in: each
+ * of those shows at the next read, a rolled-back round never does, and every n is a prefix of it. */
+START_TEST(test_top_is_kept_until_the_board_changes)
+{
+    struct board_row rows[10], again[3];
+    struct store *st;
+    int64_t a, b, c;
+
+    make_dir();
+    st = open_store();
+    a = player(st, "a");
+    b = player(st, "b");
+    c = player(st, "c");
+    play(st, a, b, 'W');                            /* a 1220, b 1180 */
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert_int_eq(store_top(st, 1, again, err, sizeof(err)), 1);
+    ck_assert_str_eq(again[0].name, "a");
+
+    play(st, c, a, 'W');                            /* c 1222.29 beats a: a rated round shows at once */
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 3);
+    ck_assert_str_eq(rows[0].name, "c");
+    ck_assert_str_eq(rows[1].name, "a");
+    ck_assert_int_eq(rows[1].rank, 2);
+
+    begin(st);                                      /* rolled back: nothing changes */
+    round_of(st, b, a, 'W');
+    store_rollback(st);
+    ck_assert_int_eq(store_top(st, 3, again, err, sizeof(err)), 3);
+    ck_assert_str_eq(again[0].name, rows[0].name);
+    ck_assert_double_eq(again[2].rating, rows[2].rating);
+
+    begin(st);                                      /* bot rounds: in the totals at the next read */
+    ck_assert_int_eq(store_add_totals(st, b, 3, 0, 0, err, sizeof(err)), 0);
+    commit(st);
+    ck_assert_int_eq(store_top(st, 3, again, err, sizeof(err)), 3);
+    ck_assert_str_eq(again[2].name, "b");
+    ck_assert_int_eq(again[2].wins, 3);
+    ck_assert_int_eq(again[2].rounds, 4);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(test_top_ties_go_to_who_got_there_first)
 {
     struct board_row rows[10];
@@ -1647,6 +1690,7 @@ static Suite *store_suite(void)
     tcase_add_test(writes, test_form_keeps_last_ten);
     tcase_add_test(writes, test_random_rounds_stay_consistent);
     tcase_add_test(board, test_top_ties_go_to_who_got_there_first);
+    tcase_add_test(board, test_top_is_kept_until_the_board_changes);
     tcase_add_test(board, test_rank_matches_a_full_sort);
     tcase_add_test(board, test_top_matches_a_full_sort);
     tcase_add_test(board, test_rank_top_middle_bottom);
