@@ -29,6 +29,8 @@
 #define CONN_READ_MAX 16384
 /* Past a quarter of the output cap unread we stop reading from the client until it reads. */
 #define OUT_PAUSE(pool) ((pool)->out_max / 4)
+/* An output buffer up to this size stays allocated once written; a bigger one is freed. */
+#define OUT_KEEP 4096
 
 static const char *const state_names[] = {
     [CONN_OPEN] = "open", [CONN_DRAINING] = "draining", [CONN_CLOSED] = "closed",
@@ -53,12 +55,13 @@ static void turn_cb(struct ev_loop *loop, ev_check *w, int revents);
 static void spin_cb(struct ev_loop *loop, ev_idle *w, int revents);
 
 void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_rate, uint32_t out_max,
-                    const struct conn_ops *first, double first_idle)
+                    size_t out_total, const struct conn_ops *first, double first_idle)
 {
     memset(pool, 0, sizeof(*pool));
     pool->loop = loop;
     pool->frame_rate = frame_rate;
     pool->out_max = out_max;
+    pool->out_total = out_total;
     randombytes_buf(pool->seed, sizeof(pool->seed));
     ev_check_init(&pool->turn_w, turn_cb);
     ev_idle_init(&pool->spin_w, spin_cb);
@@ -285,7 +288,9 @@ char *conn_reserve(struct conn *c, size_t n)
     if (c->state == CONN_CLOSED) {
         return NULL;
     }
+    uint32_t cap = c->out.cap;
     char *p = buf_reserve(&c->out, n, c->pool->out_max);
+    c->pool->out_bytes += c->out.cap - cap;
     if (p == NULL) {
         conn_close(c, "output limit passed (client not reading)");
     }
@@ -376,6 +381,7 @@ static void conn_free(struct conn *c)
     unhold(pool, c);
     log_debug("conn %llu: closed (%s, %u open)", (unsigned long long)c->id,
               c->close_reason ? c->close_reason : "done", pool->n);
+    pool->out_bytes -= c->out.cap;
     buf_free(&c->out);
     free(c->in);
     free(c);
@@ -503,8 +509,13 @@ static int write_out(struct conn *c)
     if (c->yielded) {
         conn_yield(c);      /* it stopped for the client to read: its turn again */
     }
-    /* Offsets of held bytes must not move, so compact only when nothing is held. */
-    if (c->out_sent == c->out.len) {
+    /* Offsets of held bytes must not move, so compact only when nothing is held. A big buffer
+     * that has been written is given back: idle connections keep no memory for answers. */
+    if (c->out_sent == c->out.len && c->out.cap > OUT_KEEP) {
+        c->pool->out_bytes -= c->out.cap;
+        buf_free(&c->out);
+        c->out_sent = 0;
+    } else if (c->out_sent == c->out.len) {
         c->out.len = c->out_sent = 0;
     } else if (c->out_held == CONN_HELD_NONE && c->out_sent > 0) {
         buf_consume(&c->out, c->out_sent);
@@ -547,7 +558,7 @@ static void keep_tail(struct conn *c, const char *buf, size_t from, size_t len)
         return;
     }
     if (rest > c->in_cap) {
-        size_t cap = rest <= CONN_IN_MAX ? CONN_IN_MAX : CONN_IN_MAX + CONN_READ_MAX;
+        size_t cap = rest <= CONN_IN_MAX ? CONN_IN_MAX : rest;
         char *in = malloc(cap);
         if (in == NULL) {
             conn_close(c, "out of memory");
@@ -607,7 +618,9 @@ void conn_yield(struct conn *c)
 
 int conn_congested(const struct conn *c)
 {
-    return c->out.len - c->out_sent > OUT_PAUSE(c->pool);
+    uint32_t ahead = c->out.len - c->out_sent;
+    /* Past the budget of all connections together, nobody gets ahead of its client. */
+    return ahead > OUT_PAUSE(c->pool) || (ahead > 0 && c->pool->out_bytes > c->pool->out_total);
 }
 
 /* Once per iteration, after the poll: every connection that yielded gets one more turn. */

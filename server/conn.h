@@ -46,6 +46,8 @@ struct conn_pool {
     struct ev_loop *loop;
     double frame_rate;              /* frames per second on a metered connection; 0: no limit */
     uint32_t out_max;               /* queued output past which a connection is dropped */
+    size_t out_total;               /* output buffers of all connections together, before they wait */
+    size_t out_bytes;               /* allocated to output buffers now */
     const struct conn_ops *first;   /* the ops of a connection whose kind is not decided yet */
     double first_idle;              /* and its idle timeout */
     struct conn *all;               /* every connection, newest first */
@@ -108,7 +110,7 @@ struct conn {
 };
 
 void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_rate, uint32_t out_max,
-                    const struct conn_ops *first, double first_idle);
+                    size_t out_total, const struct conn_ops *first, double first_idle);
 /* Accept a connected socket; NULL if memory ran out (the fd is closed). */
 struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer);
 /* Open connections from peer's address (an IPv6 address counts with its /64). */
@@ -132,7 +134,8 @@ void conn_wrote(struct conn *c, size_t n);
  * or the client is not reading its answers): it is given the rest again at the next iteration, or
  * once the client has read, and nothing more is read meanwhile. */
 void conn_yield(struct conn *c);
-/* Is more output waiting than the client should be given before it reads? */
+/* Is more output waiting than the client should be given before it reads? (A quarter of out_max;
+ * or any at all while the output buffers of all connections pass out_total.) */
 int conn_congested(const struct conn *c);
 /* The client did something that keeps the connection alive (a frame that is not whitespace). */
 void conn_progress(struct conn *c);

@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "  --frame-rate N      frames per second on one long connection (default 1000; 0: no limit)\n"
             "  --udp-rate N        datagrams per second from one source address (default 1000; 0: no limit)\n"
             "  --out-max BYTES     queued output per connection before it is dropped (default 262144)\n"
+            "  --out-total BYTES   output held for all connections before answers wait (default 67108864)\n"
             "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
             "  --long-idle-timeout S  close a silent long connection after S seconds (default 300)\n"
             "  --move-timeout S    move window of a player-vs-player round (default 30)\n"
@@ -62,7 +63,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_OUT_MAX, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
         { "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
         { "udp-rate", required_argument, NULL, OPT_UDP_RATE },
         { "out-max", required_argument, NULL, OPT_OUT_MAX },
+        { "out-total", required_argument, NULL, OPT_OUT_TOTAL },
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
         { "long-idle-timeout", required_argument, NULL, OPT_LONG_IDLE },
         { "move-timeout", required_argument, NULL, OPT_MOVE },
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
         .frame_rate = 1000,
         .udp_rate = 1000,
         .out_max = 256 * 1024,
+        .out_total = 64 * 1024 * 1024,
         .idle_timeout = 10,
         .long_idle_timeout = 300,
         .move_timeout = 30,
@@ -122,6 +125,7 @@ int main(int argc, char **argv)
         case OPT_FRAME_RATE: cfg.frame_rate = number("--frame-rate", optarg, 0, 1e9); break;
         case OPT_UDP_RATE: cfg.udp_rate = number("--udp-rate", optarg, 0, 1e9); break;
         case OPT_OUT_MAX: cfg.out_max = (uint32_t)number("--out-max", optarg, 64, 1 << 30); break;
+        case OPT_OUT_TOTAL: cfg.out_total = (size_t)number("--out-total", optarg, 65536, 1e12); break;
         case OPT_IDLE: cfg.idle_timeout = number("--idle-timeout", optarg, 0.01, 86400); break;
         case OPT_LONG_IDLE: cfg.long_idle_timeout = number("--long-idle-timeout", optarg, 0.01, 86400); break;
         case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;

@@ -358,7 +358,8 @@ int server_init(struct server *srv, const struct config *cfg)
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
     srv->loop = EV_DEFAULT;
-    conn_pool_init(&srv->pool, srv->loop, cfg->frame_rate, cfg->out_max, &first_ops, cfg->idle_timeout);
+    conn_pool_init(&srv->pool, srv->loop, cfg->frame_rate, cfg->out_max, cfg->out_total, &first_ops,
+                   cfg->idle_timeout);
     struct game *g = &srv->game;
     g->loop = srv->loop;
     g->move_timeout = cfg->move_timeout;

@@ -25,6 +25,7 @@ struct config {
     double udp_rate;            /* datagrams per second per source address; 0: no limit */
     double frame_rate;          /* frames per second per long connection; 0: no limit */
     uint32_t out_max;           /* queued output per connection before it is dropped */
+    size_t out_total;           /* output buffers of all connections, past which answers wait */
     double idle_timeout;        /* short connections: seconds without traffic */
     double long_idle_timeout;   /* long connections: seconds without a frame */
     double move_timeout;        /* player-vs-player move window */

@@ -25,6 +25,8 @@
 
 #define TEST_TIMEOUT 120            /* seconds Check gives one test */
 #define WAIT_MS 10000               /* the deadline of every wait */
+#define OUT_CONNS 400               /* clients that pipeline big answers and never read */
+#define OUT_SLACK_KIB (16 * 1024)   /* growth allowed with --out-total 4 MiB: buffers, tails, structs */
 #define BUSY "ebusy\n"
 
 /* ---- helpers ---- */
@@ -840,6 +842,56 @@ START_TEST(test_pipelined_leaderboards_meet_back_pressure_not_a_close)
 }
 END_TEST
 
+/* Clients that pipeline big answers and never read: each may get 64 KiB ahead of its client, but all
+ * of them together no more than --out-total; past that nobody gets ahead, and an honest client is
+ * still served. The server's resident memory is sampled while they pile up. */
+START_TEST(test_output_of_all_connections_is_bounded)
+{
+    struct harness h;
+    static int fds[OUT_CONNS];
+    static char reqs[400 * 5];
+
+    raise_nofile();
+    START(&h, NULL);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    fill_board(h.db);
+    ck_assert_msg(harness_restart(&h, "--addr-conns", "0", "--out-total", "4194304", "--idle-timeout", "60",
+                                  NULL) == 0, "restart: %s", h.first);
+    expect_served(h.port, "warm");
+    long before = vm_rss_kib(h.pid), most = before;
+    for (int i = 0; i < 400; i++) {
+        memcpy(reqs + 5 * i, "t100\n", 5);
+    }
+    for (int i = 0; i < OUT_CONNS; i++) {
+        fds[i] = dial_from(h.port, NULL, 4096);
+        shove(fds[i], reqs, sizeof(reqs));
+    }
+    expect_served(h.port, "during");
+    /* Until the server's memory has not grown for half a second (at most WAIT_MS). */
+    double start = now_s(), grew = start;
+    while (now_s() - grew < 0.5 && now_s() - start < WAIT_MS / 1000.0) {
+        long rss = vm_rss_kib(h.pid);
+        if (rss > most) {
+            most = rss;
+            grew = now_s();
+        }
+        pause_ms(20);
+    }
+    expect_served(h.port, "after");
+    printf("output: VmRSS %ld KiB before, at most %ld KiB with %d clients pipelining 400 t100 each, unread, "
+           "--out-total 4 MiB\n", before, most, OUT_CONNS);
+    fflush(stdout);
+    if (!foreign_allocator(h.pid)) {
+        ck_assert_msg(most - before < OUT_SLACK_KIB, "VmRSS grew %ld KiB with --out-total 4 MiB", most - before);
+    }
+    for (int i = 0; i < OUT_CONNS; i++) {
+        close(fds[i]);
+    }
+    ck_assert_int_eq(harness_stop(&h), 0);
+    harness_cleanup(&h);
+}
+END_TEST
+
 START_TEST(test_frame_rate_limit_loses_nothing)
 {
     struct harness h;
@@ -908,6 +960,7 @@ static Suite *abuse_suite(void)
     tcase_add_test(load, test_frame_rate_limit_loses_nothing);
     tcase_add_test(load, test_honest_sequential_client_gets_every_answer);
     tcase_add_test(load, test_pipelined_leaderboards_meet_back_pressure_not_a_close);
+    tcase_add_test(load, test_output_of_all_connections_is_bounded);
     tcase_add_test(load, test_one_address_holds_at_most_its_share);
     tcase_add_test(load, test_full_server_makes_room_for_another_address);
     tcase_add_test(slow, test_whitespace_does_not_keep_a_long_connection_alive);
