@@ -238,6 +238,10 @@ END_TEST
 
 /* ------------------------------------------------------------------ wire */
 
+/* Secrets as the server makes them: 64 lowercase hex digits. */
+#define SECRET_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define SECRET_B "77a0000000000000000000000000000000000000000000000000000000005b5b"
+
 START_TEST(test_wire_frames)
 {
     static const struct {
@@ -263,6 +267,12 @@ START_TEST(test_wire_frames)
         { "G", 1, WIRE_GONE, 'G', "" },
         { "Fz", 2, WIRE_OVER, 'z', "" },
         { "B", 1, WIRE_LOBBY, 'B', "" },
+        { "K\x40" SECRET_A, 66, WIRE_SECRET, 0, SECRET_A },
+        { "D\x02" "21", 4, WIRE_DROPPED, 21, "21" },
+        { "D\x01" "0", 3, WIRE_DROPPED, 0, "0" },
+        { "C", 1, WIRE_BACK, 'C', "" },
+        { "U", 1, WIRE_RELEASED, 'U', "" },
+        { "J\x0f" "bo 4 2 1 0 1 17", 17, WIRE_REJOINED, 0, "bo 4 2 1 0 1 17" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct wire_frame f;
@@ -270,7 +280,7 @@ START_TEST(test_wire_frames)
         for (size_t cut = 0; cut < cases[i].len; cut++) {
             ck_assert_msg(wire_decode(cases[i].bytes, cut, &f) == 0, "case %zu cut %zu", i, cut);
         }
-        char buf[64];
+        char buf[300];
         memcpy(buf, cases[i].bytes, cases[i].len);
         buf[cases[i].len] = 'x';
         ck_assert_int_eq(wire_decode(buf, cases[i].len + 1, &f), (int)cases[i].len);
@@ -278,6 +288,27 @@ START_TEST(test_wire_frames)
         ck_assert_int_eq(f.code, cases[i].code);
         ck_assert_str_eq(f.text, cases[i].text);
     }
+}
+END_TEST
+
+/* J's text is the snapshot, field by field. */
+START_TEST(test_wire_snapshot)
+{
+    struct wire_frame f;
+    const char *j = "J\x18" "Cyrano_long 12 5 4 2 0 3";
+    ck_assert_int_eq(wire_decode(j, 26, &f), 26);
+    ck_assert_int_eq(f.kind, WIRE_REJOINED);
+    ck_assert_str_eq(f.snap.opponent, "Cyrano_long");
+    ck_assert_uint_eq(f.snap.round, 12);
+    ck_assert_uint_eq(f.snap.wins, 5);
+    ck_assert_uint_eq(f.snap.losses, 4);
+    ck_assert_uint_eq(f.snap.draws, 2);
+    ck_assert_int_eq(f.snap.moved, 0);
+    ck_assert_uint_eq(f.snap.seconds, 3);
+    ck_assert_int_eq(wire_decode("J\x0f" "bo 4 2 1 0 1 17", 17, &f), 17);
+    ck_assert_str_eq(f.snap.opponent, "bo");
+    ck_assert_int_eq(f.snap.moved, 1);
+    ck_assert_uint_eq(f.snap.seconds, 17);
 }
 END_TEST
 
@@ -291,6 +322,28 @@ START_TEST(test_wire_bad)
     ck_assert_int_eq(wire_decode("Tx", 2, &f), -1);
     ck_assert_int_eq(wire_decode("F\0", 2, &f), -1);
     ck_assert_int_eq(wire_decode("V\0", 2, &f), -1);    /* lengths are 1 to 255 */
+    /* A secret is 64 lowercase hex digits, nothing else. */
+    static const char *bad_text[] = {
+        "K\x3f" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+        "K\x40" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+        "K\x40" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+        "D\x02" "2x", "D\x01" "-", "D\x06" "999999", "D\x03" " 21",
+        "J\x0c" "bo 4 2 1 0 1",        /* a field short */
+        "J\x0d" "bo 4 2 1 0 17",
+        "J\x11" "bo 4 2 1 0 1 17 9",
+        "J\x0f" "bo 4 2 1 0 2 17",     /* moved is 0 or 1 */
+        "J\x0f" "bo 0 2 1 0 1 17",     /* rounds count from 1 */
+        "J\x10" "bo  4 2 1 0 1 17",
+        "J\x10" "b!o 4 2 1 0 1 17",
+        "J\x0f" "bo 4 2 1 0 1 1x",
+    };
+    for (size_t i = 0; i < sizeof(bad_text) / sizeof(bad_text[0]); i++) {
+        size_t len = 2 + (unsigned char)bad_text[i][1];
+        ck_assert_msg(wire_decode(bad_text[i], len, &f) == -1, "bad text %zu decoded", i);
+        ck_assert_int_eq(f.code, bad_text[i][0]);
+    }
+    /* A NUL inside a checked text is no digit either. */
+    ck_assert_int_eq(wire_decode("D\x02" "2\0", 4, &f), -1);
 }
 END_TEST
 
@@ -306,9 +359,32 @@ START_TEST(test_wire_hello)
 }
 END_TEST
 
+START_TEST(test_wire_account_frames)
+{
+    char out[WIRE_LOGIN_MAX + 8];
+    ck_assert_int_eq(wire_register("ana", out, sizeof(out)), 5);
+    ck_assert_int_eq(memcmp(out, "R\x03" "ana", 5), 0);
+    ck_assert_int_eq(wire_register("a b", out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_login("ana", SECRET_A, out, sizeof(out)), 70);
+    ck_assert_int_eq(memcmp(out, "I\x03" "ana\x40" SECRET_A, 70), 0);
+    /* The longest name and a secret fill WIRE_LOGIN_MAX exactly. */
+    const char *longest = "abcdefghijklmnopqrstuvwxyz012345";
+    ck_assert_int_eq(wire_login(longest, SECRET_A, out, WIRE_LOGIN_MAX), WIRE_LOGIN_MAX);
+    ck_assert_int_eq(wire_login(longest, SECRET_A, out, WIRE_LOGIN_MAX - 1), -1);
+    ck_assert_int_eq(wire_login("ana", "00", out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_login("ana", SECRET_A "0", out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_login("", SECRET_A, out, sizeof(out)), -1);
+    ck_assert_int_eq(wire_valid_secret(SECRET_B, 64), 1);
+    ck_assert_int_eq(wire_valid_secret(SECRET_B, 63), 0);
+    ck_assert_int_eq(WIRE_OP_NEW_SECRET, 'X');
+    ck_assert_int_eq(WIRE_OP_RELEASE, 'U');
+}
+END_TEST
+
 /* ------------------------------------------------------------------ sess */
 
-/* Feed literal server bytes to s; events land in ev (up to cap); returns how many. */
+/* Feed literal server bytes to s as one read, then settle it as the player does at the end of a
+ * read; events land in ev (up to cap); returns how many. */
 static int feed_sess(struct sess *s, const char *bytes, size_t len, struct sess_event *ev, int cap)
 {
     size_t off = 0;
@@ -1440,6 +1516,8 @@ static Suite *client_suite(void)
     tcase_add_test(unit, test_wire_frames);
     tcase_add_test(unit, test_wire_bad);
     tcase_add_test(unit, test_wire_hello);
+    tcase_add_test(unit, test_wire_snapshot);
+    tcase_add_test(unit, test_wire_account_frames);
     tcase_add_test(unit, test_sess_guest_infers_bot_move);
     tcase_add_test(unit, test_sess_named_bot);
     tcase_add_test(unit, test_sess_refusals);
