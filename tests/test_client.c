@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <regex.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #include "opts.h"
 #include "report.h"
 #include "rps.h"
+#include "secrets.h"
 #include "sess.h"
 #include "table.h"
 #include "wire.h"
@@ -36,6 +40,18 @@
 
 #define OUT_CAP 65536
 #define WAIT_MS 15000
+
+/* Every XDG_CONFIG_HOME of this suite is made under this directory, removed at the end, so no test
+ * reads or writes the secrets of the person running it. */
+static char suite_dir[64];
+
+/* A new empty directory as XDG_CONFIG_HOME (for this test's process and the arcade it runs). */
+static void fresh_config(char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/config-XXXXXX", suite_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(setenv("XDG_CONFIG_HOME", dir, 1), 0);
+}
 
 /* ------------------------------------------------------------------ opts */
 
@@ -797,6 +813,147 @@ START_TEST(test_ask_framing)
 }
 END_TEST
 
+/* --------------------------------------------------------------- secrets */
+
+static int mode_of(const char *path)
+{
+    struct stat st;
+    ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+    return (int)(st.st_mode & 07777);
+}
+
+/* What a file holds (at most cap - 1 bytes). */
+static const char *contents(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = '\0';
+    return buf;
+}
+
+/* The names in a directory, "." and ".." aside. */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    closedir(d);
+    return n;
+}
+
+START_TEST(test_secrets_keep_load_drop)
+{
+    char base[128], xdg[256], dir[300], want[400], path[SECRETS_PATH_MAX], err[SECRETS_ERR_MAX], buf[256];
+    char secret[WIRE_SECRET_LEN + 1];
+
+    fresh_config(base, sizeof(base));
+    /* A directory that does not exist yet: made, every level 0700. */
+    snprintf(xdg, sizeof(xdg), "%s/deeper/config", base);
+    setenv("XDG_CONFIG_HOME", xdg, 1);
+    snprintf(dir, sizeof(dir), "%s/arcade", xdg);
+    ck_assert_int_eq(secrets_load("127.0.0.1", 5000, "ana", secret, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_save("127.0.0.1", 5000, "Ana", SECRET_A, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_path("127.0.0.1", 5000, "ANA", path, sizeof(path), err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s/ana@127.0.0.1:5000.secret", dir);
+    ck_assert_str_eq(path, want);
+    ck_assert_int_eq(mode_of(path), 0600);
+    ck_assert_int_eq(mode_of(dir), 0700);
+    ck_assert_int_eq(mode_of(xdg), 0700);
+    ck_assert_str_eq(contents(path, buf, sizeof(buf)), SECRET_A "\n");
+
+    /* The name without case; the server by host and port. */
+    ck_assert_int_eq(secrets_load("127.0.0.1", 5000, "aNA", secret, err, sizeof(err)), 1);
+    ck_assert_str_eq(secret, SECRET_A);
+    ck_assert_int_eq(secrets_load("127.0.0.1", 5001, "ana", secret, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_load("localhost", 5000, "ana", secret, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_load("127.0.0.1", 5000, "bo", secret, err, sizeof(err)), 0);
+
+    /* Replaced whole, with no temporary file left behind. */
+    ck_assert_int_eq(secrets_save("127.0.0.1", 5000, "ana", SECRET_B, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_load("127.0.0.1", 5000, "ana", secret, err, sizeof(err)), 1);
+    ck_assert_str_eq(secret, SECRET_B);
+    ck_assert_int_eq(mode_of(path), 0600);
+    ck_assert_int_eq(secrets_save("localhost", 5000, "ana", SECRET_A, err, sizeof(err)), 0);
+    ck_assert_int_eq(entries(dir), 2);
+
+    ck_assert_int_eq(secrets_drop("127.0.0.1", 5000, "ANA", err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_load("127.0.0.1", 5000, "ana", secret, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_drop("127.0.0.1", 5000, "ana", err, sizeof(err)), 0);
+    ck_assert_int_eq(entries(dir), 1);
+}
+END_TEST
+
+START_TEST(test_secrets_tighten)
+{
+    char base[128], dir[200], path[SECRETS_PATH_MAX], err[SECRETS_ERR_MAX];
+    char secret[WIRE_SECRET_LEN + 1];
+
+    fresh_config(base, sizeof(base));
+    snprintf(dir, sizeof(dir), "%s/arcade", base);
+    ck_assert_int_eq(secrets_save("h", 1, "ana", SECRET_A, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_path("h", 1, "ana", path, sizeof(path), err, sizeof(err)), 0);
+    /* Found looser (a copy from another machine, a umask): made private again when read. */
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    ck_assert_int_eq(secrets_load("h", 1, "ana", secret, err, sizeof(err)), 1);
+    ck_assert_int_eq(mode_of(path), 0600);
+    ck_assert_int_eq(mode_of(dir), 0700);
+    /* And when written, or checked before a registration. */
+    ck_assert_int_eq(chmod(dir, 0777), 0);
+    ck_assert_int_eq(secrets_save("h", 1, "bo", SECRET_B, err, sizeof(err)), 0);
+    ck_assert_int_eq(mode_of(dir), 0700);
+    ck_assert_int_eq(chmod(dir, 0750), 0);
+    ck_assert_int_eq(secrets_ready(err, sizeof(err)), 0);
+    ck_assert_int_eq(mode_of(dir), 0700);
+}
+END_TEST
+
+START_TEST(test_secrets_refuse)
+{
+    char base[128], dir[200], path[SECRETS_PATH_MAX], err[SECRETS_ERR_MAX], want[300];
+    char secret[WIRE_SECRET_LEN + 1];
+
+    fresh_config(base, sizeof(base));
+    ck_assert_int_eq(secrets_save("h", 1, "ana", "not a secret", err, sizeof(err)), -1);
+    ck_assert_int_eq(secrets_save("h", 1, "ana", SECRET_A, err, sizeof(err)), 0);
+    ck_assert_int_eq(secrets_path("h", 1, "ana", path, sizeof(path), err, sizeof(err)), 0);
+    /* A file that does not hold a secret is an error, never taken for one. */
+    static const char *bad[] = { "hello\n", "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n",
+                                 SECRET_A SECRET_A "\n", "" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int fd = open(path, O_WRONLY | O_TRUNC);
+        ck_assert_int_eq(write(fd, bad[i], strlen(bad[i])), (ssize_t)strlen(bad[i]));
+        close(fd);
+        ck_assert_int_eq(secrets_load("h", 1, "ana", secret, err, sizeof(err)), -1);
+        ck_assert_ptr_nonnull(strstr(err, path));
+    }
+    /* A host cannot make a path of its own. */
+    ck_assert_int_eq(secrets_path("../x/y z", 1, "ana", path, sizeof(path), err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s/arcade/ana@..%%2Fx%%2Fy%%20z:1.secret", base);
+    ck_assert_str_eq(path, want);
+    /* A relative XDG_CONFIG_HOME is ignored, as the XDG rules say: HOME's .config it is. */
+    setenv("XDG_CONFIG_HOME", "relative", 1);
+    setenv("HOME", base, 1);
+    ck_assert_int_eq(secrets_path("h", 1, "ana", path, sizeof(path), err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "%s/.config/arcade/ana@h:1.secret", base);
+    ck_assert_str_eq(path, want);
+    /* A file where the directory should be. */
+    snprintf(dir, sizeof(dir), "%s/file", base);
+    int fd = open(dir, O_WRONLY | O_CREAT, 0600);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    setenv("XDG_CONFIG_HOME", dir, 1);
+    ck_assert_int_eq(secrets_ready(err, sizeof(err)), -1);
+    ck_assert_int_eq(secrets_save("h", 1, "ana", SECRET_A, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, dir));
+}
+END_TEST
+
 /* ============================================================ end to end */
 
 
@@ -1529,6 +1686,9 @@ static Suite *client_suite(void)
     tcase_add_test(unit, test_table_answer);
     tcase_add_test(unit, test_table_print);
     tcase_add_test(unit, test_ask_framing);
+    tcase_add_test(unit, test_secrets_keep_load_drop);
+    tcase_add_test(unit, test_secrets_tighten);
+    tcase_add_test(unit, test_secrets_refuse);
     suite_add_tcase(s, unit);
 
     TCase *e2e = tcase_create("end_to_end");
@@ -1554,13 +1714,27 @@ static Suite *client_suite(void)
     return s;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 int main(void)
 {
     tracked_init();
+    snprintf(suite_dir, sizeof(suite_dir), "/tmp/arcade-client-XXXXXX");
+    if (mkdtemp(suite_dir) == NULL) {
+        perror("mkdtemp");
+        return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(client_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     tracked_sweep();
+    nftw(suite_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
