@@ -10,8 +10,14 @@
  * The connection is a small state machine of its own: connecting (a
  * non-blocking connect with a deadline), up, or waiting to retry. When it
  * drops, a timer retries with a delay doubling from 0.5 s to 8 s, and the
- * session says hello again (and queues again with --pvp). A move that was
- * sent but never answered goes back to the front of the script's queue.
+ * session logs in again: back in its match if the server held the seat (J),
+ * else in the lobby (and queued again with --pvp). A move that was sent but
+ * never answered is the session's to play again or report (sess.h).
+ *
+ * A name is an account: the first run registers it (R) and keeps the secret
+ * the server sends (K) through secrets.c before it handles anything else;
+ * later runs log in with it (I). The answer to R or I is awaited for
+ * --timeout seconds, like a connect.
  *
  * Terminal mode prints through screen (colours, a status line redrawn by a
  * 1 s timer with the move window's countdown). Script mode prints the
@@ -35,6 +41,7 @@
 #include "opts.h"
 #include "report.h"
 #include "screen.h"
+#include "secrets.h"
 #include "sess.h"
 #include "words.h"
 
@@ -54,6 +61,8 @@ struct player {
     struct opts_conn conn;
     char label[300];                /* host:port for messages */
     struct sess sess;
+    char secret_path[SECRETS_PATH_MAX]; /* where the name's secret is kept */
+    int releasing;                  /* the secret could not be kept: the name is being given up */
     int tty;                        /* keys from a terminal, else a script */
     struct screen scr;              /* terminal output */
     double move_timeout;            /* length of the countdown */
@@ -64,12 +73,14 @@ struct player {
     struct addrinfo *next_addr;     /* the next one to try */
     int last_errno;                 /* why the last address failed */
     int ever_up;                    /* connected at least once */
+    int ever_answered;              /* the server answered a login at least once */
     double backoff;                 /* delay before the next retry */
     char in[1024];                  /* bytes from the server not yet decoded */
     size_t inlen;
     ev_io sock_r;                   /* socket readable */
     ev_io sock_w;                   /* connect finished, or room to write */
     ev_timer connect_t;             /* connect deadline */
+    ev_timer login_t;               /* deadline for the answer to R or I */
     ev_timer retry_t;               /* reconnect delay */
 
     ev_io keys;                     /* stdin */
@@ -81,6 +92,7 @@ struct player {
 
     ev_timer tick;                  /* redraws the status line every second */
     double deadline;                /* end of the move window (ev_time clock) */
+    double held_until;              /* end of the dropped opponent's held seat */
     double queued_since;            /* when the wait for an opponent began */
 
     ev_signal sig_int, sig_term, sig_hup, sig_tstp, sig_cont;
@@ -162,10 +174,16 @@ static void flush_out(struct player *p)
     }
 }
 
+/* Is a move still out there: sent and unanswered, or lost in a drop and not yet resolved? */
+static int move_open(const struct player *p)
+{
+    return p->sess.pending != RPS_NONE || p->sess.lost != RPS_NONE;
+}
+
 /* Send what the script has next, queue again after a match ended, or finish. */
 static void script_step(struct player *p)
 {
-    if (p->tty) {
+    if (p->tty || p->releasing) {
         return;
     }
     if (p->link == LINK_UP && p->qlen > 0 && sess_can_move(&p->sess)) {
@@ -174,7 +192,7 @@ static void script_step(struct player *p)
         sess_queue(&p->sess);
     }
     flush_out(p);
-    if (p->input_done && p->qlen == 0 && p->sess.pending == RPS_NONE) {
+    if (p->input_done && p->qlen == 0 && !move_open(p)) {
         stop(p, p->bad_word ? OPTS_EXIT_USAGE : OPTS_EXIT_OK, !p->bad_word);
     }
 }
@@ -184,6 +202,7 @@ static void close_link(struct player *p)
     ev_io_stop(p->loop, &p->sock_r);
     ev_io_stop(p->loop, &p->sock_w);
     ev_timer_stop(p->loop, &p->connect_t);
+    ev_timer_stop(p->loop, &p->login_t);
     if (p->fd >= 0) {
         close(p->fd);
         p->fd = -1;
@@ -207,19 +226,21 @@ static void retry_later(struct player *p, const char *what)
     update_status(p);
 }
 
-/* The connection went away: keep the unanswered move, and come back later. */
+/* The connection went away: the session keeps the unanswered move; come back later. */
 static void link_lost(struct player *p, const char *why)
 {
     char msg[600];
     close_link(p);
-    int lost = sess_disconnected(&p->sess);
-    if (lost != RPS_NONE && !p->tty) {
-        queue_push(p, lost, 1);
-    } else if (lost != RPS_NONE) {
-        say(p, SCREEN_ALERT, "your last move was not played");
-    }
+    sess_disconnected(&p->sess);
     snprintf(msg, sizeof(msg), "connection to %s lost (%s)", p->label, why);
-    if (!p->tty && p->input_done && p->qlen == 0) {
+    if (p->releasing) {
+        snprintf(msg, sizeof(msg), "connection to %s lost (%s) while giving up '%s': it may stay registered",
+                 p->label, why, p->sess.name);
+        say(p, SCREEN_ALERT, msg);
+        stop(p, OPTS_EXIT_SERVER, 0);
+        return;
+    }
+    if (!p->tty && p->input_done && p->qlen == 0 && !move_open(p)) {
         /* A script with nothing left to play has no reason to come back. */
         stop(p, p->bad_word ? OPTS_EXIT_USAGE : OPTS_EXIT_OK, !p->bad_word);
         return;
@@ -259,6 +280,10 @@ static void link_up(struct player *p)
     ev_io_start(p->loop, &p->sock_r);
     ev_io_set(&p->sock_w, p->fd, EV_WRITE);
     sess_connected(&p->sess);
+    if (p->sess.phase == SESS_NAMING) {
+        ev_timer_set(&p->login_t, p->conn.timeout, 0.);
+        ev_timer_start(p->loop, &p->login_t);
+    }
     flush_out(p);
     script_step(p);
     update_status(p);
@@ -316,18 +341,16 @@ static enum screen_tone round_tone(int outcome)
     return outcome == RPS_WIN ? SCREEN_WIN : outcome == RPS_LOSS ? SCREEN_LOSS : SCREEN_DRAW;
 }
 
-/* A new move window: the tick is re-aligned to fire just after each whole second of it, so the
- * countdown shows every number once, however late the window began within a second. */
-static void start_countdown(struct player *p)
+/* A countdown of secs begins: the tick is re-aligned to fire just after each whole second of it,
+ * so the countdown shows every number once, however late it began within a second. Returns its end. */
+static double start_countdown(struct player *p, double secs)
 {
-    p->deadline = ev_time() + p->move_timeout;
-    if (!p->tty) {
-        return;
+    if (p->tty) {
+        ev_timer_stop(p->loop, &p->tick);
+        ev_timer_set(&p->tick, secs - floor(secs) + 0.05, 1.);
+        ev_timer_start(p->loop, &p->tick);
     }
-    double frac = p->move_timeout - floor(p->move_timeout);
-    ev_timer_stop(p->loop, &p->tick);
-    ev_timer_set(&p->tick, frac + 0.05, 1.);
-    ev_timer_start(p->loop, &p->tick);
+    return ev_time() + secs;
 }
 
 static void show_round(struct player *p, const struct sess_event *ev)
@@ -342,29 +365,103 @@ static void show_round(struct player *p, const struct sess_event *ev)
     } else {
         say(p, SCREEN_PLAIN, line);
     }
-    start_countdown(p);
+    p->deadline = start_countdown(p, p->move_timeout);
+}
+
+/* The server sent the account's secret: keep it before anything else happens. A secret that
+ * cannot be kept would leave the name registered to nobody, so the name is given up instead. */
+static void keep_secret(struct player *p, const char *secret)
+{
+    char err[SECRETS_ERR_MAX], line[SECRETS_ERR_MAX + 100];
+    const struct opts_conn *c = &p->conn;
+    if (secrets_save(c->host, c->port, p->sess.name, secret, err, sizeof(err)) == 0) {
+        report_registered(p->sess.name, p->secret_path, line, sizeof(line));
+        say(p, SCREEN_PLAIN, line);
+        return;
+    }
+    snprintf(line, sizeof(line), "%s; giving '%s' up again so that it is not lost", err, p->sess.name);
+    say(p, SCREEN_ALERT, line);
+    sess_release(&p->sess);
+    p->releasing = 1;
+}
+
+/* The server has no account by this name any more (a new database, or the name was released):
+ * the secret is stale, and the session registers the name again. */
+static void forget_secret(struct player *p)
+{
+    char err[SECRETS_ERR_MAX], line[SECRETS_ERR_MAX + 100];
+    if (secrets_drop(p->conn.host, p->conn.port, p->sess.name, err, sizeof(err)) < 0) {
+        say(p, SCREEN_ALERT, err);
+    }
+    snprintf(line, sizeof(line), "%s has no account '%s' any more: registering it again", p->label, p->sess.name);
+    say(p, p->tty ? SCREEN_NOTE : SCREEN_ALERT, line);
+}
+
+/* Notes that stop the session or act on it; returns 1 when the note was dealt with here. */
+static int act_on_note(struct player *p, const struct sess_event *ev)
+{
+    char line[SECRETS_ERR_MAX];
+    switch (ev->note) {
+    case SESS_NOTE_SECRET:
+        keep_secret(p, ev->text);
+        return 1;
+    case SESS_NOTE_FORGOTTEN:
+        forget_secret(p);
+        return 1;
+    case SESS_NOTE_REFUSED:
+        report_refusal(ev->text, p->sess.name, p->label, p->secret_path, line, sizeof(line));
+        say(p, SCREEN_ALERT, line);
+        stop(p, OPTS_EXIT_SERVER, 0);
+        return 1;
+    case SESS_NOTE_TAKEN_OVER:
+        snprintf(line, sizeof(line), "'%s' logged in on %s from somewhere else: this session ends", p->sess.name,
+                 p->label);
+        say(p, SCREEN_ALERT, line);
+        stop(p, OPTS_EXIT_SERVER, 1);
+        return 1;
+    case SESS_NOTE_ERROR:
+        snprintf(line, sizeof(line), "server: %s", ev->text);
+        say(p, SCREEN_ALERT, line);
+        return 1;
+    case SESS_NOTE_RELEASED:
+        snprintf(line, sizeof(line), "'%s' is unclaimed again on %s", p->sess.name, p->label);
+        say(p, SCREEN_ALERT, line);
+        return 1;
+    case SESS_NOTE_UNPLAYED:
+        if (!p->tty) {
+            queue_push(p, ev->code, 1);
+        } else {
+            say(p, SCREEN_ALERT, "your last move was not played");
+        }
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 static void show_note(struct player *p, const struct sess_event *ev)
 {
     char line[400];
+    if (act_on_note(p, ev)) {
+        return;
+    }
     switch (ev->note) {
-    case SESS_NOTE_REFUSED:
-        snprintf(line, sizeof(line), "the server refused the name '%s': %s", p->sess.name, ev->text);
-        say(p, SCREEN_ALERT, line);
-        stop(p, OPTS_EXIT_SERVER, 0);
-        return;
-    case SESS_NOTE_ERROR:
-        snprintf(line, sizeof(line), "server: %s", ev->text);
-        say(p, SCREEN_ALERT, line);
-        return;
     case SESS_NOTE_NAMED:
+        p->ever_answered = 1;
+        p->queued_since = ev_time();
+        break;
     case SESS_NOTE_WAITING:
         p->queued_since = ev_time();
         break;
     case SESS_NOTE_MATCHED:
     case SESS_NOTE_VOID:
-        start_countdown(p);
+        p->deadline = start_countdown(p, p->move_timeout);
+        break;
+    case SESS_NOTE_REJOINED:
+        p->deadline = start_countdown(p, ev->snap.seconds);
+        break;
+    case SESS_NOTE_OPP_DROPPED:
+        p->held_until = start_countdown(p, ev->code);
         break;
     case SESS_NOTE_QUEUE_TIMEOUT:
         if (!p->tty && (p->qlen > 0 || !p->input_done)) {
@@ -382,16 +479,28 @@ static void show_note(struct player *p, const struct sess_event *ev)
     }
 }
 
-static void handle_frame(struct player *p, const struct wire_frame *f)
+static void show_events(struct player *p, const struct sess_event *ev, int n)
 {
-    struct sess_event ev[2];
-    int n = sess_frame(&p->sess, f, ev);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && p->status < 0; i++) {
         if (ev[i].is_round) {
             show_round(p, &ev[i]);
         } else {
             show_note(p, &ev[i]);
         }
+    }
+}
+
+static void handle_frame(struct player *p, const struct wire_frame *f)
+{
+    struct sess_event ev[SESS_EVENTS_MAX];
+    int releasing = p->releasing;
+    /* Giving the name up, only the answer (or an error) matters, and either ends the session. */
+    if (releasing && f->kind != WIRE_RELEASED && f->kind != WIRE_ERROR) {
+        return;
+    }
+    show_events(p, ev, sess_frame(&p->sess, f, ev));
+    if (releasing) {
+        stop(p, OPTS_EXIT_SERVER, 0);
     }
 }
 
@@ -423,6 +532,15 @@ static void sock_read(struct player *p)
     }
     memmove(p->in, p->in + off, p->inlen - off);
     p->inlen -= off;
+    if (p->sess.phase != SESS_NAMING) {
+        ev_timer_stop(p->loop, &p->login_t);
+    }
+    /* Every frame of this read is handled: a login that was given no seat is in the lobby. */
+    if (!p->releasing) {
+        struct sess_event ev[SESS_EVENTS_MAX];
+        show_events(p, ev, sess_settle(&p->sess, ev));
+        script_step(p);
+    }
     flush_out(p);
     update_status(p);
 }
@@ -466,6 +584,22 @@ static void connect_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     p->fd = -1;
     p->last_errno = ETIMEDOUT;
     try_next(p);
+}
+
+/* The server took the connection and never answered R or I. */
+static void login_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct player *p = container_of(w, struct player, login_t);
+    char msg[400];
+    snprintf(msg, sizeof(msg), "no answer from %s to the login in %g s", p->label, p->conn.timeout);
+    if (!p->ever_answered && !p->tty) {
+        say(p, SCREEN_ALERT, msg);
+        stop(p, OPTS_EXIT_NET, 0);
+        return;
+    }
+    link_lost(p, "no answer to the login");
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -557,14 +691,15 @@ static void status_text(struct player *p, char *out, size_t cap)
 {
     const struct sess *s = &p->sess;
     double now = ev_time();
-    int left = (int)ceil(p->deadline - now);
+    int left = (int)fmax(ceil(p->deadline - now), 0);
+    int held = (int)fmax(ceil(p->held_until - now), 0);
 
     if (p->link == LINK_DOWN) {
         snprintf(out, cap, "offline: reconnecting to %.200s ... (q quits)", p->label);
     } else if (p->link == LINK_CONNECTING || s->phase == SESS_OFFLINE) {
         snprintf(out, cap, "connecting to %.200s ...", p->label);
-    } else if (s->phase == SESS_NAMING) {
-        snprintf(out, cap, "saying hello as %s ...", s->name);
+    } else if (s->phase == SESS_NAMING || s->phase == SESS_SEATED) {
+        snprintf(out, cap, s->secret[0] != '\0' ? "logging in as %s ..." : "registering %s ...", s->name);
     } else if (s->phase == SESS_QUEUED) {
         snprintf(out, cap, "waiting for an opponent (%.0f s) ... (q quits)", floor(now - p->queued_since));
     } else if (s->phase == SESS_LOBBY && s->pvp) {
@@ -573,12 +708,17 @@ static void status_text(struct player *p, char *out, size_t cap)
         snprintf(out, cap, "you play %s against the bot ...", words_name(s->pending));
     } else if (s->phase == SESS_LOBBY) {
         snprintf(out, cap, "%s vs the bot: r rock, p paper, s scissors, q quits", s->named ? s->name : "guest");
+    } else if (s->opp_away) {
+        snprintf(out, cap, "%s vs %s: %s dropped, seat held %d s: %s", s->name, s->opponent, s->opponent, held,
+                 s->pending != RPS_NONE ? "your move is in" : "r rock, p paper, s scissors, q quits");
+    } else if (s->pending == SESS_MOVE_IN) {
+        snprintf(out, cap, "%s vs %s: %d s left: your move is in, waiting for %s ...", s->name, s->opponent, left,
+                 s->opponent);
     } else if (s->pending != RPS_NONE) {
-        snprintf(out, cap, "%s vs %s: %d s left: you play %s, waiting for %s ...", s->name, s->opponent,
-                 left < 0 ? 0 : left, words_name(s->pending), s->opponent);
+        snprintf(out, cap, "%s vs %s: %d s left: you play %s, waiting for %s ...", s->name, s->opponent, left,
+                 words_name(s->pending), s->opponent);
     } else {
-        snprintf(out, cap, "%s vs %s: %d s left: r rock, p paper, s scissors, q quits", s->name, s->opponent,
-                 left < 0 ? 0 : left);
+        snprintf(out, cap, "%s vs %s: %d s left: r rock, p paper, s scissors, q quits", s->name, s->opponent, left);
     }
 }
 
@@ -653,11 +793,15 @@ static void play_usage(FILE *f)
             "On a terminal: r rock, p paper, s scissors (1 scissors, 2 rock, 3 paper), n a new\n"
             "opponent after a match, q quits. From a script: moves as words on stdin\n"
             "(rock paper scissors, r p s, 1 2 3), one line per round, a summary at the end.\n"
-            "  -n, --name NAME  play as NAME (1 to 32 of A-Z a-z 0-9 _ -); without it, a guest\n"
+            "  -n, --name NAME  play as NAME (1 to 32 of A-Z a-z 0-9 _ -); without it, a guest.\n"
+            "                   The first run registers NAME on this server and keeps its secret\n"
+            "                   in $XDG_CONFIG_HOME/arcade/ (~/.config/arcade/); later runs log in\n"
+            "                   with it, and after a drop the match goes on where it was\n"
             "  --pvp            queue for a match against a person (needs --name)\n"
             "  --move-timeout S the server's move window, for the countdown (default 30)\n%s"
-            "exit status: 0 done, 1 name refused, 2 bad usage or bad move word, 3 could not\n"
-            "             connect or nobody to play (scripts)\n",
+            "exit status: 0 done, 1 name refused (or its secret cannot be kept, or another\n"
+            "             login took the session over), 2 bad usage or bad move word, 3 could\n"
+            "             not connect, no answer to the login, or nobody to play (scripts)\n",
             opts_common_help);
 }
 
@@ -701,6 +845,30 @@ static int parse(struct player *p, int argc, char **argv)
     return status;
 }
 
+/* A name is an account: log in with the secret kept for it, or register it if a secret can be
+ * kept. Returns -1 to go on, or an exit status. */
+static int load_account(struct player *p)
+{
+    char err[SECRETS_ERR_MAX], secret[WIRE_SECRET_LEN + 1];
+    const struct opts_conn *c = &p->conn;
+    const char *name = p->sess.name;
+    int found = 0;
+
+    if (name[0] == '\0') {
+        return -1;
+    }
+    if (secrets_path(c->host, c->port, name, p->secret_path, sizeof(p->secret_path), err, sizeof(err)) < 0 ||
+        (found = secrets_load(c->host, c->port, name, secret, err, sizeof(err))) < 0 ||
+        (found == 0 && secrets_ready(err, sizeof(err)) < 0)) {
+        fprintf(stderr, "arcade: %s\n", err);
+        return OPTS_EXIT_SERVER;
+    }
+    if (found) {
+        sess_set_secret(&p->sess, secret);
+    }
+    return -1;
+}
+
 static void setup(struct player *p)
 {
     p->loop = ev_default_loop(0);
@@ -713,6 +881,7 @@ static void setup(struct player *p)
     ev_io_init(&p->sock_r, sock_cb, -1, EV_READ);
     ev_io_init(&p->sock_w, sock_w_cb, -1, EV_WRITE);
     ev_timer_init(&p->connect_t, connect_timeout_cb, 0., 0.);
+    ev_timer_init(&p->login_t, login_timeout_cb, 0., 0.);
     ev_timer_init(&p->retry_t, retry_cb, 0., 0.);
     ev_io_init(&p->keys, keys_cb, STDIN_FILENO, EV_READ);
     ev_io_start(p->loop, &p->keys);
@@ -735,6 +904,9 @@ int player_main(int argc, char **argv)
     p->move_timeout = PLAYER_MOVE_TIMEOUT;
     p->status = -1;
     int status = parse(p, argc, argv);
+    if (status < 0) {
+        status = load_account(p);
+    }
     if (status >= 0) {
         return status;
     }

@@ -10,8 +10,9 @@
 #define PLAYER_BACKOFF_MAX 8.0
 
 /* `arcade play [--name NAME] [--pvp] [--move-timeout S] [options]`.
- * Exit status: 0 done (end of input, or q), 1 the server refused the name, 2 bad usage or a bad
- * word in the input, 3 could not connect (scripts only: a terminal keeps retrying) or the queue
+ * Exit status: 0 done (end of input, or q), 1 the server refused the name (or its secret cannot be
+ * kept, or another login took the session over), 2 bad usage or a bad word in the input, 3 could
+ * not connect or no answer to the login (scripts only: a terminal keeps retrying) or the queue
  * timed out in a script, 128+signal when interrupted. */
 int player_main(int argc, char **argv);
 

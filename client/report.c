@@ -5,6 +5,7 @@
 #include "report.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "words.h"
 
@@ -38,6 +39,8 @@ static const char *why_text(enum sess_why why)
         return " (you timed out)";
     case SESS_OPP_LEFT:
         return " (opponent left)";
+    case SESS_WHILE_AWAY:
+        return " (while you were away)";
     default:
         return "";
     }
@@ -45,9 +48,11 @@ static const char *why_text(enum sess_why why)
 
 size_t report_round(const struct sess_event *ev, char *out, size_t cap)
 {
-    /* After `T z` the server does not say what the opponent played. */
-    const char *opp = ev->why == SESS_YOU_TIMED_OUT ? "unknown" : words_name(ev->opp);
-    int n = snprintf(out, cap, "round %u: you %s, opponent %s: %s%s", ev->number, words_name(ev->you), opp,
+    /* After `T z`, or while we were away, nobody said what the opponent played; and a move made by
+     * the process before this one is not known here. */
+    const char *opp = ev->why == SESS_YOU_TIMED_OUT || ev->why == SESS_WHILE_AWAY ? "unknown" : words_name(ev->opp);
+    const char *you = ev->you == SESS_MOVE_IN ? "unknown" : words_name(ev->you);
+    int n = snprintf(out, cap, "round %u: you %s, opponent %s: %s%s", ev->number, you, opp,
                      report_outcome(ev->outcome), why_text(ev->why));
     return clamp(n, cap);
 }
@@ -92,6 +97,21 @@ size_t report_note(const struct sess_event *ev, char *out, size_t cap)
     case SESS_NOTE_LOBBY:
         n = snprintf(out, cap, "back in the lobby");
         break;
+    case SESS_NOTE_REJOINED:
+        n = snprintf(out, cap,
+                     "rejoined: opponent %s, round %u, wins %u, losses %u, draws %u, your move is %s, %u s left",
+                     ev->snap.opponent, ev->snap.round, ev->snap.wins, ev->snap.losses, ev->snap.draws,
+                     ev->snap.moved ? "in" : "not in", ev->snap.seconds);
+        break;
+    case SESS_NOTE_AWAY_OVER:
+        n = snprintf(out, cap, "match over: ended while you were away");
+        break;
+    case SESS_NOTE_OPP_DROPPED:
+        n = snprintf(out, cap, "opponent dropped: seat held for %d s", ev->code);
+        break;
+    case SESS_NOTE_OPP_BACK:
+        n = snprintf(out, cap, "opponent is back");
+        break;
     default:
         if (cap > 0) {
             out[0] = '\0';
@@ -104,4 +124,36 @@ size_t report_note(const struct sess_event *ev, char *out, size_t cap)
 size_t report_summary(unsigned wins, unsigned losses, unsigned draws, char *out, size_t cap)
 {
     return clamp(snprintf(out, cap, "wins %u, losses %u, draws %u", wins, losses, draws), cap);
+}
+
+size_t report_registered(const char *name, const char *path, char *out, size_t cap)
+{
+    return clamp(snprintf(out, cap, "registered %s: secret kept in %s", name, path), cap);
+}
+
+size_t report_refusal(const char *reason, const char *name, const char *server, const char *path, char *out,
+                      size_t cap)
+{
+    int n;
+    if (strcmp(reason, "name taken") == 0 || strcmp(reason, "name is registered") == 0) {
+        n = snprintf(out, cap,
+                     "the name '%s' belongs to someone else on %s: choose another --name; if it is yours, copy "
+                     "its secret file from the machine where you registered it to %s",
+                     name, server, path);
+    } else if (strcmp(reason, "wrong secret") == 0) {
+        n = snprintf(out, cap,
+                     "%s refused the secret kept for '%s' in %s (wrong secret): it was replaced from another "
+                     "machine (arcade account rotate); copy the secret file from there",
+                     server, name, path);
+    } else if (strcmp(reason, "too many attempts") == 0) {
+        n = snprintf(out, cap, "too many failed logins for '%s' on %s: try again later", name, server);
+    } else if (strcmp(reason, "name in use") == 0) {
+        n = snprintf(out, cap,
+                     "the name '%s' is in use on %s by someone playing without an account: choose another "
+                     "--name, or try again once they have left",
+                     name, server);
+    } else {
+        n = snprintf(out, cap, "the server refused the name '%s': %s", name, reason);
+    }
+    return clamp(n, cap);
 }

@@ -8,6 +8,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+/* The reasons of docs/PROTOCOL.md the session acts on. */
+#define REASON_NOT_REGISTERED "not registered"
+#define REASON_TAKEN_OVER "taken over by another login"
 
 int sess_init(struct sess *s, const char *name, int pvp, char *err, size_t errlen)
 {
@@ -28,6 +33,11 @@ int sess_init(struct sess *s, const char *name, int pvp, char *err, size_t errle
     return 0;
 }
 
+void sess_set_secret(struct sess *s, const char *secret)
+{
+    snprintf(s->secret, sizeof(s->secret), "%.*s", WIRE_SECRET_LEN, secret != NULL ? secret : "");
+}
+
 static void push(struct sess *s, const char *p, size_t n)
 {
     if (s->outlen + n <= sizeof(s->out)) {
@@ -36,32 +46,59 @@ static void push(struct sess *s, const char *p, size_t n)
     }
 }
 
+/* R for a name without a secret, I with one. */
+static void push_account(struct sess *s)
+{
+    char frame[WIRE_LOGIN_MAX];
+    int n = s->secret[0] != '\0' ? wire_login(s->name, s->secret, frame, sizeof(frame))
+                                  : wire_register(s->name, frame, sizeof(frame));
+    if (n > 0) {
+        push(s, frame, (size_t)n);
+    }
+}
+
+/* Send the lost move again if it can be played where the session is. Returns it when it cannot be;
+ * RPS_NONE when it was sent, or there was none, or this process never knew it. */
+static int replay_lost(struct sess *s)
+{
+    int m = s->lost;
+    s->lost = RPS_NONE;
+    if (m == RPS_NONE || m == SESS_MOVE_IN || sess_move(s, m) == 0) {
+        return RPS_NONE;
+    }
+    return m;
+}
+
 void sess_connected(struct sess *s)
 {
     s->outlen = 0;
     s->named = 0;
     s->opp_move = RPS_NONE;
+    s->opp_away = 0;
     if (s->name[0] == '\0') {
         s->phase = SESS_LOBBY;
+        replay_lost(s);
         return;
     }
-    char hello[2 + RPS_NAME_MAX];
-    int n = wire_hello(s->name, hello, sizeof(hello));
-    if (n > 0) {
-        push(s, hello, (size_t)n);
-    }
+    push_account(s);
     s->phase = SESS_NAMING;
 }
 
-int sess_disconnected(struct sess *s)
+void sess_disconnected(struct sess *s)
 {
-    int lost = s->pending;
+    /* A second drop before the lost move was resolved keeps it. */
+    if (s->pending != RPS_NONE) {
+        s->lost = s->pending;
+    }
+    if (s->phase == SESS_MATCH) {
+        s->away = 1;
+    }
     s->pending = RPS_NONE;
     s->opp_move = RPS_NONE;
+    s->opp_away = 0;
     s->outlen = 0;
     s->phase = SESS_OFFLINE;
     s->named = 0;
-    return lost;
 }
 
 int sess_can_move(const struct sess *s)
@@ -94,6 +131,16 @@ int sess_queue(struct sess *s)
     return 0;
 }
 
+int sess_release(struct sess *s)
+{
+    if (s->name[0] == '\0' || s->phase == SESS_OFFLINE) {
+        return -1;
+    }
+    char b = WIRE_OP_RELEASE;
+    push(s, &b, 1);
+    return 0;
+}
+
 void sess_sent(struct sess *s, size_t n)
 {
     if (n >= s->outlen) {
@@ -104,9 +151,10 @@ void sess_sent(struct sess *s, size_t n)
     s->outlen -= n;
 }
 
-/* Count a round into the score and describe it. */
+/* Count a round into the score (the match's too, in a match) and describe it. */
 static void round_event(struct sess *s, struct sess_event *ev, int you, int opp, int outcome, enum sess_why why)
 {
+    int in_match = s->phase == SESS_MATCH;
     memset(ev, 0, sizeof(*ev));
     ev->is_round = 1;
     ev->number = ++s->rounds;
@@ -116,10 +164,13 @@ static void round_event(struct sess *s, struct sess_event *ev, int you, int opp,
     ev->why = why;
     if (outcome == RPS_WIN) {
         s->wins++;
+        s->match_wins += in_match;
     } else if (outcome == RPS_LOSS) {
         s->losses++;
+        s->match_losses += in_match;
     } else {
         s->draws++;
+        s->match_draws += in_match;
     }
 }
 
@@ -135,60 +186,81 @@ static void note_event(struct sess_event *ev, enum sess_note note, int code, con
 static int infer_move(int mine, int outcome)
 {
     for (int m = RPS_SCISSORS; m <= RPS_PAPER; m++) {
-        if (mine != RPS_NONE && rps_outcome(mine, m) == outcome) {
+        if (mine > RPS_NONE && rps_outcome(mine, m) == outcome) {
             return m;
         }
     }
     return RPS_NONE;
 }
 
-static int on_result(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+/* Our move that got `outcome` against `theirs`. */
+static int infer_ours(int theirs, int outcome)
 {
-    int opp = s->opp_move;
-    if (opp == RPS_NONE && !s->named) {
-        opp = infer_move(s->pending, f->code);
+    for (int m = RPS_SCISSORS; m <= RPS_PAPER; m++) {
+        if (theirs > RPS_NONE && rps_outcome(m, theirs) == outcome) {
+            return m;
+        }
     }
-    round_event(s, &ev[0], s->pending, opp, f->code, SESS_PLAYED);
+    return RPS_NONE;
+}
+
+static int on_result(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    int you = s->pending, opp = s->opp_move;
+    if (opp == RPS_NONE && !s->named) {
+        opp = infer_move(you, f->code);
+    }
+    if (you == SESS_MOVE_IN) {
+        you = infer_ours(opp, f->code);
+    }
+    round_event(s, &ev[0], you, opp, f->code, SESS_PLAYED);
     s->pending = RPS_NONE;
     s->opp_move = RPS_NONE;
     return 1;
 }
 
-static int on_move(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_move(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     (void)ev;
     s->opp_move = f->code;
     return 0;
 }
 
-static int on_accepted(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+/* Lobby or match is for the end of the read to tell (sess_settle). */
+static int on_accepted(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     s->named = 1;
-    s->phase = SESS_LOBBY;
+    s->phase = SESS_SEATED;
     note_event(&ev[0], SESS_NOTE_NAMED, 0, f->text);
-    if (s->pvp) {
-        sess_queue(s);
-    }
     return 1;
 }
 
-static int on_refused(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+/* A login the server cannot place (the account is gone: a new database, or released) registers
+ * the name instead; any other refusal ends the naming. */
+static int on_refused(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
+    if (s->phase == SESS_NAMING && s->secret[0] != '\0' && strcmp(f->text, REASON_NOT_REGISTERED) == 0) {
+        s->secret[0] = '\0';
+        push_account(s);
+        note_event(&ev[0], SESS_NOTE_FORGOTTEN, 0, f->text);
+        return 1;
+    }
     s->phase = SESS_LOBBY;
     note_event(&ev[0], SESS_NOTE_REFUSED, 0, f->text);
     return 1;
 }
 
 /* An error answers the last thing we sent; if a move was pending, that move was refused. */
-static int on_error(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_error(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     s->pending = RPS_NONE;
     s->opp_move = RPS_NONE;
-    note_event(&ev[0], SESS_NOTE_ERROR, 0, f->text);
+    int taken = strcmp(f->text, REASON_TAKEN_OVER) == 0;
+    note_event(&ev[0], taken ? SESS_NOTE_TAKEN_OVER : SESS_NOTE_ERROR, 0, f->text);
     return 1;
 }
 
-static int on_waiting(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_waiting(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     (void)f;
     s->phase = SESS_QUEUED;
@@ -196,17 +268,20 @@ static int on_waiting(struct sess *s, const struct wire_frame *f, struct sess_ev
     return 1;
 }
 
-static int on_matched(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_matched(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     s->phase = SESS_MATCH;
     s->pending = RPS_NONE;
     s->opp_move = RPS_NONE;
+    s->opp_away = 0;
+    s->away = 0;
+    s->match_wins = s->match_losses = s->match_draws = 0;
     snprintf(s->opponent, sizeof(s->opponent), "%.*s", RPS_NAME_MAX, f->text);
     note_event(&ev[0], SESS_NOTE_MATCHED, 0, f->text);
     return 1;
 }
 
-static int on_queue_timeout(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_queue_timeout(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     (void)f;
     s->phase = SESS_LOBBY;
@@ -216,7 +291,7 @@ static int on_queue_timeout(struct sess *s, const struct wire_frame *f, struct s
 
 /* A move that crossed the deadline on the wire counts for the next round on the server, so a
  * pending move survives `T z` and `T v`. */
-static int on_round_timeout(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_round_timeout(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     s->opp_move = RPS_NONE;
     if (f->code == 'v') {
@@ -232,7 +307,16 @@ static int on_round_timeout(struct sess *s, const struct wire_frame *f, struct s
     return 1;
 }
 
-static int on_gone(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+/* Back in the lobby: the match is over. */
+static void leave_match(struct sess *s)
+{
+    s->pending = RPS_NONE;
+    s->opp_move = RPS_NONE;
+    s->opp_away = 0;
+    s->phase = SESS_LOBBY;
+}
+
+static int on_gone(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     (void)f;
     int n = 0;
@@ -240,32 +324,108 @@ static int on_gone(struct sess *s, const struct wire_frame *f, struct sess_event
     if (s->phase == SESS_MATCH && s->pending != RPS_NONE) {
         round_event(s, &ev[n++], s->pending, RPS_NONE, RPS_WIN, SESS_OPP_LEFT);
     }
-    s->pending = RPS_NONE;
-    s->opp_move = RPS_NONE;
-    s->phase = SESS_LOBBY;
+    leave_match(s);
     note_event(&ev[n++], SESS_NOTE_OPP_LEFT, 0, s->opponent);
     return n;
 }
 
-static int on_over(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_over(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
-    s->pending = RPS_NONE;
-    s->opp_move = RPS_NONE;
-    s->phase = SESS_LOBBY;
+    leave_match(s);
     note_event(&ev[0], SESS_NOTE_MATCH_OVER, f->code, s->opponent);
     return 1;
 }
 
-static int on_lobby(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+static int on_lobby(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     (void)f;
-    s->pending = RPS_NONE;
-    s->phase = SESS_LOBBY;
+    leave_match(s);
     note_event(&ev[0], SESS_NOTE_LOBBY, 0, NULL);
     return 1;
 }
 
-typedef int (*frame_fn)(struct sess *s, const struct wire_frame *f, struct sess_event ev[2]);
+static int on_secret(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    sess_set_secret(s, f->text);
+    note_event(&ev[0], SESS_NOTE_SECRET, 0, f->text);
+    return 1;
+}
+
+/* The rounds of this match the snapshot counts and we do not: decided while we were away, the
+ * first of them with the move that was in when the connection dropped. Returns how many were
+ * reported (at most cap; the protocol allows one, since a held seat ends with its move window). */
+static int away_rounds(struct sess *s, const struct wire_snapshot *j, struct sess_event *ev, int cap)
+{
+    int n = 0;
+    while (n < cap) {
+        int outcome = j->wins > s->match_wins ? RPS_WIN
+                    : j->losses > s->match_losses ? RPS_LOSS
+                    : j->draws > s->match_draws ? RPS_DRAW
+                    : 0;
+        if (outcome == 0) {
+            break;
+        }
+        round_event(s, &ev[n++], s->lost, RPS_NONE, outcome, SESS_WHILE_AWAY);
+        s->lost = RPS_NONE;
+    }
+    return n;
+}
+
+/* Back in a match after a drop (or, for a new process, in the match a dropped one left). The
+ * lost move was played if the score moved, is in if the snapshot says so (a new process never
+ * knew it: SESS_MOVE_IN), else goes again. */
+static int on_rejoined(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    const struct wire_snapshot *j = &f->snap;
+    int ours = s->away && strcasecmp(s->opponent, j->opponent) == 0;
+    int n = 0;
+
+    s->phase = SESS_MATCH;
+    s->opp_move = RPS_NONE;
+    s->opp_away = 0;
+    s->away = 0;
+    snprintf(s->opponent, sizeof(s->opponent), "%s", j->opponent);
+    note_event(&ev[n++], SESS_NOTE_REJOINED, 0, j->opponent);
+    ev[0].snap = *j;
+    if (ours) {
+        n += away_rounds(s, j, ev + n, SESS_EVENTS_MAX - n);
+    }
+    s->match_wins = j->wins;
+    s->match_losses = j->losses;
+    s->match_draws = j->draws;
+    if (j->moved) {
+        s->pending = s->lost != RPS_NONE ? s->lost : SESS_MOVE_IN;
+        s->lost = RPS_NONE;
+    } else {
+        replay_lost(s);
+    }
+    return n;
+}
+
+static int on_dropped(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    s->opp_away = 1;
+    note_event(&ev[0], SESS_NOTE_OPP_DROPPED, f->code, s->opponent);
+    return 1;
+}
+
+static int on_back(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    (void)f;
+    s->opp_away = 0;
+    note_event(&ev[0], SESS_NOTE_OPP_BACK, 0, s->opponent);
+    return 1;
+}
+
+static int on_released(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    (void)f;
+    s->secret[0] = '\0';
+    note_event(&ev[0], SESS_NOTE_RELEASED, 0, s->name);
+    return 1;
+}
+
+typedef int (*frame_fn)(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX]);
 
 static const frame_fn handlers[] = {
     [WIRE_RESULT] = on_result,
@@ -280,12 +440,38 @@ static const frame_fn handlers[] = {
     [WIRE_GONE] = on_gone,
     [WIRE_OVER] = on_over,
     [WIRE_LOBBY] = on_lobby,
+    [WIRE_SECRET] = on_secret,
+    [WIRE_REJOINED] = on_rejoined,
+    [WIRE_DROPPED] = on_dropped,
+    [WIRE_BACK] = on_back,
+    [WIRE_RELEASED] = on_released,
 };
 
-int sess_frame(struct sess *s, const struct wire_frame *f, struct sess_event ev[2])
+int sess_frame(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     if ((size_t)f->kind >= sizeof(handlers) / sizeof(handlers[0]) || handlers[f->kind] == NULL) {
         return 0;
     }
     return handlers[f->kind](s, f, ev);
+}
+
+int sess_settle(struct sess *s, struct sess_event ev[SESS_EVENTS_MAX])
+{
+    int n = 0;
+    if (s->phase != SESS_SEATED) {
+        return 0;
+    }
+    s->phase = SESS_LOBBY;
+    if (s->away) {
+        s->away = 0;
+        note_event(&ev[n++], SESS_NOTE_AWAY_OVER, 0, s->opponent);
+    }
+    if (s->pvp) {
+        sess_queue(s);
+    }
+    int unplayed = replay_lost(s);
+    if (unplayed != RPS_NONE) {
+        note_event(&ev[n++], SESS_NOTE_UNPLAYED, unplayed, NULL);
+    }
+    return n;
 }

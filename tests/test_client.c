@@ -404,20 +404,33 @@ END_TEST
 static int feed_sess(struct sess *s, const char *bytes, size_t len, struct sess_event *ev, int cap)
 {
     size_t off = 0;
-    int n = 0;
+    int n = 0, m;
     struct wire_frame f;
+    struct sess_event some[SESS_EVENTS_MAX];
     int k;
     while ((k = wire_decode(bytes + off, len - off, &f)) > 0) {
-        struct sess_event two[2];
-        int m = sess_frame(s, &f, two);
+        m = sess_frame(s, &f, some);
         for (int i = 0; i < m && n < cap; i++) {
-            ev[n++] = two[i];
+            ev[n++] = some[i];
         }
         off += (size_t)k;
     }
     ck_assert_uint_eq(off, len);
+    m = sess_settle(s, some);
+    for (int i = 0; i < m && n < cap; i++) {
+        ev[n++] = some[i];
+    }
     return n;
 }
+
+/* The bytes the session queued are exactly want; they count as sent. */
+static void expect_out(struct sess *s, const char *want, size_t n)
+{
+    ck_assert_msg(s->outlen == n && memcmp(s->out, want, n) == 0, "queued %zu bytes '%.*s', not '%.*s'", s->outlen,
+                  (int)s->outlen, s->out, (int)n, want);
+    sess_sent(s, n);
+}
+#define EXPECT_OUT(s, lit) expect_out((s), (lit), sizeof(lit) - 1)
 
 START_TEST(test_sess_guest_infers_bot_move)
 {
@@ -461,11 +474,10 @@ START_TEST(test_sess_named_bot)
     char err[128];
 
     ck_assert_int_eq(sess_init(&s, "ana", 0, err, sizeof(err)), 0);
+    sess_set_secret(&s, SECRET_A);
     sess_connected(&s);
     ck_assert_int_eq(s.phase, SESS_NAMING);
-    ck_assert_int_eq((int)s.outlen, 5);
-    ck_assert_int_eq(memcmp(s.out, "H\x03" "ana", 5), 0);
-    sess_sent(&s, 5);
+    EXPECT_OUT(&s, "I\x03" "ana\x40" SECRET_A);
     ck_assert_int_eq(sess_can_move(&s), 0);    /* not before the name is accepted */
     ck_assert_int_eq(feed_sess(&s, "A\x03" "ana", 5, ev, 4), 1);
     ck_assert_int_eq(ev[0].note, SESS_NOTE_NAMED);
@@ -579,23 +591,311 @@ START_TEST(test_sess_pvp_match)
 }
 END_TEST
 
-START_TEST(test_sess_disconnect_returns_move)
+START_TEST(test_sess_register_then_login)
 {
     struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    /* No secret: R, and the secret comes first, before the A. */
+    ck_assert_int_eq(sess_init(&s, "ana", 0, err, sizeof(err)), 0);
+    sess_connected(&s);
+    EXPECT_OUT(&s, "R\x03" "ana");
+    ck_assert_int_eq(feed_sess(&s, "K\x40" SECRET_A "A\x03" "ana", 71, ev, 4), 2);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_SECRET);
+    ck_assert_str_eq(ev[0].text, SECRET_A);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_NAMED);
+    ck_assert_str_eq(s.secret, SECRET_A);
+    ck_assert_int_eq(s.phase, SESS_LOBBY);
+    /* The next connection logs in with it. */
+    sess_disconnected(&s);
+    sess_connected(&s);
+    EXPECT_OUT(&s, "I\x03" "ana\x40" SECRET_A);
+
+    /* The server forgot the account: the stale secret goes and the name is registered again. */
+    ck_assert_int_eq(feed_sess(&s, "N\x0e" "not registered", 16, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_FORGOTTEN);
+    ck_assert_str_eq(s.secret, "");
+    ck_assert_int_eq(s.phase, SESS_NAMING);
+    EXPECT_OUT(&s, "R\x03" "ana");
+    /* Registering is not retried: a refusal of R is final. */
+    ck_assert_int_eq(feed_sess(&s, "N\x0a" "name taken", 12, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_REFUSED);
+    ck_assert_str_eq(ev[0].text, "name taken");
+    ck_assert_uint_eq(s.outlen, 0);
+
+    /* "not registered" without a secret held is just a refusal. */
+    sess_init(&s, "bo", 0, err, sizeof(err));
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    ck_assert_int_eq(feed_sess(&s, "N\x0e" "not registered", 16, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_REFUSED);
+    ck_assert_uint_eq(s.outlen, 0);
+}
+END_TEST
+
+START_TEST(test_sess_taken_over_and_release)
+{
+    struct sess s;
+    struct sess_event ev[4];
     char err[128];
 
     sess_init(&s, "ana", 0, err, sizeof(err));
+    ck_assert_int_eq(sess_release(&s), -1);     /* offline */
+    sess_set_secret(&s, SECRET_A);
     sess_connected(&s);
-    struct sess_event ev[2];
-    feed_sess(&s, "A\x03" "ana", 5, ev, 2);
+    sess_sent(&s, s.outlen);
+    feed_sess(&s, "A\x03" "ana", 5, ev, 4);
+    ck_assert_int_eq(sess_release(&s), 0);
+    EXPECT_OUT(&s, "U");
+    ck_assert_int_eq(feed_sess(&s, "U", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_RELEASED);
+    ck_assert_str_eq(s.secret, "");
+    ck_assert_int_eq(feed_sess(&s, "E\x1b" "taken over by another login", 29, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_TAKEN_OVER);
+    ck_assert_int_eq(feed_sess(&s, "E\x09" "bad frame", 11, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_ERROR);
+    sess_init(&s, NULL, 0, err, sizeof(err));
+    sess_connected(&s);
+    ck_assert_int_eq(sess_release(&s), -1);     /* a guest has no name to give up */
+}
+END_TEST
+
+/* A session matched with bo, ana's rock in round 1 (wins 1 already when won_first). */
+static void in_match(struct sess *s, int won_first)
+{
+    struct sess_event ev[4];
+    char err[128];
+    sess_init(s, "ana", 1, err, sizeof(err));
+    sess_set_secret(s, SECRET_A);
+    sess_connected(s);
+    sess_sent(s, s->outlen);
+    feed_sess(s, "A\x03" "anaWV\x02" "bo", 10, ev, 4);
+    sess_sent(s, s->outlen);
+    ck_assert_int_eq(s->phase, SESS_MATCH);
+    if (won_first) {
+        sess_move(s, RPS_PAPER);
+        feed_sess(s, "M2y", 3, ev, 4);
+    }
+    ck_assert_int_eq(sess_move(s, RPS_ROCK), 0);
+    sess_sent(s, 1);
+}
+
+START_TEST(test_sess_rejoin_move_in)
+{
+    struct sess s;
+    struct sess_event ev[4];
+
+    in_match(&s, 0);
+    sess_disconnected(&s);
+    ck_assert_int_eq(s.lost, RPS_ROCK);
+    ck_assert_int_eq(sess_can_move(&s), 0);
+    sess_connected(&s);
+    EXPECT_OUT(&s, "I\x03" "ana\x40" SECRET_A);
+    /* A and J in one read: back in the match, the rock is in, nothing is sent again. */
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "anaJ\x0f" "bo 1 0 0 0 1 17", 22, ev, 4), 2);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_NAMED);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_REJOINED);
+    ck_assert_str_eq(ev[1].snap.opponent, "bo");
+    ck_assert_int_eq(ev[1].snap.moved, 1);
+    ck_assert_uint_eq(ev[1].snap.seconds, 17);
+    ck_assert_int_eq(s.phase, SESS_MATCH);
+    ck_assert_uint_eq(s.outlen, 0);
+    ck_assert_int_eq(s.pending, RPS_ROCK);
+    ck_assert_int_eq(s.lost, RPS_NONE);
+    /* The round ends as if nothing had happened. */
+    ck_assert_int_eq(feed_sess(&s, "M1y", 3, ev, 4), 1);
+    ck_assert_int_eq(ev[0].you, RPS_ROCK);
+    ck_assert_int_eq(ev[0].opp, RPS_SCISSORS);
+    ck_assert_uint_eq(s.match_wins, 1);
+}
+END_TEST
+
+START_TEST(test_sess_rejoin_move_not_in)
+{
+    struct sess s;
+    struct sess_event ev[4];
+
+    in_match(&s, 0);
+    sess_disconnected(&s);
+    /* Two drops in a row: the move is still kept. */
+    sess_connected(&s);
+    sess_disconnected(&s);
+    ck_assert_int_eq(s.lost, RPS_ROCK);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    /* The rock never reached the server: it goes again. */
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "anaJ\x0f" "bo 1 0 0 0 0 17", 22, ev, 4), 2);
+    EXPECT_OUT(&s, "2");
+    ck_assert_int_eq(s.pending, RPS_ROCK);
+    ck_assert_int_eq(s.lost, RPS_NONE);
+}
+END_TEST
+
+START_TEST(test_sess_rejoin_decided_while_away)
+{
+    struct sess s;
+    struct sess_event ev[4];
+
+    in_match(&s, 1);
+    ck_assert_uint_eq(s.wins, 1);
+    sess_disconnected(&s);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    /* bo moved while ana was away: round 2 is decided (a second win), round 3 is on. */
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "anaJ\x0f" "bo 3 2 0 0 0 29", 22, ev, 4), 3);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_REJOINED);
+    ck_assert_int_eq(ev[2].is_round, 1);
+    ck_assert_uint_eq(ev[2].number, 2);
+    ck_assert_int_eq(ev[2].you, RPS_ROCK);
+    ck_assert_int_eq(ev[2].opp, RPS_NONE);
+    ck_assert_int_eq(ev[2].outcome, RPS_WIN);
+    ck_assert_int_eq(ev[2].why, SESS_WHILE_AWAY);
+    /* The rock was played: not sent again, and the summary counts it. */
+    ck_assert_uint_eq(s.outlen, 0);
+    ck_assert_int_eq(s.pending, RPS_NONE);
+    ck_assert_int_eq(s.lost, RPS_NONE);
+    ck_assert_uint_eq(s.wins, 2);
+    ck_assert_uint_eq(s.rounds, 2);
+    ck_assert_int_eq(sess_can_move(&s), 1);
+}
+END_TEST
+
+START_TEST(test_sess_rejoin_seat_lost)
+{
+    struct sess s;
+    struct sess_event ev[4];
+
+    in_match(&s, 0);
+    sess_disconnected(&s);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    /* A alone: the seat is gone. The match is over, ana queues again, and the rock, which cannot
+     * be played in a pvp lobby, is handed back. */
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "ana", 5, ev, 4), 3);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_NAMED);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_AWAY_OVER);
+    ck_assert_int_eq(ev[2].note, SESS_NOTE_UNPLAYED);
+    ck_assert_int_eq(ev[2].code, RPS_ROCK);
+    ck_assert_int_eq(s.phase, SESS_QUEUED);
+    EXPECT_OUT(&s, "P");
+    ck_assert_int_eq(s.lost, RPS_NONE);
+    ck_assert_int_eq(s.away, 0);
+}
+END_TEST
+
+START_TEST(test_sess_lost_move_against_the_bot)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    /* A guest sends it again as soon as it is connected. */
+    sess_init(&s, NULL, 0, err, sizeof(err));
+    sess_connected(&s);
     sess_move(&s, RPS_PAPER);
-    ck_assert_int_eq(sess_disconnected(&s), RPS_PAPER);
+    sess_sent(&s, 1);
+    sess_disconnected(&s);
     ck_assert_int_eq(s.phase, SESS_OFFLINE);
     ck_assert_uint_eq(s.outlen, 0);
-    ck_assert_int_eq(sess_disconnected(&s), RPS_NONE);
-    /* Reconnecting says hello again. */
     sess_connected(&s);
-    ck_assert_int_eq(memcmp(s.out, "H\x03" "ana", 5), 0);
+    EXPECT_OUT(&s, "3");
+    ck_assert_int_eq(feed_sess(&s, "y", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].you, RPS_PAPER);
+    ck_assert_int_eq(ev[0].opp, RPS_ROCK);
+
+    /* A name, once the login is answered (and no seat came with it). */
+    sess_init(&s, "ana", 0, err, sizeof(err));
+    sess_set_secret(&s, SECRET_A);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    feed_sess(&s, "A\x03" "ana", 5, ev, 4);
+    sess_move(&s, RPS_SCISSORS);
+    sess_sent(&s, 1);
+    sess_disconnected(&s);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "ana", 5, ev, 4), 1);
+    EXPECT_OUT(&s, "1");
+    ck_assert_int_eq(s.pending, RPS_SCISSORS);
+}
+END_TEST
+
+/* A login that takes over a session waiting in the queue is answered A then W: it is queued
+ * already, and must not queue again. */
+START_TEST(test_sess_login_back_in_the_queue)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    sess_init(&s, "ana", 1, err, sizeof(err));
+    sess_set_secret(&s, SECRET_A);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "anaW", 6, ev, 4), 2);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_WAITING);
+    ck_assert_int_eq(s.phase, SESS_QUEUED);
+    ck_assert_uint_eq(s.outlen, 0);
+}
+END_TEST
+
+/* A new process logging in to a match a dropped one left: the snapshot is where it starts from,
+ * and no round is reported as played while away. */
+START_TEST(test_sess_rejoin_new_process)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char err[128];
+
+    sess_init(&s, "ana", 1, err, sizeof(err));
+    sess_set_secret(&s, SECRET_A);
+    sess_connected(&s);
+    sess_sent(&s, s.outlen);
+    ck_assert_int_eq(feed_sess(&s, "A\x03" "anaJ\x0f" "bo 4 2 1 0 1 17", 22, ev, 4), 2);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_REJOINED);
+    ck_assert_uint_eq(s.outlen, 0);             /* no P: it is in a match */
+    ck_assert_int_eq(s.phase, SESS_MATCH);
+    ck_assert_str_eq(s.opponent, "bo");
+    ck_assert_uint_eq(s.rounds, 0);
+    ck_assert_uint_eq(s.match_wins, 2);
+    ck_assert_uint_eq(s.match_losses, 1);
+    /* Its move is in, made by the process before: none may be sent, and the result tells which. */
+    ck_assert_int_eq(s.pending, SESS_MOVE_IN);
+    ck_assert_int_eq(sess_move(&s, RPS_PAPER), -1);
+    ck_assert_int_eq(feed_sess(&s, "M1y", 3, ev, 4), 1);
+    ck_assert_int_eq(ev[0].you, RPS_ROCK);
+    ck_assert_int_eq(ev[0].opp, RPS_SCISSORS);
+    ck_assert_uint_eq(s.match_wins, 3);
+    /* Unknown it stays when the opponent times out. */
+    feed_sess(&s, "J\x0f" "bo 6 3 1 0 1 17", 17, ev, 4);
+    ck_assert_int_eq(feed_sess(&s, "Ty", 2, ev, 4), 1);
+    ck_assert_int_eq(ev[0].you, SESS_MOVE_IN);
+    char line[128];
+    report_round(&ev[0], line, sizeof(line));
+    ck_assert_str_eq(line, "round 2: you unknown, opponent none: win (opponent timed out)");
+}
+END_TEST
+
+START_TEST(test_sess_opponent_drops_and_comes_back)
+{
+    struct sess s;
+    struct sess_event ev[4];
+
+    in_match(&s, 0);
+    ck_assert_int_eq(feed_sess(&s, "D\x02" "21", 4, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_OPP_DROPPED);
+    ck_assert_int_eq(ev[0].code, 21);
+    ck_assert_int_eq(s.opp_away, 1);
+    ck_assert_int_eq(feed_sess(&s, "C", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_OPP_BACK);
+    ck_assert_int_eq(s.opp_away, 0);
+    /* Not back in time: the round is ours by forfeit, then the match is over. */
+    feed_sess(&s, "D\x01" "3", 3, ev, 4);
+    ck_assert_int_eq(feed_sess(&s, "TyG", 3, ev, 4), 2);
+    ck_assert_int_eq(ev[0].why, SESS_OPP_TIMED_OUT);
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_OPP_LEFT);
+    ck_assert_int_eq(s.opp_away, 0);
 }
 END_TEST
 
@@ -638,6 +938,11 @@ START_TEST(test_report_lines)
     ev.why = SESS_OPP_LEFT;
     report_round(&ev, line, sizeof(line));
     ck_assert_str_eq(line, "round 4: you paper, opponent none: win (opponent left)");
+    ev.why = SESS_WHILE_AWAY;
+    ev.you = RPS_ROCK;
+    ev.opp = RPS_NONE;
+    report_round(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "round 4: you rock, opponent unknown: win (while you were away)");
     ck_assert_uint_eq(report_round(&ev, line, 10), 9);
     ck_assert_str_eq(line, "round 4: ");
 }
@@ -661,7 +966,13 @@ START_TEST(test_report_notes)
         { SESS_NOTE_MATCH_OVER, 'z', "", "match over: you lost" },
         { SESS_NOTE_MATCH_OVER, 'v', "", "match over: both timed out" },
         { SESS_NOTE_LOBBY, 0, "", "back in the lobby" },
+        { SESS_NOTE_AWAY_OVER, 0, "bo", "match over: ended while you were away" },
+        { SESS_NOTE_OPP_DROPPED, 21, "bo", "opponent dropped: seat held for 21 s" },
+        { SESS_NOTE_OPP_BACK, 0, "bo", "opponent is back" },
         { SESS_NOTE_ERROR, 0, "bad frame", "" },
+        /* The secret is never printed. */
+        { SESS_NOTE_SECRET, 0, SECRET_A, "" },
+        { SESS_NOTE_FORGOTTEN, 0, "not registered", "" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct sess_event ev;
@@ -676,6 +987,48 @@ START_TEST(test_report_notes)
     char line[64];
     report_summary(2, 1, 0, line, sizeof(line));
     ck_assert_str_eq(line, "wins 2, losses 1, draws 0");
+}
+END_TEST
+
+START_TEST(test_report_rejoined)
+{
+    struct sess_event ev;
+    char line[256];
+    memset(&ev, 0, sizeof(ev));
+    ev.note = SESS_NOTE_REJOINED;
+    ev.snap = (struct wire_snapshot){ "bo", 4, 2, 1, 0, 1, 17 };
+    report_note(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "rejoined: opponent bo, round 4, wins 2, losses 1, draws 0, your move is in, 17 s left");
+    ev.snap.moved = 0;
+    ev.snap.seconds = 3;
+    report_note(&ev, line, sizeof(line));
+    ck_assert_str_eq(line, "rejoined: opponent bo, round 4, wins 2, losses 1, draws 0, your move is not in, 3 s left");
+    report_registered("ana", "/h/.config/arcade/ana@127.0.0.1:5000.secret", line, sizeof(line));
+    ck_assert_str_eq(line, "registered ana: secret kept in /h/.config/arcade/ana@127.0.0.1:5000.secret");
+}
+END_TEST
+
+/* A refusal says what it means and what to do, naming the server and, where it helps, the file. */
+START_TEST(test_report_refusal)
+{
+    static const struct {
+        const char *reason;
+        const char *has[3];
+    } cases[] = {
+        { "name taken", { "belongs to someone else on h:1", "choose another --name", "copy its secret file" } },
+        { "name is registered", { "belongs to someone else on h:1", "where you registered it to /f", NULL } },
+        { "wrong secret", { "h:1 refused the secret kept for 'ana' in /f", "arcade account rotate", NULL } },
+        { "too many attempts", { "too many failed logins for 'ana' on h:1", "try again later", NULL } },
+        { "name in use", { "in use on h:1", "without an account", "choose another --name" } },
+        { "bad name", { "the server refused the name 'ana': bad name", NULL, NULL } },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char line[512];
+        report_refusal(cases[i].reason, "ana", "h:1", "/f", line, sizeof(line));
+        for (int k = 0; k < 3 && cases[i].has[k] != NULL; k++) {
+            ck_assert_msg(strstr(line, cases[i].has[k]) != NULL, "'%s' lacks '%s'", line, cases[i].has[k]);
+        }
+    }
 }
 END_TEST
 
@@ -981,6 +1334,29 @@ static int arcade(const char *input, char *out, char *err, const char *cmd, ...)
 
 static char out[OUT_CAP], err[OUT_CAP];
 
+/* The fixture of the end-to-end tests: a name registered by one test is unknown to the next. */
+static void own_config(void)
+{
+    char dir[128];
+    fresh_config(dir, sizeof(dir));
+}
+
+/* Where arcade keeps name's secret for the server on port, with this test's XDG_CONFIG_HOME. */
+static const char *secret_file(const char *name, int port)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s/arcade/%s@127.0.0.1:%d.secret", getenv("XDG_CONFIG_HOME"), name, port);
+    return path;
+}
+
+/* The line of a first run that registered name. */
+static const char *registered_line(const char *name, int port)
+{
+    static char line[600];
+    snprintf(line, sizeof(line), "registered %s: secret kept in %s\n", name, secret_file(name, port));
+    return line;
+}
+
 START_TEST(test_e2e_ask_every_op)
 {
     start_server(NULL, NULL);
@@ -1253,6 +1629,9 @@ START_TEST(test_e2e_play_script_named_stored)
 {
     start_server(NULL, NULL);
     ck_assert_int_eq(arcade("r p s r p s", out, err, "play", "--name", "ana", NULL), 0);
+    const char *first = registered_line("ana", srv.port);
+    ck_assert_int_eq(strncmp(out, first, strlen(first)), 0);
+    memmove(out, out + strlen(first), strlen(out + strlen(first)) + 1);
     ck_assert_int_eq(strncmp(out, "playing as ana\n", 15), 0);
     int w, l, d;
     tally(out, &w, &l, &d);
@@ -1544,7 +1923,10 @@ START_TEST(test_e2e_play_queue_timeout)
 {
     start_server("--queue-timeout", "1");
     ck_assert_int_eq(arcade("rock", out, err, "play", "--name", "ana", "--pvp", NULL), 3);
-    ck_assert_str_eq(out, "playing as ana\nwaiting for an opponent\nqueue timed out\nwins 0, losses 0, draws 0\n");
+    char want[1024];
+    snprintf(want, sizeof(want), "%s%s", registered_line("ana", srv.port),
+             "playing as ana\nwaiting for an opponent\nqueue timed out\nwins 0, losses 0, draws 0\n");
+    ck_assert_str_eq(out, want);
     stop_server();
 }
 END_TEST
@@ -1679,9 +2061,20 @@ static Suite *client_suite(void)
     tcase_add_test(unit, test_sess_named_bot);
     tcase_add_test(unit, test_sess_refusals);
     tcase_add_test(unit, test_sess_pvp_match);
-    tcase_add_test(unit, test_sess_disconnect_returns_move);
+    tcase_add_test(unit, test_sess_register_then_login);
+    tcase_add_test(unit, test_sess_taken_over_and_release);
+    tcase_add_test(unit, test_sess_rejoin_move_in);
+    tcase_add_test(unit, test_sess_rejoin_move_not_in);
+    tcase_add_test(unit, test_sess_rejoin_decided_while_away);
+    tcase_add_test(unit, test_sess_rejoin_seat_lost);
+    tcase_add_test(unit, test_sess_lost_move_against_the_bot);
+    tcase_add_test(unit, test_sess_rejoin_new_process);
+    tcase_add_test(unit, test_sess_login_back_in_the_queue);
+    tcase_add_test(unit, test_sess_opponent_drops_and_comes_back);
     tcase_add_test(unit, test_report_lines);
     tcase_add_test(unit, test_report_notes);
+    tcase_add_test(unit, test_report_rejoined);
+    tcase_add_test(unit, test_report_refusal);
     tcase_add_test(unit, test_table_parse);
     tcase_add_test(unit, test_table_answer);
     tcase_add_test(unit, test_table_print);
@@ -1693,6 +2086,7 @@ static Suite *client_suite(void)
 
     TCase *e2e = tcase_create("end_to_end");
     tcase_set_timeout(e2e, 60);
+    tcase_add_checked_fixture(e2e, own_config, NULL);
     tcase_add_test(e2e, test_e2e_version_help);
     tcase_add_test(e2e, test_e2e_ask_every_op);
     tcase_add_test(e2e, test_e2e_ask_many_in_order);

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <pty.h>
 #include <regex.h>
@@ -29,6 +30,20 @@
 
 #define SCREEN_CAP (256 * 1024)
 #define WAIT_MS 15000
+
+/* Every XDG_CONFIG_HOME of this suite is made under this directory, removed at the end, so no test
+ * reads or writes the secrets of the person running it. */
+static char suite_dir[64];
+
+/* The fixture: a new empty XDG_CONFIG_HOME for each test (and the arcade it runs), so a name
+ * registered by one test is unknown to the next. */
+static void own_config(void)
+{
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s/config-XXXXXX", suite_dir);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(setenv("XDG_CONFIG_HOME", dir, 1), 0);
+}
 
 
 /* bin/arcade on a pseudo-terminal. The test keeps the slave side open too, to read the
@@ -426,6 +441,7 @@ static Suite *tty_suite(void)
     Suite *s = suite_create("play_tty");
     TCase *tc = tcase_create("pty");
     tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, own_config, NULL);
     tcase_add_test(tc, test_tty_key_plays_round_and_q_restores);
     tcase_add_test(tc, test_tty_ctrl_c_restores);
     tcase_add_test(tc, test_tty_sigterm_restores);
@@ -437,13 +453,27 @@ static Suite *tty_suite(void)
     return s;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 int main(void)
 {
     tracked_init();
+    snprintf(suite_dir, sizeof(suite_dir), "/tmp/arcade-tty-XXXXXX");
+    if (mkdtemp(suite_dir) == NULL) {
+        perror("mkdtemp");
+        return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(tty_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     tracked_sweep();
+    nftw(suite_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
