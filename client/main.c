@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
 #include "ask.h"
 #include "bench.h"
 #include "leaders.h"
@@ -20,6 +21,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     { "play", player_main, "play rock-paper-scissors against the bot or, with --pvp, a person" },
+    { "account", account_main, "rotate the secret of a registered name, or drop the name" },
     { "ask", ask_main, "send requests (a12, t5, ...) and print the answers" },
     { "square", ask_alias_main, "the square of each number (ask a...)" },
     { "cube", ask_alias_main, "the cube of each number (ask b...)" },
