@@ -1,9 +1,11 @@
 /*
  * bin/arcade: its pure parts fed literal input (options, move words, frame
- * decoding, the session state machine, report lines, leaderboard tables,
- * answer framing), then the real binary driven against a real bin/arcaded on
- * --port 0: ask with every op and every exit status, play scripted against
- * the bot and against a person, top and rank after those games.
+ * decoding, the session state machine, kept secrets in a temporary
+ * XDG_CONFIG_HOME, report lines, leaderboard tables, answer framing), then
+ * the real binary driven against a real bin/arcaded on --port 0: ask with
+ * every op and every exit status, play scripted against the bot and against
+ * a person, top and rank after those games; accounts, rotate and drop, and
+ * rejoin after a connection cut by a relay.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -1485,7 +1487,7 @@ START_TEST(test_e2e_version_help)
     ck_assert_ptr_nonnull(strstr(out, "arcade "));
     char *h[] = { (char *)harness_arcade(), "--help", NULL };
     ck_assert_int_eq(harness_run(h, NULL, out, OUT_CAP, err, OUT_CAP), 0);
-    static const char *cmds[] = { "play", "ask", "square", "cube", "fourth", "top", "rank" };
+    static const char *cmds[] = { "play", "account", "ask", "square", "cube", "fourth", "top", "rank" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         ck_assert_ptr_nonnull(strstr(out, cmds[i]));
         char *sub[] = { (char *)harness_arcade(), (char *)cmds[i], "--help", NULL };
@@ -2041,6 +2043,564 @@ START_TEST(test_e2e_top_and_rank)
 }
 END_TEST
 
+/* --------------------------------------------- accounts and rejoin, end to end */
+
+/* These need the server's R, I, X, U, K, J, D and C (docs/PROTOCOL.md). */
+
+/* The secret kept in a file (its 64 hex digits), read by the test. */
+static void read_secret_file(const char *path, char secret[WIRE_SECRET_LEN + 1])
+{
+    char buf[128];
+    contents(path, buf, sizeof(buf));
+    ck_assert_msg(strlen(buf) == WIRE_SECRET_LEN + 1 && buf[WIRE_SECRET_LEN] == '\n', "%s holds '%s'", path, buf);
+    memcpy(secret, buf, WIRE_SECRET_LEN);
+    secret[WIRE_SECRET_LEN] = '\0';
+    ck_assert(wire_valid_secret(secret, WIRE_SECRET_LEN));
+}
+
+/* Read one whole server frame from a raw socket, or fail the test. */
+static void raw_frame(int fd, struct wire_frame *f)
+{
+    char buf[300];
+    size_t len = 0;
+    int k;
+    while ((k = wire_decode(buf, len, f)) == 0) {
+        ck_assert_msg(harness_recv_n(fd, buf + len, 1) == 1, "no frame from the server");
+        len++;
+    }
+    ck_assert_int_eq(k, (int)len);
+}
+
+/* The next frame on a raw socket is of kind want; returns it in f. */
+static void raw_expect(int fd, enum wire_kind want, struct wire_frame *f)
+{
+    raw_frame(fd, f);
+    ck_assert_msg(f->kind == want, "frame of kind %d ('%s'), not %d", f->kind, f->text, want);
+}
+
+/* A raw player that registers name (R): its secret goes to secret; returns the socket. */
+static int raw_register(const char *name, char secret[WIRE_SECRET_LEN + 1])
+{
+    char frame[WIRE_LOGIN_MAX];
+    struct wire_frame f;
+    int fd = harness_connect(srv.port);
+    ck_assert_int_ge(fd, 0);
+    int n = wire_register(name, frame, sizeof(frame));
+    ck_assert_int_eq(harness_send(fd, frame, (size_t)n), 0);
+    raw_expect(fd, WIRE_SECRET, &f);
+    memcpy(secret, f.text, WIRE_SECRET_LEN + 1);
+    raw_expect(fd, WIRE_ACCEPTED, &f);
+    ck_assert_str_eq(f.text, name);
+    return fd;
+}
+
+/* A raw player that logs in (I) as name; returns the socket after the A. */
+static int raw_login(const char *name, const char *secret)
+{
+    char frame[WIRE_LOGIN_MAX];
+    struct wire_frame f;
+    int fd = harness_connect(srv.port);
+    ck_assert_int_ge(fd, 0);
+    int n = wire_login(name, secret, frame, sizeof(frame));
+    ck_assert_int_eq(harness_send(fd, frame, (size_t)n), 0);
+    raw_expect(fd, WIRE_ACCEPTED, &f);
+    return fd;
+}
+
+/* A relay between arcade and the server, in a child process, so a test can cut arcade's connection
+ * as a network does: the server sees an ordinary drop. Command 'c' cuts every relayed connection
+ * and leaves new ones waiting in the listen queue; 'r' lets them in again. Every byte arcade sends
+ * is copied to the tap once it is on its way to the server. */
+#define RELAY_MAX 8
+
+struct relay {
+    pid_t pid;
+    int port;               /* where arcade connects */
+    int ctl;                /* commands to the child */
+    int tap;                /* what arcade sent */
+    char seen[4096];        /* read from the tap so far */
+    size_t seen_len;
+};
+
+/* Move what one side of a relayed pair has to the other side, and to the tap if tap >= 0. 0, or -1
+ * when that side is closed. */
+static int relay_pump(int from, int to, int tap)
+{
+    char buf[4096];
+    ssize_t r = read(from, buf, sizeof(buf));
+    if (r <= 0 || write(to, buf, (size_t)r) != r) {
+        return -1;
+    }
+    if (tap >= 0 && write(tap, buf, (size_t)r) != r) {
+        _exit(1);
+    }
+    return 0;
+}
+
+static void relay_loop(int lfd, int ctl, int tap, int upstream)
+{
+    int pair[RELAY_MAX][2];     /* arcade's side, the server's side */
+    int npairs = 0, held = 0;
+    for (;;) {
+        struct pollfd pf[2 + 2 * RELAY_MAX] = { { .fd = ctl, .events = POLLIN },
+                                                 { .fd = lfd, .events = held ? 0 : POLLIN } };
+        for (int i = 0; i < npairs; i++) {
+            pf[2 + 2 * i] = (struct pollfd){ .fd = pair[i][0], .events = POLLIN };
+            pf[3 + 2 * i] = (struct pollfd){ .fd = pair[i][1], .events = POLLIN };
+        }
+        if (poll(pf, (nfds_t)(2 + 2 * npairs), -1) < 0) {
+            continue;
+        }
+        char cmd;
+        if (pf[0].revents != 0 && read(ctl, &cmd, 1) != 1) {
+            _exit(0);
+        }
+        if (pf[0].revents != 0) {
+            held = cmd == 'c';
+            for (; held && npairs > 0; npairs--) {
+                close(pair[npairs - 1][0]);
+                close(pair[npairs - 1][1]);
+            }
+            continue;
+        }
+        if ((pf[1].revents & POLLIN) && npairs < RELAY_MAX) {
+            pair[npairs][0] = accept(lfd, NULL, NULL);
+            pair[npairs][1] = harness_connect(upstream);
+            npairs++;
+        }
+        /* From the last pair down, so a closed pair can take the place of the last one. */
+        for (int i = npairs - 1; i >= 0; i--) {
+            if ((pf[2 + 2 * i].revents != 0 && relay_pump(pair[i][0], pair[i][1], tap) < 0) ||
+                (pf[3 + 2 * i].revents != 0 && relay_pump(pair[i][1], pair[i][0], -1) < 0)) {
+                close(pair[i][0]);
+                close(pair[i][1]);
+                npairs--;
+                pair[i][0] = pair[npairs][0];
+                pair[i][1] = pair[npairs][1];
+            }
+        }
+    }
+}
+
+static void relay_start(struct relay *r)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    int ctl[2], tap[2];
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(lfd, 16), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    ck_assert_int_eq(pipe(ctl), 0);
+    ck_assert_int_eq(pipe(tap), 0);
+    memset(r, 0, sizeof(*r));
+    r->port = ntohs(sa.sin_port);
+    r->pid = fork();
+    ck_assert_int_ge(r->pid, 0);
+    if (r->pid == 0) {
+        /* Only its own descriptors: a copy of a test's socket would keep it open after the test
+         * closes it. */
+        for (int fd = 3; fd < 1024; fd++) {
+            if (fd != lfd && fd != ctl[0] && fd != tap[1]) {
+                close(fd);
+            }
+        }
+        relay_loop(lfd, ctl[0], tap[1], srv.port);
+    }
+    close(lfd);
+    close(ctl[0]);
+    close(tap[1]);
+    r->ctl = ctl[1];
+    r->tap = tap[0];
+}
+
+static void relay_command(struct relay *r, char cmd)
+{
+    ck_assert_int_eq(write(r->ctl, &cmd, 1), 1);
+}
+
+/* Wait until arcade has sent n bytes equal to want through the relay, counting from its first. */
+static void relay_expect_sent(struct relay *r, const void *want, size_t n)
+{
+    long long end = now_ms() + WAIT_MS;
+    while (memmem(r->seen, r->seen_len, want, n) == NULL) {
+        struct pollfd p = { .fd = r->tap, .events = POLLIN };
+        long long left = end - now_ms();
+        ck_assert_msg(left > 0 && poll(&p, 1, (int)left) == 1, "arcade never sent the bytes awaited");
+        ssize_t k = read(r->tap, r->seen + r->seen_len, sizeof(r->seen) - r->seen_len);
+        ck_assert_int_gt(k, 0);
+        r->seen_len += (size_t)k;
+    }
+}
+
+static void relay_stop(struct relay *r)
+{
+    close(r->ctl);
+    close(r->tap);
+    waitpid(r->pid, NULL, 0);
+}
+
+START_TEST(test_e2e_account_register_then_login)
+{
+    char path[512], first[WIRE_SECRET_LEN + 1], again[WIRE_SECRET_LEN + 1];
+    start_server(NULL, NULL);
+    /* The first run registers the name and says where its secret is kept. */
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    ck_assert_str_eq(err, "");
+    const char *line = registered_line("ana", srv.port);
+    ck_assert_int_eq(strncmp(out, line, strlen(line)), 0);
+    ck_assert_int_eq(strncmp(out + strlen(line), "playing as ana\nround 1: you rock, ", 34), 0);
+    snprintf(path, sizeof(path), "%s", secret_file("ana", srv.port));
+    ck_assert_int_eq(mode_of(path), 0600);
+    *strrchr(path, '/') = '\0';
+    ck_assert_int_eq(mode_of(path), 0700);
+    read_secret_file(secret_file("ana", srv.port), first);
+
+    /* Later runs log in with it, whatever the case of the name, without a word about it. */
+    ck_assert_int_eq(arcade("p", out, err, "play", "--name", "ANA", NULL), 0);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(strncmp(out, "playing as ana\nround 1: you paper, ", 35), 0);
+    read_secret_file(secret_file("ana", srv.port), again);
+    ck_assert_str_eq(again, first);
+    /* The server holds the name for the secret: a bare hello is refused. */
+    int fd = harness_connect(srv.port);
+    ck_assert_int_eq(harness_send(fd, "H\x03" "ana", 5), 0);
+    struct wire_frame f;
+    raw_expect(fd, WIRE_REFUSED, &f);
+    ck_assert_str_eq(f.text, "name is registered");
+    close(fd);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_account_name_belongs_to_another)
+{
+    char other[128], want[1024];
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    /* Another machine, or another person: another XDG_CONFIG_HOME. */
+    fresh_config(other, sizeof(other));
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "Ana", NULL), 1);
+    ck_assert_ptr_null(strstr(out, "round"));
+    snprintf(want, sizeof(want), "arcade: the name 'Ana' belongs to someone else on 127.0.0.1:%d: choose another "
+                                 "--name; if it is yours, copy its secret file from the machine where you "
+                                 "registered it to %s\n", srv.port, secret_file("ana", srv.port));
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(access(secret_file("ana", srv.port), F_OK), -1);
+    /* Another name is fine. */
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "bo", NULL), 0);
+    ck_assert_str_eq(err, "");
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_account_rotate)
+{
+    char first[128], other[128], old[WIRE_SECRET_LEN + 1], new[WIRE_SECRET_LEN + 1], want[1024];
+    start_server(NULL, NULL);
+    snprintf(first, sizeof(first), "%s", getenv("XDG_CONFIG_HOME"));
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    read_secret_file(secret_file("ana", srv.port), old);
+
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "rotate", "ana", NULL), 0);
+    snprintf(want, sizeof(want), "new secret for ana on 127.0.0.1:%d kept in %s\n", srv.port,
+             secret_file("ana", srv.port));
+    ck_assert_str_eq(out, want);
+    ck_assert_str_eq(err, "");
+    read_secret_file(secret_file("ana", srv.port), new);
+    ck_assert_str_ne(new, old);
+    ck_assert_int_eq(mode_of(secret_file("ana", srv.port)), 0600);
+    /* Play goes on with the new secret. */
+    ck_assert_int_eq(arcade("s", out, err, "play", "--name", "ana", NULL), 0);
+    ck_assert_int_eq(strncmp(out, "playing as ana\n", 15), 0);
+    ck_assert_str_eq(err, "");
+
+    /* A copy of the old one, elsewhere, no longer opens the name. */
+    fresh_config(other, sizeof(other));
+    ck_assert_int_eq(secrets_save("127.0.0.1", srv.port, "ana", old, err, OUT_CAP), 0);
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err, "refused the secret kept for 'ana'"));
+    ck_assert_ptr_nonnull(strstr(err, "(wrong secret)"));
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "rotate", "ana", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err, "(wrong secret)"));
+    /* Nothing kept here at all. */
+    fresh_config(other, sizeof(other));
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "rotate", "ana", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err, "no secret kept for 'ana'"));
+    /* Usage. */
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "turn", "ana", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "rotate", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "rotate", "a!b", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "drop", "ana", "bo", NULL), 2);
+    /* The first home still plays. */
+    setenv("XDG_CONFIG_HOME", first, 1);
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_account_drop)
+{
+    char first[128], other[128], want[512];
+    start_server(NULL, NULL);
+    snprintf(first, sizeof(first), "%s", getenv("XDG_CONFIG_HOME"));
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "drop", "ana", NULL), 0);
+    snprintf(want, sizeof(want), "ana is unclaimed now on 127.0.0.1:%d: anyone may play or register it\n", srv.port);
+    ck_assert_str_eq(out, want);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(access(secret_file("ana", srv.port), F_OK), -1);
+    /* Someone else registers it now. */
+    fresh_config(other, sizeof(other));
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    const char *line = registered_line("ana", srv.port);
+    ck_assert_int_eq(strncmp(out, line, strlen(line)), 0);
+    ck_assert_str_eq(err, "");
+    /* And the first home has nothing left to drop. */
+    setenv("XDG_CONFIG_HOME", first, 1);
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "drop", "ana", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err, "no secret kept for 'ana'"));
+    stop_server();
+}
+END_TEST
+
+/* A secret kept for a server that does not know the account (a new database): dropped, and the
+ * name registered again. */
+START_TEST(test_e2e_account_stale_secret)
+{
+    char now[WIRE_SECRET_LEN + 1], want[512];
+    start_server(NULL, NULL);
+    ck_assert_int_eq(secrets_save("127.0.0.1", srv.port, "ana", SECRET_A, err, OUT_CAP), 0);
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    snprintf(want, sizeof(want), "arcade: 127.0.0.1:%d has no account 'ana' any more: registering it again\n",
+             srv.port);
+    ck_assert_str_eq(err, want);
+    const char *line = registered_line("ana", srv.port);
+    ck_assert_int_eq(strncmp(out, line, strlen(line)), 0);
+    read_secret_file(secret_file("ana", srv.port), now);
+    ck_assert_str_ne(now, SECRET_A);
+    /* drop with a stale secret: the name is unclaimed already, which is what drop is for. */
+    ck_assert_int_eq(secrets_save("127.0.0.1", srv.port, "cy", SECRET_A, err, OUT_CAP), 0);
+    ck_assert_int_eq(arcade(NULL, out, err, "account", "drop", "cy", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "cy is unclaimed on 127.0.0.1:"));
+    ck_assert_int_eq(access(secret_file("cy", srv.port), F_OK), -1);
+    stop_server();
+}
+END_TEST
+
+/* The owner logs in elsewhere: the older session ends, and does not log in again to take it back. */
+START_TEST(test_e2e_account_taken_over)
+{
+    static struct proc a;
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", NULL };
+    proc_start(&a, aa);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "playing as ana\n"), 0);
+    ck_assert_int_eq(arcade("p", out, err, "play", "--name", "ana", NULL), 0);
+    ck_assert_int_eq(strncmp(out, "playing as ana\nround 1: you paper", 33), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 1, "logged in on 127.0.0.1:"), 0);
+    ck_assert_int_eq(proc_finish(&a), 1);
+    ck_assert_ptr_nonnull(strstr(a.ebuf, "'ana' logged in on 127.0.0.1:"));
+    ck_assert_ptr_null(strstr(a.ebuf, "reconnected"));
+    stop_server();
+}
+END_TEST
+
+/* ana (arcade, through the relay) and bo (a raw socket with an account) in a match; ana's script
+ * is given, and her rock of round 1 is on the server when this returns. */
+static void rejoin_setup(struct relay *r, struct proc *a, int *bo, char *bo_secret, const char *script)
+{
+    struct wire_frame f;
+    char port[16];
+    start_server(NULL, NULL);
+    relay_start(r);
+    snprintf(port, sizeof(port), "%d", r->port);
+    *bo = raw_register("bo", bo_secret);
+    ck_assert_int_eq(harness_sends(*bo, "P"), 0);
+    raw_expect(*bo, WIRE_WAITING, &f);
+    const char *aa[] = { "play", "--port", port, "--name", "ana", "--pvp", NULL };
+    proc_start(a, aa);
+    proc_write(a, script);
+    close(a->in);
+    a->in = -1;
+    raw_expect(*bo, WIRE_MATCHED, &f);
+    ck_assert_str_eq(f.text, "ana");
+    relay_expect_sent(r, "\x03" "anaP2", 6);
+}
+
+/* What arcade sent after it logged in again: its bytes after the I frame. */
+static const char *sent_after_login(struct relay *r, char *buf, size_t cap)
+{
+    const char *i = memmem(r->seen, r->seen_len, "I\x03" "ana\x40", 6);
+    ck_assert_ptr_nonnull(i);
+    size_t from = (size_t)(i - r->seen) + 6 + WIRE_SECRET_LEN;
+    snprintf(buf, cap, "%.*s", (int)(r->seen_len - from), r->seen + from);
+    return buf;
+}
+
+START_TEST(test_e2e_rejoin_move_in)
+{
+    static struct proc a;
+    struct relay r;
+    struct wire_frame f;
+    char bo_secret[WIRE_SECRET_LEN + 1], after[64];
+    int bo;
+    rejoin_setup(&r, &a, &bo, bo_secret, "rock paper\n");
+    /* ana's connection is cut: bo is told her seat is held. */
+    relay_command(&r, 'c');
+    raw_expect(bo, WIRE_DROPPED, &f);
+    ck_assert_int_gt(f.code, 0);
+    ck_assert_int_le(f.code, 30);
+    relay_command(&r, 'r');
+    /* ana is back by herself, with her rock in. */
+    raw_expect(bo, WIRE_BACK, &f);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "rejoined: opponent bo, round 1, wins 0, losses 0, draws 0, "
+                                          "your move is in, "), 0);
+    ck_assert_int_eq(harness_sends(bo, "1"), 0);
+    raw_expect(bo, WIRE_MOVE, &f);
+    ck_assert_int_eq(f.code, RPS_ROCK);
+    raw_expect(bo, WIRE_RESULT, &f);
+    ck_assert_int_eq(harness_sends(bo, "2"), 0);
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 1: you rock, opponent scissors: win\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 2: you paper, opponent rock: win\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 2, losses 0, draws 0\n"));
+    /* The rock was not sent again: after the login, only the paper. */
+    relay_expect_sent(&r, "3", 1);
+    ck_assert_str_eq(sent_after_login(&r, after, sizeof(after)), "3");
+    relay_stop(&r);
+    close(bo);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_rejoin_decided_while_away)
+{
+    static struct proc a;
+    struct relay r;
+    struct wire_frame f;
+    char bo_secret[WIRE_SECRET_LEN + 1], after[64];
+    int bo;
+    rejoin_setup(&r, &a, &bo, bo_secret, "rock paper\n");
+    relay_command(&r, 'c');
+    raw_expect(bo, WIRE_DROPPED, &f);
+    /* While ana is away (held out by the relay), bo moves: ana's rock wins round 1. */
+    ck_assert_int_eq(harness_sends(bo, "1"), 0);
+    raw_expect(bo, WIRE_MOVE, &f);
+    ck_assert_int_eq(f.code, RPS_ROCK);
+    raw_expect(bo, WIRE_RESULT, &f);
+    ck_assert_int_eq(f.code, RPS_LOSS);
+    relay_command(&r, 'r');
+    raw_expect(bo, WIRE_BACK, &f);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "rejoined: opponent bo, round 2, wins 1, losses 0, draws 0, "
+                                          "your move is not in, "), 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "round 1: you rock, opponent unknown: win (while you were away)\n"), 0);
+    ck_assert_int_eq(harness_sends(bo, "2"), 0);
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 2: you paper, opponent rock: win\n"));
+    ck_assert_ptr_nonnull(strstr(a.obuf, "wins 2, losses 0, draws 0\n"));
+    relay_expect_sent(&r, "3", 1);
+    ck_assert_str_eq(sent_after_login(&r, after, sizeof(after)), "3");
+    relay_stop(&r);
+    close(bo);
+    stop_server();
+}
+END_TEST
+
+START_TEST(test_e2e_opponent_drops_and_returns)
+{
+    static struct proc a;
+    struct wire_frame f;
+    char bo_secret[WIRE_SECRET_LEN + 1];
+    start_server(NULL, NULL);
+    int bo = raw_register("bo", bo_secret);
+    ck_assert_int_eq(harness_sends(bo, "P"), 0);
+    raw_expect(bo, WIRE_WAITING, &f);
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    proc_start(&a, aa);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "matched with bo\n"), 0);
+    raw_expect(bo, WIRE_MATCHED, &f);
+    /* bo's connection goes: ana is told how long bo's seat is held. */
+    close(bo);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "opponent dropped: seat held for "), 0);
+    int secs = 0;
+    ck_assert_int_eq(sscanf(strstr(a.obuf, "seat held for ") + 14, "%d s\n", &secs), 1);
+    ck_assert_int_gt(secs, 0);
+    ck_assert_int_le(secs, 30);
+    /* bo logs in again and is back in the match. */
+    bo = raw_login("bo", bo_secret);
+    raw_expect(bo, WIRE_REJOINED, &f);
+    ck_assert_str_eq(f.snap.opponent, "ana");
+    ck_assert_uint_eq(f.snap.round, 1);
+    ck_assert_int_eq(f.snap.moved, 0);
+    ck_assert_int_eq(proc_wait_for(&a, 0, "opponent is back\n"), 0);
+    ck_assert_int_eq(harness_sends(bo, "1"), 0);
+    proc_write(&a, "rock\n");
+    close(a.in);
+    a.in = -1;
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_ptr_nonnull(strstr(a.obuf, "round 1: you rock, opponent scissors: win\nwins 1, losses 0, draws 0\n"));
+    close(bo);
+    stop_server();
+}
+END_TEST
+
+/* A listening socket that never accepts: a server that never answers. Returns its port. */
+static int silent_server(int *fd)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(*fd, 4), 0);
+    ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+    return ntohs(sa.sin_port);
+}
+
+/* The login is answered within --timeout, or a script gives up as it does on a connect. */
+START_TEST(test_e2e_play_login_unanswered)
+{
+    int fd;
+    char want[128];
+    snprintf(port_arg, sizeof(port_arg), "%d", silent_server(&fd));
+    ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", "--timeout", "0.3", NULL), 3);
+    snprintf(want, sizeof(want), "arcade: no answer from 127.0.0.1:%s to the login in 0.3 s\n", port_arg);
+    ck_assert_str_eq(err, want);
+    ck_assert_str_eq(out, "");
+    close(fd);
+}
+END_TEST
+
+/* A guest says nothing before its first move, reads bare results, and keeps no secret. */
+START_TEST(test_e2e_play_guest_sends_no_login)
+{
+    static struct proc a;
+    int lfd;
+    char got[8], dir[256];
+    snprintf(port_arg, sizeof(port_arg), "%d", silent_server(&lfd));
+    const char *aa[] = { "play", "--port", port_arg, NULL };
+    proc_start(&a, aa);
+    proc_write(&a, "rock\n");
+    close(a.in);
+    a.in = -1;
+    int fd = accept(lfd, NULL, NULL);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(harness_recv_n(fd, got, 1), 1);
+    ck_assert_int_eq(got[0], '2');
+    ck_assert_int_eq(harness_sends(fd, "y"), 0);
+    ck_assert_int_eq(proc_finish(&a), 0);
+    ck_assert_str_eq(a.obuf, "round 1: you rock, opponent scissors: win\nwins 1, losses 0, draws 0\n");
+    ck_assert_int_eq(harness_recv_all(fd, got, sizeof(got)), 0);
+    snprintf(dir, sizeof(dir), "%s/arcade", getenv("XDG_CONFIG_HOME"));
+    ck_assert_int_eq(access(dir, F_OK), -1);
+    close(fd);
+    close(lfd);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
     Suite *s = suite_create("client");
@@ -2104,7 +2664,23 @@ static Suite *client_suite(void)
     tcase_add_test(e2e, test_e2e_play_queue_timeout);
     tcase_add_test(e2e, test_e2e_play_reconnects);
     tcase_add_test(e2e, test_e2e_top_and_rank);
+    tcase_add_test(e2e, test_e2e_play_login_unanswered);
+    tcase_add_test(e2e, test_e2e_play_guest_sends_no_login);
     suite_add_tcase(s, e2e);
+
+    TCase *accounts = tcase_create("accounts");
+    tcase_set_timeout(accounts, 60);
+    tcase_add_checked_fixture(accounts, own_config, NULL);
+    tcase_add_test(accounts, test_e2e_account_register_then_login);
+    tcase_add_test(accounts, test_e2e_account_name_belongs_to_another);
+    tcase_add_test(accounts, test_e2e_account_rotate);
+    tcase_add_test(accounts, test_e2e_account_drop);
+    tcase_add_test(accounts, test_e2e_account_stale_secret);
+    tcase_add_test(accounts, test_e2e_account_taken_over);
+    tcase_add_test(accounts, test_e2e_rejoin_move_in);
+    tcase_add_test(accounts, test_e2e_rejoin_decided_while_away);
+    tcase_add_test(accounts, test_e2e_opponent_drops_and_returns);
+    suite_add_tcase(s, accounts);
     return s;
 }
 
