@@ -3,8 +3,9 @@
  * pseudo-terminal, the test presses keys on the master side and reads the
  * screen, against a real bin/arcaded on --port 0. Checks that a key plays a
  * round and shows both moves and the score, that server notices show up
- * while no key is pressed, the countdown, colours, reconnection, and that
- * the terminal's settings come back after q, Ctrl-C and SIGTERM.
+ * while no key is pressed, the countdown, colours, reconnection, an
+ * opponent's drop and return, a match rejoined after a crash, and that the
+ * terminal's settings come back after q, Ctrl-C and SIGTERM.
  */
 #include <check.h>
 #include <errno.h>
@@ -436,6 +437,115 @@ START_TEST(test_tty_reconnects)
 }
 END_TEST
 
+/* The next whole frame the server sends a raw socket is of kind want; returns it in f. */
+static void raw_expect(int fd, enum wire_kind want, struct wire_frame *f)
+{
+    char buf[300];
+    size_t len = 0;
+    while (wire_decode(buf, len, f) == 0) {
+        ck_assert_msg(harness_recv_n(fd, buf + len, 1) == 1, "no frame from the server");
+        len++;
+    }
+    ck_assert_msg(f->kind == want, "frame of kind %d, not %d", f->kind, want);
+}
+
+/* bo on a raw socket with an account (R), queued; its secret in secret. */
+static int raw_bo_queued(char secret[WIRE_SECRET_LEN + 1])
+{
+    char frame[WIRE_LOGIN_MAX];
+    struct wire_frame f;
+    int fd = harness_connect(srv.port);
+    int n = wire_register("bo", frame, sizeof(frame));
+    ck_assert_int_eq(harness_send(fd, frame, (size_t)n), 0);
+    raw_expect(fd, WIRE_SECRET, &f);
+    memcpy(secret, f.text, WIRE_SECRET_LEN + 1);
+    raw_expect(fd, WIRE_ACCEPTED, &f);
+    ck_assert_int_eq(harness_sends(fd, "P"), 0);
+    raw_expect(fd, WIRE_WAITING, &f);
+    return fd;
+}
+
+/* The number after `prefix` on the screen, from offset from on. */
+static int number_after(struct term *t, size_t from, const char *prefix)
+{
+    const char *p = strstr(t->text + from, prefix);
+    ck_assert_ptr_nonnull(p);
+    return atoi(p + strlen(prefix));
+}
+
+START_TEST(test_tty_opponent_drops_and_returns)
+{
+    static struct term t;
+    struct wire_frame f;
+    char secret[WIRE_SECRET_LEN + 1], frame[WIRE_LOGIN_MAX], want[128];
+    start_server(NULL, NULL);
+    int bo = raw_bo_queued(secret);
+    const char *args[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    term_start(&t, plain_env, args);
+    ck_assert_int_eq(term_wait_for(&t, "matched with bo"), 0);
+    raw_expect(bo, WIRE_MATCHED, &f);
+    /* bo's connection goes: a notice, and the held seat counts down in the status line. */
+    close(bo);
+    ck_assert_int_eq(term_wait_for(&t, "opponent dropped: seat held for "), 0);
+    ck_assert_int_eq(term_wait_for(&t, "ana vs bo: bo dropped, seat held "), 0);
+    size_t mark = term_mark(&t);
+    int held = number_after(&t, 0, "bo dropped, seat held ");
+    ck_assert_int_gt(held, 1);
+    snprintf(want, sizeof(want), "bo dropped, seat held %d s", held - 1);
+    ck_assert_int_eq(term_wait_from(&t, mark, want), 0);
+    /* bo logs in again: back, and the move window's countdown again. */
+    bo = harness_connect(srv.port);
+    int n = wire_login("bo", secret, frame, sizeof(frame));
+    ck_assert_int_eq(harness_send(bo, frame, (size_t)n), 0);
+    raw_expect(bo, WIRE_ACCEPTED, &f);
+    raw_expect(bo, WIRE_REJOINED, &f);
+    ck_assert_int_eq(term_wait_for(&t, "opponent is back"), 0);
+    mark = term_mark(&t);
+    ck_assert_int_eq(term_wait_from(&t, mark, " s left: r rock, p paper, s scissors, q quits"), 0);
+    term_keys(&t, "q");
+    ck_assert_int_eq(term_exit(&t), 0);
+    term_close(&t);
+    close(bo);
+    stop_server();
+}
+END_TEST
+
+/* ana's client dies with her move in; a new one logs in and is back in the match where it was. */
+START_TEST(test_tty_rejoin_after_a_crash)
+{
+    static struct term t;
+    struct wire_frame f;
+    char secret[WIRE_SECRET_LEN + 1];
+    start_server(NULL, NULL);
+    int bo = raw_bo_queued(secret);
+    const char *args[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    term_start(&t, plain_env, args);
+    ck_assert_int_eq(term_wait_for(&t, "matched with bo"), 0);
+    raw_expect(bo, WIRE_MATCHED, &f);
+    term_keys(&t, "r");
+    ck_assert_int_eq(term_wait_for(&t, "you play rock, waiting for bo"), 0);
+    kill(t.pid, SIGKILL);
+    ck_assert_int_eq(term_exit(&t), 128 + SIGKILL);
+    term_close(&t);
+    raw_expect(bo, WIRE_DROPPED, &f);
+
+    term_start(&t, plain_env, args);
+    ck_assert_int_eq(term_wait_for(&t, "rejoined: opponent bo, round 1, wins 0, losses 0, draws 0, your move is in, "),
+                     0);
+    ck_assert_int_eq(term_wait_for(&t, " s left: your move is in, waiting for bo"), 0);
+    raw_expect(bo, WIRE_BACK, &f);
+    ck_assert_int_eq(harness_sends(bo, "1"), 0);
+    /* The move this process never made is read off the result. */
+    ck_assert_int_eq(term_wait_for(&t, "round 1: you rock, opponent scissors: win"), 0);
+    term_keys(&t, "q");
+    ck_assert_int_eq(term_exit(&t), 0);
+    ck_assert(term_restored(&t));
+    term_close(&t);
+    close(bo);
+    stop_server();
+}
+END_TEST
+
 static Suite *tty_suite(void)
 {
     Suite *s = suite_create("play_tty");
@@ -449,6 +559,8 @@ static Suite *tty_suite(void)
     tcase_add_test(tc, test_tty_pvp_notices_while_thinking);
     tcase_add_test(tc, test_tty_queue_timeout_notice);
     tcase_add_test(tc, test_tty_reconnects);
+    tcase_add_test(tc, test_tty_opponent_drops_and_returns);
+    tcase_add_test(tc, test_tty_rejoin_after_a_crash);
     suite_add_tcase(s, tc);
     return s;
 }
