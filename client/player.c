@@ -215,6 +215,17 @@ static void close_link(struct player *p)
     p->link = LINK_DOWN;
 }
 
+/* Quitting on purpose is leaving. A closed connection alone would be taken for a drop: the server
+ * would hold a logged-in player's seat for the rest of the move window, and the opponent would wait
+ * for nobody. */
+static void leave(struct player *p)
+{
+    char l = RPS_OP_LEAVE;
+    if (p->link == LINK_UP && (p->sess.phase == SESS_MATCH || p->sess.phase == SESS_QUEUED)) {
+        send(p->fd, &l, 1, MSG_NOSIGNAL);
+    }
+}
+
 static void retry_later(struct player *p, const char *what)
 {
     char msg[600];
@@ -417,6 +428,8 @@ static int act_on_note(struct player *p, const struct sess_event *ev)
         snprintf(line, sizeof(line), "'%s' logged in on %s from somewhere else: this session ends", p->sess.name,
                  p->label);
         say(p, SCREEN_ALERT, line);
+        /* The seat is the other login's now: this connection must not leave it. */
+        close_link(p);
         stop(p, OPTS_EXIT_SERVER, 1);
         return 1;
     case SESS_NOTE_ERROR:
@@ -923,6 +936,7 @@ int player_main(int argc, char **argv)
     if (p->status < 0) {
         ev_run(p->loop, 0);
     }
+    leave(p);
     close_link(p);
     if (p->tty) {
         screen_clear(&p->scr);

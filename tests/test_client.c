@@ -2467,9 +2467,9 @@ START_TEST(test_e2e_rejoin_move_in)
     ck_assert_ptr_nonnull(strstr(a.obuf, "round 1: you rock, opponent scissors: win\n"));
     ck_assert_ptr_nonnull(strstr(a.obuf, "round 2: you paper, opponent rock: win\n"));
     ck_assert_ptr_nonnull(strstr(a.obuf, "wins 2, losses 0, draws 0\n"));
-    /* The rock was not sent again: after the login, only the paper. */
-    relay_expect_sent(&r, "3", 1);
-    ck_assert_str_eq(sent_after_login(&r, after, sizeof(after)), "3");
+    /* The rock was not sent again: after the login, only the paper, and L as the script is done. */
+    relay_expect_sent(&r, "3L", 2);
+    ck_assert_str_eq(sent_after_login(&r, after, sizeof(after)), "3L");
     relay_stop(&r);
     close(bo);
     stop_server();
@@ -2501,8 +2501,8 @@ START_TEST(test_e2e_rejoin_decided_while_away)
     ck_assert_int_eq(proc_finish(&a), 0);
     ck_assert_ptr_nonnull(strstr(a.obuf, "round 2: you paper, opponent rock: win\n"));
     ck_assert_ptr_nonnull(strstr(a.obuf, "wins 2, losses 0, draws 0\n"));
-    relay_expect_sent(&r, "3", 1);
-    ck_assert_str_eq(sent_after_login(&r, after, sizeof(after)), "3");
+    relay_expect_sent(&r, "3L", 2);
+    ck_assert_str_eq(sent_after_login(&r, after, sizeof(after)), "3L");
     relay_stop(&r);
     close(bo);
     stop_server();
@@ -2542,6 +2542,33 @@ START_TEST(test_e2e_opponent_drops_and_returns)
     a.in = -1;
     ck_assert_int_eq(proc_finish(&a), 0);
     ck_assert_ptr_nonnull(strstr(a.obuf, "round 1: you rock, opponent scissors: win\nwins 1, losses 0, draws 0\n"));
+    close(bo);
+    stop_server();
+}
+END_TEST
+
+/* A script that is done leaves its match (L): its opponent is told at once, not kept waiting for a
+ * held seat as after a drop. */
+START_TEST(test_e2e_quitting_leaves_the_match)
+{
+    static struct proc a;
+    struct wire_frame f;
+    char bo_secret[WIRE_SECRET_LEN + 1];
+    start_server(NULL, NULL);
+    int bo = raw_register("bo", bo_secret);
+    ck_assert_int_eq(harness_sends(bo, "P"), 0);
+    raw_expect(bo, WIRE_WAITING, &f);
+    const char *aa[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
+    proc_start(&a, aa);
+    proc_write(&a, "rock\n");
+    close(a.in);
+    a.in = -1;
+    raw_expect(bo, WIRE_MATCHED, &f);
+    ck_assert_int_eq(harness_sends(bo, "1"), 0);
+    raw_expect(bo, WIRE_MOVE, &f);
+    raw_expect(bo, WIRE_RESULT, &f);
+    ck_assert_int_eq(proc_finish(&a), 0);
+    raw_expect(bo, WIRE_GONE, &f);
     close(bo);
     stop_server();
 }
@@ -2680,6 +2707,7 @@ static Suite *client_suite(void)
     tcase_add_test(accounts, test_e2e_rejoin_move_in);
     tcase_add_test(accounts, test_e2e_rejoin_decided_while_away);
     tcase_add_test(accounts, test_e2e_opponent_drops_and_returns);
+    tcase_add_test(accounts, test_e2e_quitting_leaves_the_match);
     suite_add_tcase(s, accounts);
     return s;
 }
