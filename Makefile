@@ -7,6 +7,9 @@
 #   make bench      run the load benchmark against arcaded and a null server
 #   make fuzz       run each libFuzzer target for FUZZ_SECS seconds (default 60)
 #   make memcheck   the end-to-end suites with arcaded under valgrind
+#   make install    install the binaries, man pages and systemd unit under PREFIX (default
+#                   /usr/local), below DESTDIR when set (for packaging)
+#   make uninstall  remove what make install put there
 
 SHELL   := /bin/bash
 CC      ?= cc
@@ -50,7 +53,7 @@ ifneq ($(wildcard client/main.c),)
 BINS += $(BIN)/arcade
 endif
 
-.PHONY: all run test bench bench-rank fuzz memcheck deps clean
+.PHONY: all run test bench bench-rank fuzz memcheck deps install uninstall clean
 .SECONDARY:
 all: $(BINS)
 
@@ -80,7 +83,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 test: deps $(BINS) $(TEST_BIN)
 	@status=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade $$t || status=1; \
-	done; exit $$status
+	done; echo "== tests/install.sh"; MAKE="$(MAKE)" bash tests/install.sh || status=1; exit $$status
 
 # Not a test: figures for README's performance section (BENCH_SECS, BENCH_HOLD_SECS).
 bench: deps all $(BIN)/arcade-null
@@ -136,6 +139,23 @@ $(BUILD)/bench_rank: $(call obj,db/bench_rank.c) $(call obj,$(DB_SRC) games/elo.
 
 bench-rank: $(BUILD)/bench_rank
 	$(BUILD)/bench_rank
+
+# The binaries to PREFIX/bin, the man pages to PREFIX/share/man, the unit to
+# PREFIX/lib/systemd/system (with PREFIX=/usr: /usr/lib/systemd/system), its
+# @PREFIX@ replaced so that it runs PREFIX/bin/arcaded. DESTDIR stages it all
+# elsewhere, for a package: the installed files still name PREFIX.
+install: all
+	install -D -m 0755 $(BIN)/arcaded $(DESTDIR)$(PREFIX)/bin/arcaded
+	install -D -m 0755 $(BIN)/arcade $(DESTDIR)$(PREFIX)/bin/arcade
+	install -D -m 0644 docs/man/arcade.1 $(DESTDIR)$(PREFIX)/share/man/man1/arcade.1
+	install -D -m 0644 docs/man/arcaded.8 $(DESTDIR)$(PREFIX)/share/man/man8/arcaded.8
+	install -D -m 0644 docs/arcaded.service $(DESTDIR)$(PREFIX)/lib/systemd/system/arcaded.service
+	sed -i 's|@PREFIX@|$(PREFIX)|g' $(DESTDIR)$(PREFIX)/lib/systemd/system/arcaded.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/arcaded $(DESTDIR)$(PREFIX)/bin/arcade \
+		$(DESTDIR)$(PREFIX)/share/man/man1/arcade.1 $(DESTDIR)$(PREFIX)/share/man/man8/arcaded.8 \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/arcaded.service
 
 clean:
 	rm -rf build bin
