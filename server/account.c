@@ -28,7 +28,8 @@ int account_init(struct game *g)
     }
     g->fails_by_addr = limit_table_new(FAIL_TABLE_MAX);
     g->fails_by_account = limit_table_new(FAIL_TABLE_MAX);
-    if (g->fails_by_addr == NULL || g->fails_by_account == NULL) {
+    g->names_by_addr = limit_table_new(FAIL_TABLE_MAX);
+    if (g->fails_by_addr == NULL || g->fails_by_account == NULL || g->names_by_addr == NULL) {
         log_error("out of memory");
         account_free(g);
         return -1;
@@ -40,7 +41,8 @@ void account_free(struct game *g)
 {
     limit_table_free(g->fails_by_addr);
     limit_table_free(g->fails_by_account);
-    g->fails_by_addr = g->fails_by_account = NULL;
+    limit_table_free(g->names_by_addr);
+    g->fails_by_addr = g->fails_by_account = g->names_by_addr = NULL;
 }
 
 static void hash_secret(const unsigned char secret[SECRET_BYTES], unsigned char hash[STORE_HASH_LEN])
@@ -65,7 +67,24 @@ static int unavailable(const char *what, const char *name, const char *err, cons
     return -1;
 }
 
-int account_hello(struct game *g, const char *name, struct store_account *acct, const char **reason)
+/* Every new row or registration costs the database a player for good: each address has a budget,
+ * taken when it is spent. */
+static int name_allowed(struct game *g, const struct sockaddr_storage *peer, const char **reason)
+{
+    unsigned char addr[LIMIT_ADDR_KEY];
+    if (g->name_rate <= 0) {
+        return 1;
+    }
+    limit_addr_key(peer, addr);
+    if (!limit_table_take(g->names_by_addr, addr, sizeof(addr), g->name_rate / 60, g->name_rate, ev_now(g->loop))) {
+        *reason = "too many new names";
+        return 0;
+    }
+    return 1;
+}
+
+int account_hello(struct game *g, const struct sockaddr_storage *peer, const char *name, struct store_account *acct,
+                  const char **reason)
 {
     char err[256];
     for (int tries = 0; tries < 2; tries++) {
@@ -80,6 +99,9 @@ int account_hello(struct game *g, const char *name, struct store_account *acct, 
         if (found) {
             return 0;
         }
+        if (!name_allowed(g, peer, reason)) {
+            return -1;
+        }
         int made = store_account_create(g->store, name, NULL, acct, err, sizeof(err));
         if (made < 0) {
             return unavailable("create", name, err, reason);
@@ -92,8 +114,8 @@ int account_hello(struct game *g, const char *name, struct store_account *acct, 
     return -1;
 }
 
-int account_register(struct game *g, const char *name, struct store_account *acct,
-                     char secret[RPS_SECRET_HEX + 1], const char **reason)
+int account_register(struct game *g, const struct sockaddr_storage *peer, const char *name,
+                     struct store_account *acct, char secret[RPS_SECRET_HEX + 1], const char **reason)
 {
     unsigned char hash[STORE_HASH_LEN];
     char err[256];
@@ -105,6 +127,9 @@ int account_register(struct game *g, const char *name, struct store_account *acc
     }
     if (found && acct->registered) {
         *reason = "name taken";
+        return -1;
+    }
+    if (!name_allowed(g, peer, reason)) {
         return -1;
     }
     int done = found ? store_account_claim(g->store, acct->id, hash, err, sizeof(err))

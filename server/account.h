@@ -28,11 +28,14 @@ struct game;
 int account_init(struct game *g);
 void account_free(struct game *g);
 
-/* A bare hello: the player of that name, created unclaimed if new; refused when it is registered. */
-int account_hello(struct game *g, const char *name, struct store_account *acct, const char **reason);
-/* Register a new or unclaimed name: acct and a new secret (RPS_SECRET_HEX hex digits and a NUL). */
-int account_register(struct game *g, const char *name, struct store_account *acct,
-                     char secret[RPS_SECRET_HEX + 1], const char **reason);
+/* A bare hello from the address peer: the player of that name, created unclaimed if new (within the
+ * address's budget of new names); refused when it is registered. */
+int account_hello(struct game *g, const struct sockaddr_storage *peer, const char *name, struct store_account *acct,
+                  const char **reason);
+/* Register a new or unclaimed name (within peer's budget of new names): acct and a new secret
+ * (RPS_SECRET_HEX hex digits and a NUL). */
+int account_register(struct game *g, const struct sockaddr_storage *peer, const char *name,
+                     struct store_account *acct, char secret[RPS_SECRET_HEX + 1], const char **reason);
 /* Prove the secret of a registered name, from the address peer. */
 int account_login(struct game *g, const struct sockaddr_storage *peer, const char *name, const char *secret,
                   size_t secret_len, struct store_account *acct, const char **reason);

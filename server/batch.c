@@ -87,14 +87,17 @@ static int write_batch(struct batch *b, struct store *st, char *err, size_t errl
     }
     for (size_t i = 0; i < b->ntotals; i++) {
         struct batch_totals *t = &b->totals[i];
-        if (t->player == 0) {
-            if ((t->player = store_guest(st, err, errlen)) < 0) {
+        /* Guests are never ranked: their rounds go to one row of this process's, made by the
+         * first commit that needs it, so guests cannot grow the database. */
+        if (t->player == 0 && b->guests == 0) {
+            if ((b->guests = store_guest(st, err, errlen)) < 0) {
+                b->guests = 0;
                 return -1;
             }
-            t->p->id = t->player;
-            t->p->new_guest = 1;
+            b->guests_new = 1;
         }
-        if (store_add_totals(st, t->player, t->wins, t->losses, t->draws, err, errlen) < 0) {
+        if (store_add_totals(st, t->player != 0 ? t->player : b->guests, t->wins, t->losses, t->draws, err,
+                             errlen) < 0) {
             return -1;
         }
     }
@@ -184,15 +187,12 @@ static void log_failure(struct batch *b, ev_tstamp now, const char *err)
     }
 }
 
-/* The transaction was rolled back: guest rows made inside it are gone again. */
-static void forget_new_guests(struct batch *b)
+/* The transaction was rolled back: the guests' row, if it made it, is gone again. */
+static void forget_guests_row(struct batch *b)
 {
-    for (size_t i = 0; i < b->ntotals; i++) {
-        struct batch_totals *t = &b->totals[i];
-        if (t->p->new_guest) {
-            t->p->id = t->player = 0;
-            t->p->new_guest = 0;
-        }
+    if (b->guests_new) {
+        b->guests = 0;
+        b->guests_new = 0;
     }
 }
 
@@ -208,7 +208,7 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
         /* The disk may have room again, or the WAL may only need its space back: checkpoint, and
          * try once more. */
         store_rollback(st);
-        forget_new_guests(b);
+        forget_guests_row(b);
         if (b->full_at == 0) {
             log_error("disk full at a commit (%s): the WAL is checkpointed at every commit for %.0f s", err,
                       BATCH_RECOVERY);
@@ -219,7 +219,7 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
     if (!ok) {
         int busy = store_busy(st);
         store_rollback(st);
-        forget_new_guests(b);
+        forget_guests_row(b);
         if (busy && (b->locked_since == 0 || now - b->locked_since < wait)) {
             if (b->locked_since == 0) {
                 b->locked_since = now;
@@ -236,10 +236,9 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
         recovering(b, st, now);
     }
     b->locked_since = 0;
+    b->guests_new = 0;
     for (size_t i = 0; i < b->ntotals; i++) {
-        struct batch_player *p = b->totals[i].p;
-        p->new_guest = 0;
-        p->slot = -1;
+        b->totals[i].p->slot = -1;
     }
     for (size_t i = 0; i < b->nspans; i++) {
         conn_unhold(b->spans[i].c);

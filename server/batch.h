@@ -32,17 +32,16 @@ struct batch_round {
 };
 
 /* A player as the group commit sees it: kept by its owner (a session), which must outlive the
- * commit. A guest's row is made by the first commit that stores one of its rounds. */
+ * commit. */
 struct batch_player {
-    int64_t id;         /* store id; 0: a guest without a row yet */
+    int64_t id;         /* store id; 0: a guest (all guests' rounds go to one row) */
     int slot;           /* its bot totals in the batch, or -1 */
-    int new_guest;      /* id was made by the commit in progress */
 };
 
 /* Bot rounds of one player, added up. */
 struct batch_totals {
     struct batch_player *p;
-    int64_t player;     /* 0: a guest whose row is made by the commit */
+    int64_t player;     /* 0: a guest */
     int wins, losses, draws;
 };
 
@@ -53,6 +52,8 @@ struct batch {
     size_t nrounds, rounds_cap;
     struct batch_totals *totals;
     size_t ntotals, totals_cap;
+    int64_t guests;             /* the row of this process's guests' rounds; 0: not made yet */
+    int guests_new;             /* made by the commit in progress */
     ev_tstamp locked_since;     /* the database has been locked by another process since; 0: not */
     ev_tstamp full_at;          /* a full disk last failed a commit; 0: long enough ago */
     ev_tstamp failure_logged;   /* when a failed commit was last logged */

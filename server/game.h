@@ -22,6 +22,7 @@ struct game {
     double move_timeout;            /* player-vs-player move window */
     double queue_timeout;           /* longest wait for an opponent */
     double long_idle;               /* idle timeout of a long connection */
+    double name_rate;               /* new names a minute per address (burst as many); 0: no limit */
 
     struct session *sessions;       /* every session, newest first */
     unsigned nsessions;
@@ -34,6 +35,7 @@ struct game {
 
     struct limit_table *fails_by_addr;      /* failed proofs of secrets, per address */
     struct limit_table *fails_by_account;   /* and per account */
+    struct limit_table *names_by_addr;      /* new names (rows, registrations) per address */
 };
 
 #endif

@@ -26,6 +26,8 @@ static void usage(FILE *out)
             "  --conn-rate N       new connections per second from one address (default 0: no limit)\n"
             "  --frame-rate N      frames per second on one long connection (default 1000; 0: no limit)\n"
             "  --udp-rate N        datagrams per second from one source address (default 1000; 0: no limit)\n"
+            "  --name-rate N       new names (players, registrations) a minute from one address (default 60;\n"
+            "                      0: no limit)\n"
             "  --out-max BYTES     queued output per connection before it is dropped (default 262144)\n"
             "  --out-total BYTES   output held for all connections before answers wait (default 67108864)\n"
             "  --idle-timeout S    close a silent short connection after S seconds (default 10)\n"
@@ -63,7 +65,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
         { "conn-rate", required_argument, NULL, OPT_CONN_RATE },
         { "frame-rate", required_argument, NULL, OPT_FRAME_RATE },
         { "udp-rate", required_argument, NULL, OPT_UDP_RATE },
+        { "name-rate", required_argument, NULL, OPT_NAME_RATE },
         { "out-max", required_argument, NULL, OPT_OUT_MAX },
         { "out-total", required_argument, NULL, OPT_OUT_TOTAL },
         { "idle-timeout", required_argument, NULL, OPT_IDLE },
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
         .conn_rate = 0,
         .frame_rate = 1000,
         .udp_rate = 1000,
+        .name_rate = 60,
         .out_max = 256 * 1024,
         .out_total = 64 * 1024 * 1024,
         .idle_timeout = 10,
@@ -123,6 +127,7 @@ int main(int argc, char **argv)
         case OPT_ADDR_CONNS: cfg.addr_conns = (int)number("--addr-conns", optarg, 0, 1000000); break;
         case OPT_CONN_RATE: cfg.conn_rate = number("--conn-rate", optarg, 0, 1e9); break;
         case OPT_FRAME_RATE: cfg.frame_rate = number("--frame-rate", optarg, 0, 1e9); break;
+        case OPT_NAME_RATE: cfg.name_rate = number("--name-rate", optarg, 0, 1e9); break;
         case OPT_UDP_RATE: cfg.udp_rate = number("--udp-rate", optarg, 0, 1e9); break;
         case OPT_OUT_MAX: cfg.out_max = (uint32_t)number("--out-max", optarg, 64, 1 << 30); break;
         case OPT_OUT_TOTAL: cfg.out_total = (size_t)number("--out-total", optarg, 65536, 1e12); break;

@@ -104,7 +104,7 @@ static void on_hello(struct session *s, const struct rps_frame *f)
     if (refuse_named(s)) {
         return;
     }
-    if (account_hello(s->game, f->name, &acct, &reason) < 0) {
+    if (account_hello(s->game, &s->conn->peer, f->name, &acct, &reason) < 0) {
         session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
     } else if (session_find(s->game, acct.name) != NULL) {
         /* No proof of who is the owner: whoever is on the name keeps it. */
@@ -128,7 +128,7 @@ static void on_register(struct session *s, const struct rps_frame *f)
         session_send_text(s, RPS_OP_REFUSED, live->proven ? "name taken" : "name in use", SESSION_NOW);
         return;
     }
-    if (account_register(s->game, f->name, &acct, secret, &reason) < 0) {
+    if (account_register(s->game, &s->conn->peer, f->name, &acct, secret, &reason) < 0) {
         session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
         return;
     }

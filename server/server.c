@@ -365,6 +365,7 @@ int server_init(struct server *srv, const struct config *cfg)
     g->move_timeout = cfg->move_timeout;
     g->queue_timeout = cfg->queue_timeout;
     g->long_idle = cfg->long_idle_timeout;
+    g->name_rate = cfg->name_rate;
     rps_bot_seed(&g->bot, random_seed());
     if (account_init(g) < 0) {
         return -1;

@@ -23,6 +23,7 @@ struct config {
     int addr_conns;             /* open connections one address may hold; 0: no limit */
     double conn_rate;           /* new connections per second per address; 0: no limit */
     double udp_rate;            /* datagrams per second per source address; 0: no limit */
+    double name_rate;           /* new names a minute per address; 0: no limit */
     double frame_rate;          /* frames per second per long connection; 0: no limit */
     uint32_t out_max;           /* queued output per connection before it is dropped */
     size_t out_total;           /* output buffers of all connections, past which answers wait */

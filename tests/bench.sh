@@ -74,7 +74,7 @@ mb() {
 # The per-address and per-connection rate limits guard against abuse; a load
 # generator is abuse by design, so they are off here, and the connection cap
 # leaves room for the 10,000 held connections.
-start arcaded "$arcaded" --port 0 --db "$tmp/arcade.db" --quiet --conn-rate 0 --addr-conns 0 --frame-rate 0 --udp-rate 0 --max-conns 20000
+start arcaded "$arcaded" --port 0 --db "$tmp/arcade.db" --quiet --conn-rate 0 --addr-conns 0 --frame-rate 0 --udp-rate 0 --name-rate 0 --max-conns 20000
 arcaded_pid=$pid
 arcaded_port=$port
 start null "$null" --port 0

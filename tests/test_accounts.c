@@ -867,6 +867,41 @@ START_TEST(test_the_classic_guest_client_is_unchanged)
 }
 END_TEST
 
+/* --name-rate: each new name (a player made by a bare hello, or a registration) spends the address's
+ * budget; names that exist cost nothing, and other addresses have their own. */
+START_TEST(test_new_names_are_limited_per_address)
+{
+    char name[16];
+
+    if (!cleanup_registered) {
+        atexit(teardown);
+        cleanup_registered = 1;
+    }
+    START(&srv, "--name-rate", "5", NULL);
+    for (int i = 0; i < 5; i++) {
+        int fd = dial(srv.port);
+        snprintf(name, sizeof(name), "n%d", i);
+        hello(fd, name);
+        close(fd);
+    }
+    int fd = dial(srv.port);
+    send_str(fd, "H\x02" "n5");
+    expect_frame(fd, "6th name", 'N', "too many new names");
+    send_str(fd, "R\x02" "n6");
+    expect_frame(fd, "7th name", 'N', "too many new names");
+    hello(fd, "n0");                            /* a name that exists costs nothing */
+    close(fd);
+    int far = dial_from("127.0.0.2");
+    char secret[SECRET_HEX + 1];
+    send_str(far, "R\x02" "n5");
+    expect_secret(far, "127.0.0.2", secret);
+    expect_frame(far, "127.0.0.2", 'A', "n5");
+    close(far);
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name IS NOT NULL"), 6);
+}
+END_TEST
+
 static Suite *accounts_suite(void)
 {
     Suite *s = suite_create("accounts");
@@ -874,6 +909,7 @@ static Suite *accounts_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_register_gives_a_secret_and_only_its_hash_is_kept);
+    tcase_add_test(tc, test_new_names_are_limited_per_address);
     tcase_add_test(tc, test_an_impostor_is_refused_and_the_rating_does_not_move);
     tcase_add_test(tc, test_names_are_one_regardless_of_case);
     tcase_add_test(tc, test_a_second_login_takes_over);

@@ -596,7 +596,7 @@ START_TEST(test_sigterm_under_load_delivers_everything)
 
     raise_nofile();
     /* A thousand connections from one address is no attack here. */
-    START(&h, "--addr-conns", "0", NULL);
+    START(&h, "--addr-conns", "0", "--name-rate", "0", NULL);
     for (int i = 0; i < SHUT_GUESTS; i++) {
         guests[i] = dial(h.port);
         tally_add(&guest, guest_round(guests[i], '2'));
