@@ -14,8 +14,10 @@
  */
 #include "conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -68,6 +70,26 @@ void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_r
     ev_check_start(loop, &pool->turn_w);
     pool->first = first;
     pool->first_idle = first_idle;
+}
+
+const char *conn_peer_name(const struct conn *c, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (c->peer.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&c->peer;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(out, cap, "%s:%d", host, port);
+    } else if (c->peer.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&c->peer;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, cap, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, cap, "?");
+    }
+    return out;
 }
 
 /* Addresses are grouped as their owners get them: one IPv4 address, one IPv6 /64. */
@@ -241,7 +263,11 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
     if (pool->n > pool->peak) {
         pool->peak = pool->n;
     }
-    log_debug("conn %llu: open (fd %d, %u open)", (unsigned long long)c->id, fd, pool->n);
+    if (log_enabled(LOG_DEBUG)) {
+        char from[CONN_PEER_MAX];
+        log_debug("conn %llu: open from %s (fd %d, %u open)", (unsigned long long)c->id,
+                  conn_peer_name(c, from, sizeof(from)), fd, pool->n);
+    }
     return c;
 }
 

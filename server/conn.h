@@ -113,6 +113,9 @@ void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_r
                     size_t out_total, const struct conn_ops *first, double first_idle);
 /* Accept a connected socket; NULL if memory ran out (the fd is closed). */
 struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer);
+/* The peer as text ("127.0.0.1:5555", "[::1]:5555"), for logs; returns out. */
+#define CONN_PEER_MAX 64
+const char *conn_peer_name(const struct conn *c, char *out, size_t cap);
 /* Open connections from peer's address (an IPv6 address counts with its /64). */
 unsigned conn_pool_held(const struct conn_pool *pool, const struct sockaddr_storage *peer);
 /* The connection to close to make room: the least recently active of the address that holds the

@@ -77,7 +77,7 @@ static void start(struct session *a, struct session *b)
     }
     ev_timer_init(&m->window_w, window_cb, g->move_timeout, g->move_timeout);
     ev_timer_start(g->loop, &m->window_w);
-    log_debug("match: %s against %s", a->name, b->name);
+    log_info("match: %s against %s", a->name, b->name);
 }
 
 void match_queue(struct session *s)
@@ -103,8 +103,10 @@ void match_queue(struct session *s)
 }
 
 /* The match is over: both players are back in the lobby, and a player who is away is gone. */
-static void finish(struct match *m)
+static void finish(struct match *m, const char *why)
 {
+    log_info("match: %s against %s over (%s): rounds %u; wins %u, losses %u, draws %u for %s", m->p[0]->name,
+             m->p[1]->name, why, m->round - 1, m->wins, m->losses, m->draws, m->p[0]->name);
     ev_timer_stop(m->game->loop, &m->window_w);
     for (int i = 0; i < 2; i++) {
         m->p[i]->match = NULL;
@@ -174,7 +176,7 @@ static int over(struct match *m)
         int code = mine && theirs ? RPS_VOID : mine ? RPS_LOSS : RPS_WIN;
         session_send_code(m->p[i], RPS_OP_MATCH_OVER, code, SESSION_NOW);
     }
-    finish(m);
+    finish(m, "three timeouts in a row");
     return 1;
 }
 
@@ -207,7 +209,7 @@ static void window_cb(struct ev_loop *loop, ev_timer *w, int revents)
                 session_send_op(m->p[i], RPS_OP_GONE, SESSION_NOW);
             }
         }
-        finish(m);
+        finish(m, "a dropped player did not come back");
         return;
     }
     next_round(m);
@@ -229,7 +231,7 @@ void match_leave(struct session *s)
     } else {
         session_send_op(other, RPS_OP_GONE, SESSION_NOW);
     }
-    finish(m);
+    finish(m, s->conn != NULL ? "a player left" : "a player's connection was lost");
 }
 
 /* Whole seconds left in the current window, rounded up. */
@@ -277,5 +279,5 @@ void match_abort(struct session *s)
     for (int i = 0; i < 2; i++) {
         session_send_code(m->p[i], RPS_OP_ROUND_TIMEOUT, RPS_VOID, SESSION_NOW);
     }
-    finish(m);
+    finish(m, "shutdown");
 }

@@ -70,6 +70,8 @@ static void on_move(struct session *s, const struct rps_frame *f)
 static void become(struct session *guest, struct session *s)
 {
     struct conn *c = guest->conn;
+    log_debug("conn %llu: plays as %s (%s)", (unsigned long long)c->id, s->name,
+              s->proven ? "proved its secret" : "unclaimed name");
     session_detach(guest);
     session_release(guest);     /* its rounds so far stay the guest's */
     session_attach(s, c);

@@ -140,6 +140,27 @@ START_TEST(test_sighup_stops_cleanly)
 }
 END_TEST
 
+/* --verbose names each connection's peer, and the player it plays as. */
+START_TEST(test_verbose_log_names_peers_and_players)
+{
+    struct harness h;
+    static char log[16384];
+    START(&h, "--verbose", NULL);
+    int named = dial(h.port);
+
+    hello(named, "ana");
+    close(named);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    FILE *f = fopen(h.log, "r");
+    ck_assert_ptr_nonnull(f);
+    log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(log, ": open from 127.0.0.1:") != NULL, "no peer in the log: %s", log);
+    ck_assert_msg(strstr(log, ": plays as ana (unclaimed name)") != NULL, "no player in the log: %s", log);
+    harness_cleanup(&h);
+}
+END_TEST
+
 /* ---- short connections ---- */
 
 static const char *const math_examples[][2] = {
@@ -1152,6 +1173,7 @@ static Suite *server_suite(void)
     tcase_add_test(process, test_db_in_missing_directory_exits_nonzero);
     tcase_add_test(process, test_sigterm_with_connections_open);
     tcase_add_test(process, test_sighup_stops_cleanly);
+    tcase_add_test(process, test_verbose_log_names_peers_and_players);
 
     tcase_add_test(shrt, test_math_examples_one_connection_each);
     tcase_add_test(shrt, test_math_examples_on_one_connection);
