@@ -42,6 +42,8 @@ static const char *const state_names[] = {
 struct conn_holder {
     unsigned char key[LIMIT_ADDR_KEY];
     unsigned n;
+    unsigned spent;             /* work done for it in the iteration `turn` */
+    uint64_t turn;
     struct conn *conns;         /* linked by holder_next */
     struct conn_holder *next;   /* hash chain */
 };
@@ -649,6 +651,21 @@ int conn_congested(const struct conn *c)
     return ahead > OUT_PAUSE(c->pool) || (ahead > 0 && c->pool->out_bytes > c->pool->out_total);
 }
 
+unsigned conn_addr_spent(const struct conn *c)
+{
+    return c->holder->turn == c->pool->turn ? c->holder->spent : 0;
+}
+
+void conn_addr_spend(struct conn *c, unsigned units)
+{
+    struct conn_holder *h = c->holder;
+    if (h->turn != c->pool->turn) {
+        h->turn = c->pool->turn;
+        h->spent = 0;
+    }
+    h->spent += units;
+}
+
 /* Once per iteration, after the poll: every connection that yielded gets one more turn. */
 static void turn_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
@@ -656,6 +673,7 @@ static void turn_cb(struct ev_loop *loop, ev_check *w, int revents)
     struct conn *c = pool->ready;
     (void)revents;
 
+    pool->turn++;
     pool->ready = NULL;
     ev_idle_stop(loop, &pool->spin_w);
     while (c != NULL) {

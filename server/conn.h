@@ -58,6 +58,7 @@ struct conn_pool {
     struct conn *dirty;             /* to write or free at the flush */
     struct conn *gone;              /* closing or draining, the owner not told yet */
     struct conn *ready;             /* yielded: a turn at the next iteration */
+    uint64_t turn;                  /* loop iterations so far (counted after each poll) */
     ev_check turn_w;                /* gives the ready connections their turns, after the poll */
     ev_idle spin_w;                 /* on while some are ready: the poll does not sleep */
     struct conn_holder **holders;   /* open connections by address (IPv6 by /64): chained hash */
@@ -137,6 +138,10 @@ void conn_wrote(struct conn *c, size_t n);
  * or the client is not reading its answers): it is given the rest again at the next iteration, or
  * once the client has read, and nothing more is read meanwhile. */
 void conn_yield(struct conn *c);
+/* Work done in this loop iteration for all connections of c's address, in the protocol's units;
+ * add to it. A protocol can so give each address, not only each connection, its share. */
+unsigned conn_addr_spent(const struct conn *c);
+void conn_addr_spend(struct conn *c, unsigned units);
 /* Is more output waiting than the client should be given before it reads? (A quarter of out_max;
  * or any at all while the output buffers of all connections pass out_total.) */
 int conn_congested(const struct conn *c);

@@ -58,7 +58,7 @@
 #define UDP_SOURCES_MAX 65536 /* sources whose datagram budget is remembered */
 #define COMMIT_RETRY 0.01   /* seconds between tries of a commit while the database is locked */
 #define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
-#define TRIM_PEAK 1024      /* connections open at once before a mass close trims memory */
+#define TRIM_PEAK 64        /* connections open at once before a mass close trims memory */
 
 /* The first decisive byte of a connection chooses its protocol; whitespace before it belongs to
  * neither and is skipped. */
@@ -258,8 +258,9 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         conn_pool_flush(pool);
     }
     session_reap(&srv->game);
-    /* After a crowd has gone, hand its memory back to the system: malloc keeps
-     * freed chunks, and ten thousand connection structs are megabytes. */
+    /* After a crowd has gone, hand its memory back to the system: malloc keeps freed chunks, and
+     * thousands of connections are megabytes of structs and buffers. The peak starts again from
+     * what is left, so a crowd that leaves in waves is given back wave by wave. */
     if (pool->peak >= TRIM_PEAK && pool->n < pool->peak / 4) {
         malloc_trim(0);
         pool->peak = pool->n;
@@ -277,6 +278,7 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     report_refusals(srv);
+
     if (store_fold(srv->store, err, sizeof(err)) < 0) {
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
