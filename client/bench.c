@@ -173,6 +173,9 @@ static void usage(FILE *out)
             "  --anonymous  long, hold: play as guests, no hello\n"
             "  --host H     server address (default 127.0.0.1, or $ARCADE_HOST)\n"
             "  --port P     server port (default 5000, or $ARCADE_PORT)\n"
+            "  --timeout S  seconds a connection or an answer may take before it counts as an\n"
+            "               error (default 5; udp 1, hold 30), and the wait for the first one\n"
+            "  -h, --help   show this help\n"
             "prints one summary line; exit 0 if no error, 1 errors, 2 usage, 3 cannot connect\n");
 }
 
@@ -198,13 +201,13 @@ static int parse_int(const char *opt, const char *s, long min, long max, int *ou
     return 0;
 }
 
-static int parse_secs(const char *s, double *out, char *err, size_t errlen)
+static int parse_secs(const char *opt, const char *s, double *out, char *err, size_t errlen)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno != 0 || end == s || *end != '\0' || !(v > 0.0) || v > 86400.0) {
-        return bad(err, errlen, "-d wants seconds above 0 and at most 86400, not '%s'", s);
+        return bad(err, errlen, "%s wants seconds above 0 and at most 86400, not '%s'", opt, s);
     }
     *out = v;
     return 0;
@@ -227,6 +230,7 @@ static void defaults(struct bench_opts *o)
     o->conns = -1;
     o->secs = -1.0;
     o->depth = -1;
+    o->timeout = -1.0;
     o->port = DEFAULT_PORT;
     snprintf(o->host, sizeof(o->host), "127.0.0.1");
     const char *host = getenv("ARCADE_HOST");
@@ -274,7 +278,9 @@ static int parse_option(int opt, const char *arg, const char *word, struct bench
     case 'c':
         return parse_int("-c", arg, 1, CONNS_MAX, &o->conns, err, errlen);
     case 'd':
-        return parse_secs(arg, &o->secs, err, errlen);
+        return parse_secs("-d", arg, &o->secs, err, errlen);
+    case 'T':
+        return parse_secs("--timeout", arg, &o->timeout, err, errlen);
     case 't':
         return parse_int("-t", arg, 1, THREADS_MAX, &o->threads, err, errlen);
     case 'p':
@@ -303,6 +309,7 @@ int bench_parse(int argc, char **argv, struct bench_opts *o, char *err, size_t e
         { "host", required_argument, NULL, 'H' },
         { "port", required_argument, NULL, 'P' },
         { "anonymous", no_argument, NULL, 'a' },
+        { "timeout", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -410,6 +417,7 @@ struct load {
 struct ctx {
     const struct bench_opts *o;
     const struct load *load;
+    uint64_t timeout;       /* ns: --timeout, or the load's own */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int spread;             /* short on IPv4 loopback: bind sources across 127.0.0.0/8 */
@@ -891,16 +899,16 @@ static void on_event(struct worker *w, const struct epoll_event *ev)
 /* Timeouts, reopening after a failure, and the end of the run. */
 static void scan(struct worker *w, uint64_t now)
 {
-    uint64_t timeout = w->ctx->load->timeout;
+    uint64_t timeout = w->ctx->timeout;
     for (unsigned i = 0; i < w->nconns; i++) {
         struct bconn *c = &w->conns[i];
         if (c->state == CS_CLOSED && !w->draining && !is_hold(w)) {
             conn_open(w, c, now);   /* hold opens its connections once, in hold_tick */
         } else if ((c->state == CS_CONNECTING || c->state == CS_HELLO) && now - c->since > timeout) {
-            conn_fail(w, c, "no %s within %.0f s", c->state == CS_HELLO ? "answer to hello" : "connection",
+            conn_fail(w, c, "no %s within %g s", c->state == CS_HELLO ? "answer to hello" : "connection",
                       (double)timeout / NS_PER_SEC);
         } else if (c->count > 0 && now - c->sent[c->head] > timeout) {
-            conn_fail(w, c, "%u answers missing after %.0f s", c->count, (double)timeout / NS_PER_SEC);
+            conn_fail(w, c, "%u answers missing after %g s", c->count, (double)timeout / NS_PER_SEC);
         } else if (w->draining && c->state == CS_CONNECTING) {
             conn_close(w, c);   /* sent nothing before the deadline: nothing is lost */
         }
@@ -1039,11 +1047,12 @@ static int probe(const struct bench_opts *o, const struct ctx *x, char *err, siz
         return rc;
     }
     struct pollfd p = { .fd = fd, .events = udp ? POLLIN : POLLOUT };
+    int wait_ms = o->timeout > 0 ? (int)(o->timeout * 1000) : PROBE_MS;
     for (int attempt = 0; attempt < 3 && (udp || attempt == 0); attempt++) {
         if (udp && send(fd, UDP_REQUEST, sizeof(UDP_REQUEST) - 1, 0) < 0) {
             break;
         }
-        if (poll(&p, 1, udp ? PROBE_MS / 2 : PROBE_MS) == 1) {
+        if (poll(&p, 1, udp && o->timeout <= 0 ? wait_ms / 2 : wait_ms) == 1) {
             break;
         }
     }
@@ -1222,6 +1231,7 @@ static void collect(const struct bench_opts *o, const struct ctx *x, struct work
 int bench_run(const struct bench_opts *o, struct bench_result *r, char *err, size_t errlen)
 {
     struct ctx x = { .o = o, .load = &LOADS[o->load] };
+    x.timeout = o->timeout > 0 ? (uint64_t)(o->timeout * NS_PER_SEC) : x.load->timeout;
     memset(r, 0, sizeof(*r));
     if (raise_fd_limit(o, err, errlen) < 0) {
         return BENCH_EXIT_USAGE;

@@ -54,6 +54,7 @@ struct bench_opts {
     int threads;                    /* -t: worker threads, at most conns */
     int depth;                      /* -p: long: moves in flight per connection */
     int anonymous;                  /* --anonymous: long, hold: no hello, bare result bytes */
+    double timeout;                 /* --timeout: seconds for a connect or an answer; < 0: the load's */
     char host[BENCH_HOST_MAX + 1];  /* --host */
     int port;                       /* --port */
     int progress;                   /* print a progress line each second on stderr */

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
     };
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'p': cfg.port = (int)number("--port", optarg, 0, 65535); break;
         case 'b': cfg.bind = optarg; break;

@@ -167,6 +167,17 @@ START_TEST(test_parse_good)
 
     char *d[] = { "bench", "udp", "--help" };
     ck_assert_int_eq(parse(ARGC(d), d, &o), 1);
+    char *e[] = { "bench", "udp", "-h" };
+    ck_assert_int_eq(parse(ARGC(e), e, &o), 1);
+
+    /* --timeout, which every arcade command takes: the connect and answer deadline. */
+    ck_assert(o.timeout < 0);
+    char *f[] = { "bench", "short", "--timeout", "0.25" };
+    ck_assert_int_eq(parse(ARGC(f), f, &o), 0);
+    ck_assert(o.timeout == 0.25);
+    char *g[] = { "bench", "--timeout=7", "hold" };
+    ck_assert_int_eq(parse(ARGC(g), g, &o), 0);
+    ck_assert(o.timeout == 7.0);
 }
 END_TEST
 
@@ -191,6 +202,9 @@ START_TEST(test_parse_refusals)
         { "bench", "nosuch" },
         { "bench" },
         { "bench", "long", "extra" },
+        { "bench", "long", "--timeout", "0" },
+        { "bench", "long", "--timeout", "soon" },
+        { "bench", "long", "--timeout" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int argc = 0;
@@ -315,6 +329,43 @@ START_TEST(test_wrong_answers_are_errors)
 }
 END_TEST
 
+/* A listener that accepts (in the kernel's backlog) and never answers. */
+static int silent_listener(int *port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(listen(fd, 64), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* --timeout is the answer deadline: an unanswered request is missing after it, not after 5 s. */
+START_TEST(test_timeout_is_the_answer_deadline)
+{
+    int port;
+    int l = silent_listener(&port);
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    char *a[] = { "bench", "short", "-c", "1", "-t", "1", "-d", "0.2", "--timeout", "0.3", "--port", ports };
+    struct bench_opts o;
+    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
+    struct bench_result *r = malloc(sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    char err[256] = "";
+    ck_assert_msg(bench_run(&o, r, err, sizeof(err)) == 0, "bench_run: %s", err);
+    close(l);
+    ck_assert_uint_eq(r->ops, 0);
+    ck_assert_uint_gt(r->errors, 0);
+    ck_assert_msg(strstr(r->first_error, "missing after 0.3 s") != NULL, "first error: %s", r->first_error);
+    free(r);
+}
+END_TEST
+
 static Suite *bench_suite(void)
 {
     Suite *s = suite_create("bench");
@@ -337,6 +388,7 @@ static Suite *bench_suite(void)
     tcase_add_test(runs, test_cannot_connect_exits_3);
     tcase_add_test(runs, test_long_against_arcaded);
     tcase_add_test(runs, test_wrong_answers_are_errors);
+    tcase_add_test(runs, test_timeout_is_the_answer_deadline);
     suite_add_tcase(s, runs);
     return s;
 }

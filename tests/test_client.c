@@ -1496,6 +1496,11 @@ START_TEST(test_e2e_version_help)
         ck_assert_ptr_nonnull(strstr(sout, "--host"));
         ck_assert_ptr_nonnull(strstr(sout, "--port"));
     }
+    /* The server takes -h as --help, as the client does. */
+    char *sh[] = { (char *)harness_arcaded(), "-h", NULL };
+    ck_assert_int_eq(harness_run(sh, NULL, out, OUT_CAP, err, OUT_CAP), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--port N"));
+    ck_assert_str_eq(err, "");
 }
 END_TEST
 
