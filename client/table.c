@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 #define FIELDS 9
 #define CELL_MAX 48
 
@@ -220,4 +222,25 @@ void table_print_tsv(FILE *f, const struct table_row *rows, size_t n)
         fprintf(f, "%lld\t%s\t%lld\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", r->rank, r->name, r->rating, r->provisional,
                 r->wins, r->losses, r->draws, r->rounds, r->form);
     }
+}
+
+void table_print_json(FILE *f, const struct table_row *rows, size_t n, int player, int mark)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < n; i++) {
+        const struct table_row *r = &rows[i];
+        fputs(i == 0 ? "" : ",", f);
+        fprintf(f, "{\"rank\":%lld,", r->rank);
+        json_key(f, "name");
+        json_cstring(f, r->name);
+        fprintf(f, ",\"rating\":%lld,\"provisional\":%s,\"wins\":%lld,\"losses\":%lld,\"draws\":%lld,\"rounds\":%lld,",
+                r->rating, r->provisional ? "true" : "false", r->wins, r->losses, r->draws, r->rounds);
+        json_key(f, "form");
+        json_cstring(f, r->form);
+        if (player) {
+            fprintf(f, ",\"is_player\":%s", (int)i == mark ? "true" : "false");
+        }
+        fputc('}', f);
+    }
+    fputc(']', f);
 }

@@ -34,6 +34,11 @@ int table_parse(const char *answer, size_t len, struct table_row **rows, char *e
  * video), or -1. */
 void table_print(FILE *f, const struct table_row *rows, size_t n, int mark, int colour);
 
+/* The rows as a JSON array of objects with typed fields: rank, name, rating, provisional (a
+ * boolean), wins, losses, draws, rounds, form. With player, each also has "is_player", true
+ * for the row of index mark. No newline. */
+void table_print_json(FILE *f, const struct table_row *rows, size_t n, int player, int mark);
+
 /* The rows as the server sent them, tab-separated, no header. */
 void table_print_tsv(FILE *f, const struct table_row *rows, size_t n);
 
