@@ -27,10 +27,10 @@ struct answer {
     size_t len;
 };
 
-static void keep_answer(void *ctx, size_t index, const char *text, size_t len)
+static void keep_answer(void *ctx, const struct ask_req *req, const char *text, size_t len)
 {
     struct answer *a = ctx;
-    (void)index;
+    (void)req;
     a->text = malloc(len + 1);
     if (a->text != NULL) {
         memcpy(a->text, text, len);

@@ -30,6 +30,7 @@
 
 #include "ask.h"
 #include "harness.h"
+#include "json.h"
 #include "tracked.h"
 #include "opts.h"
 #include "report.h"
@@ -1168,6 +1169,29 @@ START_TEST(test_ask_framing)
 }
 END_TEST
 
+/* What json_string writes for len bytes of s. */
+static const char *json_of(const char *s, size_t len)
+{
+    static char buf[512];
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    ck_assert_ptr_nonnull(f);
+    json_string(f, s, len);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(test_json_strings)
+{
+    ck_assert_str_eq(json_of("ana", 3), "\"ana\"");
+    ck_assert_str_eq(json_of("", 0), "\"\"");
+    ck_assert_str_eq(json_of("a\"b\\c/d", 7), "\"a\\\"b\\\\c/d\"");
+    ck_assert_str_eq(json_of("\b\f\n\r\t", 5), "\"\\b\\f\\n\\r\\t\"");
+    ck_assert_str_eq(json_of("\x01\x1f\x7f", 3), "\"\\u0001\\u001f\\u007f\"");
+    /* A NUL inside the length, and a byte above 0x7f, still make valid JSON. */
+    ck_assert_str_eq(json_of("a\0b\xe9", 4), "\"a\\u0000b\\u00e9\"");
+}
+END_TEST
+
 /* --------------------------------------------------------------- secrets */
 
 static int mode_of(const char *path)
@@ -1311,6 +1335,8 @@ END_TEST
 
 /* ============================================================ end to end */
 
+static long long now_ms(void);
+
 
 
 
@@ -1412,9 +1438,13 @@ START_TEST(test_e2e_ask_udp)
     ck_assert_str_eq(out, "144000000\n");
     /* An answer over three times its datagram is not sent over UDP. */
     ck_assert_int_eq(arcade(NULL, out, err, "square", "--udp", "1e10", NULL), 1);
-    ck_assert_str_eq(err, "arcade: server: tcp only\n");
+    ck_assert_str_eq(err, "arcade: 1e10: tcp only\n");
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "--udp", "x5555", NULL), 1);
-    ck_assert_str_eq(err, "arcade: server: unknown op\n");
+    ck_assert_str_eq(err, "arcade: x5555: unknown op\n");
+    /* Lines of standard input, one datagram each, answers in line with them. */
+    ck_assert_int_eq(arcade("3\nxyzw\n4\n", out, err, "cube", "--udp", NULL), 1);
+    ck_assert_str_eq(out, "27\n\n64\n");
+    ck_assert_str_eq(err, "arcade: xyzw: no number\n");
     stop_server();
 }
 END_TEST
@@ -1434,9 +1464,9 @@ START_TEST(test_e2e_ask_server_errors)
     start_server(NULL, NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char want[128];
-        snprintf(want, sizeof(want), "arcade: server: %s\n", cases[i].reason);
+        snprintf(want, sizeof(want), "arcade: %s: %s\n", cases[i].req, cases[i].reason);
         ck_assert_int_eq(arcade(NULL, out, err, "ask", cases[i].req, NULL), 1);
-        ck_assert_str_eq(out, "");
+        ck_assert_str_eq(out, "\n");
         ck_assert_str_eq(err, want);
     }
     /* A line over 1024 bytes. */
@@ -1444,11 +1474,19 @@ START_TEST(test_e2e_ask_server_errors)
     memset(big, '1', sizeof(big) - 1);
     big[0] = 'a';
     ck_assert_int_eq(arcade(NULL, out, err, "ask", big, NULL), 1);
-    ck_assert_str_eq(err, "arcade: server: line too long\n");
-    /* Good and bad mixed: every answer, in order, and status 1. */
+    ck_assert_int_eq(strncmp(err, "arcade: a1111", 13), 0);
+    ck_assert_ptr_nonnull(strstr(err, "1: line too long\n"));
+    /* Good and bad mixed: every answer, in order, and status 1; the failed one says which input
+     * it was and leaves an empty line, so the answers stay in line with the inputs. */
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "a2", "x", "a3", NULL), 1);
-    ck_assert_str_eq(out, "4\n9\n");
-    ck_assert_str_eq(err, "arcade: server: unknown op\n");
+    ck_assert_str_eq(out, "4\n\n9\n");
+    ck_assert_str_eq(err, "arcade: x: unknown op\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "square", "1", "abc", "3", NULL), 1);
+    ck_assert_str_eq(out, "1\n\n9\n");
+    ck_assert_str_eq(err, "arcade: abc: no number\n");
+    ck_assert_int_eq(arcade(NULL, out, err, "fourth", "x", "2", "2y", NULL), 1);
+    ck_assert_str_eq(out, "\n16\n\n");
+    ck_assert_str_eq(err, "arcade: x: no number\narcade: 2y: junk after number\n");
     stop_server();
 }
 END_TEST
@@ -1476,6 +1514,169 @@ START_TEST(test_e2e_ask_usage)
     ck_assert_int_eq(harness_run(argv, NULL, out, OUT_CAP, err, OUT_CAP), 0);
     ck_assert_str_eq(out, "25\n");
     unsetenv("ARCADE_PORT");
+    stop_server();
+}
+END_TEST
+
+/* Requests from standard input: with no arguments, or where an argument is "-". */
+START_TEST(test_e2e_ask_stdin)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade("a12\n", out, err, "ask", NULL), 0);
+    ck_assert_str_eq(out, "144\n");
+    ck_assert_str_eq(err, "");
+    /* Blank lines are no requests; spaces around a line and a CR before its end are dropped; the
+     * last line needs no newline. */
+    ck_assert_int_eq(arcade("a2\n\n  b3 \r\nt1\nd1.50", out, err, "ask", "-", NULL), 0);
+    ck_assert_str_eq(out, "4\n27\n1.5\n");
+    /* "-" among arguments: its lines go in its place. */
+    ck_assert_int_eq(arcade("a2\na3\n", out, err, "ask", "a1", "-", "a4", NULL), 0);
+    ck_assert_str_eq(out, "1\n4\n9\n16\n");
+    ck_assert_int_eq(arcade("12\n-3\n", out, err, "square", "-", NULL), 0);
+    ck_assert_str_eq(out, "144\n9\n");
+    /* A line that cannot be sent is named by its number and answered in its turn (status 2); the
+     * server's errors name the line. Every input keeps its line of output. */
+    ck_assert_int_eq(arcade("a2\nx\na\001b\na3\n", out, err, "ask", NULL), 2);
+    ck_assert_str_eq(out, "4\n\n\n9\n");
+    ck_assert_str_eq(err, "arcade: x: unknown op\narcade: line 3: a request cannot hold control characters "
+                          "(byte 0x01)\n");
+    static char big[ASK_LINE_MAX + 100];
+    memset(big, '1', sizeof(big) - 3);
+    memcpy(big, "a", 1);
+    memcpy(big + sizeof(big) - 3, "\na", 3);
+    ck_assert_int_eq(arcade(big, out, err, "ask", NULL), 2);
+    ck_assert_str_eq(out, "\n\n");
+    ck_assert_ptr_nonnull(strstr(err, "arcade: line 1: longer than 4096 bytes\n"));
+    ck_assert_ptr_nonnull(strstr(err, "arcade: a: no number\n"));
+    /* An input with no request in it. */
+    ck_assert_int_eq(arcade("\n \n", out, err, "ask", NULL), 2);
+    ck_assert_ptr_nonnull(strstr(err, "nothing to ask"));
+    stop_server();
+}
+END_TEST
+
+/* arcade ask reading a pipe the test writes to, and its stdout read as it comes. */
+struct piped {
+    pid_t pid;
+    int in, out;
+    char buf[4096];
+    size_t len;
+};
+
+static void piped_start(struct piped *p, const char *cmd)
+{
+    int pin[2], pout[2];
+    ck_assert_int_eq(pipe(pin), 0);
+    ck_assert_int_eq(pipe(pout), 0);
+    p->len = 0;
+    p->pid = fork();
+    ck_assert_int_ge(p->pid, 0);
+    if (p->pid == 0) {
+        dup2(pin[0], 0);
+        dup2(pout[1], 1);
+        close(pin[0]); close(pin[1]); close(pout[0]); close(pout[1]);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(harness_arcade(), harness_arcade(), cmd, "--port", port_arg, "-", (char *)NULL);
+        _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    p->in = pin[1];
+    p->out = pout[0];
+}
+
+/* The next line of its stdout (without '\n'), waiting for it at most WAIT_MS. */
+static const char *piped_line(struct piped *p)
+{
+    static char line[4096];
+    struct pollfd pf = { .fd = p->out, .events = POLLIN };
+    long long deadline = now_ms() + WAIT_MS;
+    char *nl;
+    while ((nl = memchr(p->buf, '\n', p->len)) == NULL) {
+        long long left = deadline - now_ms();
+        ck_assert_msg(left > 0 && poll(&pf, 1, (int)left) == 1, "no line from arcade ask; it wrote '%.*s'",
+                      (int)p->len, p->buf);
+        ssize_t r = read(p->out, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+        ck_assert_msg(r > 0, "arcade ask closed its output; it wrote '%.*s'", (int)p->len, p->buf);
+        p->len += (size_t)r;
+    }
+    size_t k = (size_t)(nl - p->buf);
+    memcpy(line, p->buf, k);
+    line[k] = '\0';
+    memmove(p->buf, nl + 1, p->len - k - 1);
+    p->len -= k + 1;
+    return line;
+}
+
+static int piped_exit(struct piped *p)
+{
+    int status;
+    close(p->in);
+    ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+    close(p->out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Each line is answered while standard input is still open: requests are not held until its end. */
+START_TEST(test_e2e_ask_streams)
+{
+    struct piped p;
+    start_server(NULL, NULL);
+    piped_start(&p, "ask");
+    ck_assert_int_eq(write(p.in, "a2\n", 3), 3);
+    ck_assert_str_eq(piped_line(&p), "4");
+    ck_assert_int_eq(write(p.in, "x\nt1\nb2\n", 8), 8);
+    ck_assert_str_eq(piped_line(&p), "");
+    ck_assert_str_eq(piped_line(&p), "8");
+    ck_assert_int_eq(piped_exit(&p), 1);
+    stop_server();
+}
+END_TEST
+
+/* The server's idle timeout closes the connection between two lines a person types: the next
+ * line is sent on a new connection. */
+START_TEST(test_e2e_ask_reopens_after_idle_close)
+{
+    struct piped p;
+    start_server("--verbose", "--idle-timeout=0.2");
+    piped_start(&p, "square");
+    ck_assert_int_eq(write(p.in, "2\n", 2), 2);
+    ck_assert_str_eq(piped_line(&p), "4");
+    long long deadline = now_ms() + WAIT_MS;
+    char log[OUT_CAP];
+    for (;;) {
+        int fd = open(srv.log, O_RDONLY);
+        ssize_t n = fd >= 0 ? read(fd, log, sizeof(log) - 1) : -1;
+        close(fd);
+        log[n > 0 ? n : 0] = '\0';
+        if (strstr(log, "closed (idle timeout") != NULL) {
+            break;
+        }
+        ck_assert_msg(now_ms() < deadline, "the server never closed the idle connection: %s", log);
+        poll(NULL, 0, 20);  /* a log file cannot be waited on */
+    }
+    ck_assert_int_eq(write(p.in, "3\n", 2), 2);
+    ck_assert_str_eq(piped_line(&p), "9");
+    ck_assert_int_eq(piped_exit(&p), 0);
+    stop_server();
+}
+END_TEST
+
+/* --json: one array, an object per request, strings escaped, rows typed. */
+START_TEST(test_e2e_ask_json)
+{
+    start_server(NULL, NULL);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--json", "a12", "x\"\\", "a1e30", "t1", NULL), 1);
+    ck_assert_str_eq(out, "[\n{\"request\":\"a12\",\"answer\":\"144\"},\n"
+                          "{\"request\":\"x\\\"\\\\\",\"error\":\"unknown op\"},\n"
+                          "{\"request\":\"a1e30\",\"answer\":\"1e60\"},\n"
+                          "{\"request\":\"t1\",\"answer\":[]}\n]\n");
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(arcade("12\n\001\n", out, err, "square", "--json", NULL), 2);
+    ck_assert_str_eq(out, "[\n{\"request\":\"a12\",\"answer\":\"144\"},\n"
+                          "{\"request\":\"a\\u0001\",\"error\":\"a request cannot hold control characters "
+                          "(byte 0x01)\"}\n]\n");
     stop_server();
 }
 END_TEST
@@ -2671,6 +2872,7 @@ static Suite *client_suite(void)
     tcase_add_test(unit, test_table_answer);
     tcase_add_test(unit, test_table_print);
     tcase_add_test(unit, test_ask_framing);
+    tcase_add_test(unit, test_json_strings);
     tcase_add_test(unit, test_secrets_keep_load_drop);
     tcase_add_test(unit, test_secrets_tighten);
     tcase_add_test(unit, test_secrets_refuse);
@@ -2685,6 +2887,10 @@ static Suite *client_suite(void)
     tcase_add_test(e2e, test_e2e_ask_udp);
     tcase_add_test(e2e, test_e2e_ask_server_errors);
     tcase_add_test(e2e, test_e2e_ask_usage);
+    tcase_add_test(e2e, test_e2e_ask_stdin);
+    tcase_add_test(e2e, test_e2e_ask_streams);
+    tcase_add_test(e2e, test_e2e_ask_reopens_after_idle_close);
+    tcase_add_test(e2e, test_e2e_ask_json);
     tcase_add_test(e2e, test_e2e_unreachable);
     tcase_add_test(e2e, test_e2e_timeout);
     tcase_add_test(e2e, test_e2e_play_script_guest);
