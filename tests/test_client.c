@@ -2237,8 +2237,35 @@ START_TEST(test_e2e_top_and_rank)
     ck_assert_int_eq(fd, 1);
     ck_assert_int_eq(strncmp(out, "2\tbo\t", 5), 0);
     ck_assert_ptr_nonnull(strstr(out, "\n1\tana\t"));
+    /* Not on the leaderboard: a name nobody used, and a player who has only played the bot. The
+     * server's answer is the same for both, and the client says what it means. */
+    static const char unranked[] = " is not ranked: only players with a rated round (a round against a person) "
+                                   "are on the leaderboard, and the server does not tell such a player from a "
+                                   "name nobody has used\n";
     ck_assert_int_eq(arcade(NULL, out, err, "rank", "nobody", NULL), 1);
-    ck_assert_str_eq(err, "arcade: server: unknown player\n");
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(strncmp(err, "arcade: nobody is not ranked: ", 30), 0);
+    ck_assert_str_eq(err + strlen("arcade: nobody"), unranked);
+    ck_assert_int_eq(arcade("rock\n", out, err, "play", "--name", "cy", NULL), 0);
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "cy", NULL), 1);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(strncmp(err, "arcade: cy is not ranked: ", 26), 0);
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "cy", "--json", NULL), 1);
+    ck_assert_str_eq(out, "[]\n");
+
+    /* --json: typed fields, and for rank which row is the player's. */
+    ck_assert_int_eq(arcade(NULL, out, err, "top", "1", "--json", NULL), 0);
+    ck_assert_int_eq(strncmp(out, "[{\"rank\":1,\"name\":\"ana\",\"rating\":", 33), 0);
+    ck_assert_ptr_nonnull(
+        strstr(out, ",\"provisional\":true,\"wins\":2,\"losses\":0,\"draws\":1,\"rounds\":3,\"form\":\"WWD\"}]\n"));
+    ck_assert_ptr_null(strstr(out, "is_player"));
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "-k", "1", "--json", NULL), 0);
+    ck_assert_int_eq(strncmp(out, "[{\"rank\":1,\"name\":\"ana\",", 24), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"form\":\"WWD\",\"is_player\":false},{\"rank\":2,\"name\":\"bo\","));
+    ck_assert_ptr_nonnull(strstr(out, "\"form\":\"LLD\",\"is_player\":true}]\n"));
+    ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "--json", "--tsv", NULL), 2);
+    ck_assert_int_eq(arcade(NULL, out, err, "ask", "--json", "t1", NULL), 0);
+    ck_assert_int_eq(strncmp(out, "[\n{\"request\":\"t1\",\"answer\":[{\"rank\":1,\"name\":\"ana\",", 51), 0);
     ck_assert_int_eq(arcade(NULL, out, err, "rank", NULL), 2);
     ck_assert_int_eq(arcade(NULL, out, err, "rank", "a!b", NULL), 2);
     ck_assert_int_eq(arcade(NULL, out, err, "rank", "bo", "-k", "51", NULL), 2);
