@@ -397,6 +397,10 @@ struct worker {
     int hold_round2;        /* hold: round 2 moves sent */
     uint64_t ops;
     uint64_t errors;
+    uint64_t refused;       /* connections refused with ebusy */
+    uint64_t closed;        /* connections the server closed */
+    uint64_t error_answers; /* requests answered with an error */
+    uint64_t missing;       /* answers or connections that did not come in time */
     uint64_t opened;
     uint64_t held;
     uint64_t last_ok;       /* ns of the last right answer */
@@ -507,6 +511,26 @@ static void conn_fail(struct worker *w, struct bconn *c, const char *fmt, ...)
     va_end(ap);
     fail(w, c->count > 0 ? c->count : 1, "connection %d.%u: %s", w->id, c->index, why);
     conn_close(w, c);
+}
+
+/* The server's text error line at p (`e<reason>\n`, as a short connection gets it, and as any
+ * connection gets `ebusy` when the server refuses it): count it by what it says and close. Returns
+ * 0 while the line is incomplete, else -1 (the connection is closed). */
+static long error_line(struct worker *w, struct bconn *c, const char *p, size_t left)
+{
+    const char *nl = memchr(p, '\n', left);
+    if (nl == NULL && left < IN_CAP - 1) {
+        return 0;
+    }
+    int len = nl != NULL ? (int)(nl - p - 1) : (int)left - 1;
+    if (len == 4 && memcmp(p + 1, "busy", 4) == 0) {
+        w->refused++;
+        conn_fail(w, c, "refused by the server: ebusy");
+        return -1;
+    }
+    w->error_answers++;
+    conn_fail(w, c, "answered e%.*s", len, p + 1);
+    return -1;
 }
 
 static int conn_flush(struct worker *w, struct bconn *c)
@@ -625,6 +649,10 @@ static void short_start(struct worker *w, struct bconn *c, uint64_t now)
 
 static void short_answer(struct worker *w, struct bconn *c)
 {
+    if (c->in[0] == 'e') {
+        error_line(w, c, c->in, c->inlen);
+        return;
+    }
     size_t n = c->inlen < SHORT_ANSWER_LEN ? c->inlen : SHORT_ANSWER_LEN;
     if (c->count == 0 || memcmp(c->in, SHORT_ANSWER, n) != 0 || c->inlen > SHORT_ANSWER_LEN) {
         conn_fail(w, c, "short: answer '%.*s', want d144", (int)strcspn(c->in, "\n"), c->in);
@@ -702,6 +730,9 @@ static size_t text_frame(const char *p, size_t left)
 /* Check the answer to a hello. Returns bytes used, 0 for more, -1 when the conn was closed. */
 static long hello_frame(struct worker *w, struct bconn *c, const char *p, size_t left)
 {
+    if (p[0] == 'e') {
+        return error_line(w, c, p, left);
+    }
     size_t len = text_frame(p, left);
     if (len == 0) {
         return 0;
@@ -735,6 +766,9 @@ static void hold_round(struct worker *w, struct bconn *c)
  * used, 0 for more, -1 when the connection was closed. */
 static long move_frame(struct worker *w, struct bconn *c, const char *p, size_t left)
 {
+    if (p[0] == 'e') {
+        return error_line(w, c, p, left);
+    }
     int named = !w->ctx->o->anonymous;
     size_t len = p[0] == RPS_OP_ERROR ? text_frame(p, left) : (named ? 3 : 1);
     if (left < len || len == 0) {
@@ -749,6 +783,7 @@ static long move_frame(struct worker *w, struct bconn *c, const char *p, size_t 
     int ok = named ? p[0] == RPS_OP_MOVE && p[1] >= '1' && p[1] <= '3' && rps_outcome(mine, p[1] - '0') == result
                    : result == RPS_DRAW || result == RPS_WIN || result == RPS_LOSS;
     if (p[0] == RPS_OP_ERROR) {
+        w->error_answers++;
         fail(w, 1, "connection %d.%u: move %d: E %.*s", w->id, c->index, mine, (int)len - 2, p + 2);
         c->head = (c->head + 1) % w->depth;
         c->count--;
@@ -802,6 +837,7 @@ static void stream_readable(struct worker *w, struct bconn *c)
             return;
         }
         if (n <= 0) {
+            w->closed++;
             conn_fail(w, c, "%s with %u answers missing", n == 0 ? "closed by the server" : strerror(errno),
                       c->count);
             return;
@@ -905,9 +941,11 @@ static void scan(struct worker *w, uint64_t now)
         if (c->state == CS_CLOSED && !w->draining && !is_hold(w)) {
             conn_open(w, c, now);   /* hold opens its connections once, in hold_tick */
         } else if ((c->state == CS_CONNECTING || c->state == CS_HELLO) && now - c->since > timeout) {
+            w->missing++;
             conn_fail(w, c, "no %s within %g s", c->state == CS_HELLO ? "answer to hello" : "connection",
                       (double)timeout / NS_PER_SEC);
         } else if (c->count > 0 && now - c->sent[c->head] > timeout) {
+            w->missing += c->count;
             conn_fail(w, c, "%u answers missing after %g s", c->count, (double)timeout / NS_PER_SEC);
         } else if (w->draining && c->state == CS_CONNECTING) {
             conn_close(w, c);   /* sent nothing before the deadline: nothing is lost */
@@ -1211,6 +1249,10 @@ static void collect(const struct bench_opts *o, const struct ctx *x, struct work
         struct worker *w = &ws[i];
         r->ops += w->ops;
         r->errors += w->errors;
+        r->refused += w->refused;
+        r->closed += w->closed;
+        r->error_answers += w->error_answers;
+        r->missing += w->missing;
         r->opened += w->opened;
         r->held += w->held;
         last = w->last_ok > last ? w->last_ok : last;
@@ -1306,9 +1348,62 @@ void bench_summary(FILE *out, const struct bench_opts *o, const struct bench_res
     if (o->load != BENCH_HOLD) {
         fprintf(out, "%.0f ops/s, ", r->elapsed > 0 ? (double)r->ops / r->elapsed : 0.0);
     }
-    fprintf(out, "p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms, errors %llu\n",
+    fprintf(out, "p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms, errors %llu",
             ns_to_ms(bench_hist_percentile(h, 50)), ns_to_ms(bench_hist_percentile(h, 90)),
             ns_to_ms(bench_hist_percentile(h, 99)), ns_to_ms(h->max), (unsigned long long)r->errors);
+    const struct {
+        const char *what;
+        uint64_t n;
+    } kinds[] = {
+        { "refused", r->refused },
+        { "closed", r->closed },
+        { "error answers", r->error_answers },
+        { "missing", r->missing },
+    };
+    const char *sep = " (";
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (kinds[i].n > 0) {
+            fprintf(out, "%s%s %llu", sep, kinds[i].what, (unsigned long long)kinds[i].n);
+            sep = ", ";
+        }
+    }
+    fputs(sep[0] == ',' ? ")\n" : "\n", out);
+}
+
+void bench_explain(FILE *out, const struct bench_opts *o, const struct bench_result *r)
+{
+    if (r->refused > 0) {
+        fprintf(out, "arcade bench: refused %llu connections (ebusy): the server's limits were hit, see arcaded "
+                     "--max-conns, --addr-conns and --conn-rate\n",
+                (unsigned long long)r->refused);
+    }
+    if (r->closed > 0) {
+        fprintf(out, "arcade bench: the server closed %llu connections: made room (--max-conns), "
+                     "dropped for unread output (--out-max), idle (--idle-timeout), or stopped\n",
+                (unsigned long long)r->closed);
+    }
+    if (r->error_answers > 0) {
+        fprintf(out, "arcade bench: the server answered %llu requests with an error\n",
+                (unsigned long long)r->error_answers);
+    }
+    /* A default arcaded lets a long connection play 1000 frames a second after a burst of 1000, and
+     * does not refuse past that: it reads later. A run that came out at that rate measured it. */
+    double budget = 1000.0 * r->elapsed + 1000.0;
+    double per_conn = o->conns > 0 ? (double)r->ops / o->conns : 0;
+    if (o->load == BENCH_LONG && r->elapsed > 0 && per_conn >= 0.9 * budget && per_conn <= 1.05 * budget) {
+        fprintf(out, "arcade bench: each connection played about %.0f rounds in %.2f s, what a server's "
+                     "--frame-rate allows by default (a burst of 1000, then 1000 a second): that limit may be what "
+                     "was measured\n",
+                per_conn, r->elapsed);
+    }
+    if (r->missing > 0 && o->load == BENCH_UDP) {
+        fprintf(out, "arcade bench: %llu datagrams unanswered: the server drops datagrams past --udp-rate a "
+                     "second from one address (default 1000)\n",
+                (unsigned long long)r->missing);
+    } else if (r->missing > 0) {
+        fprintf(out, "arcade bench: %llu answers or connections did not come within the timeout (--timeout)\n",
+                (unsigned long long)r->missing);
+    }
 }
 
 int bench_main(int argc, char **argv)
@@ -1341,6 +1436,7 @@ int bench_main(int argc, char **argv)
     if (r->errors > 0) {
         fprintf(stderr, "arcade bench: %llu errors; the first: %s\n", (unsigned long long)r->errors, r->first_error);
     }
+    bench_explain(stderr, &o, r);
     rc = r->errors == 0 ? BENCH_EXIT_OK : BENCH_EXIT_ERRORS;
     free(r);
     return rc;

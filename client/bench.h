@@ -63,6 +63,10 @@ struct bench_opts {
 struct bench_result {
     uint64_t ops;                   /* answers received and found right */
     uint64_t errors;                /* wrong, refused or missing answers, failed connects */
+    uint64_t refused;               /* of which connections refused by the server (ebusy) */
+    uint64_t closed;                /* connections the server closed */
+    uint64_t error_answers;         /* requests answered with an error (e... or E) */
+    uint64_t missing;               /* answers or connections that never came within the timeout */
     double elapsed;                 /* seconds from the start to the last answer (hold: held) */
     uint64_t opened;                /* hold: connections that answered round 1 */
     uint64_t held;                  /* hold: connections that answered both rounds */
@@ -90,8 +94,14 @@ int bench_parse(int argc, char **argv, struct bench_opts *o, char *err, size_t e
 int bench_run(const struct bench_opts *o, struct bench_result *r, char *err, size_t errlen);
 
 /* The one summary line, e.g. "long: 100 conns, depth 1, 10.00 s: 812345 ops, 81234 ops/s,
- * p50 0.950 ms, p90 1.200 ms, p99 1.800 ms, max 4.100 ms, errors 0". */
+ * p50 0.950 ms, p90 1.200 ms, p99 1.800 ms, max 4.100 ms, errors 0"; when there were errors, what
+ * they were follows in parentheses: "errors 1240 (refused 1234, closed 6)". */
 void bench_summary(FILE *out, const struct bench_opts *o, const struct bench_result *r);
+
+/* What the errors of a run say about the server, one "arcade bench: ..." line each (refusals, closes,
+ * error answers, missing answers), and whether a long load ran at a default --frame-rate, for
+ * stderr. */
+void bench_explain(FILE *out, const struct bench_opts *o, const struct bench_result *r);
 
 /* `arcade bench ...`: argv[0] is "bench". Returns an enum bench_exit. */
 int bench_main(int argc, char **argv);

@@ -274,8 +274,8 @@ START_TEST(test_long_against_arcaded)
 }
 END_TEST
 
-/* A server that answers every short request with a wrong square. */
-static pid_t wrong_server(int *port)
+/* A server that answers every short request with answer (NULL: closes without a word). */
+static pid_t fake_server(int *port, const char *answer)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t len = sizeof(sa);
@@ -295,7 +295,8 @@ static pid_t wrong_server(int *port)
     for (;;) {
         int c = accept(fd, NULL, NULL);
         char buf[64];
-        if (c >= 0 && read(c, buf, sizeof(buf)) > 0 && write(c, "d145\n", 5) < 0) {
+        if (c >= 0 && answer != NULL && read(c, buf, sizeof(buf)) > 0 &&
+            write(c, answer, strlen(answer)) < 0) {
             _exit(1);
         }
         if (c >= 0) {
@@ -307,7 +308,7 @@ static pid_t wrong_server(int *port)
 START_TEST(test_wrong_answers_are_errors)
 {
     int port;
-    pid_t pid = wrong_server(&port);
+    pid_t pid = fake_server(&port, "d145\n");
     struct bench_opts o;
     char ports[16];
     snprintf(ports, sizeof(ports), "%d", port);
@@ -326,6 +327,87 @@ START_TEST(test_wrong_answers_are_errors)
     ck_assert_msg(strstr(r->first_error, "d145") != NULL, "first error: %s", r->first_error);
     ck_assert_int_eq(exit_status, BENCH_EXIT_ERRORS);
     free(r);
+}
+END_TEST
+
+/* Run a short load against a fake server answering answer; r gets the result. */
+static void short_against(const char *answer, struct bench_result *r, char *summary, size_t cap, char *notes,
+                          size_t ncap)
+{
+    int port;
+    pid_t pid = fake_server(&port, answer);
+    struct bench_opts o;
+    char ports[16];
+    snprintf(ports, sizeof(ports), "%d", port);
+    char *a[] = { "bench", "short", "-c", "1", "-t", "1", "-d", "0.2", "--port", ports };
+    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
+    char err[256] = "";
+    int rc = bench_run(&o, r, err, sizeof(err));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(rc == 0, "bench_run: %s", err);
+    FILE *f = fmemopen(summary, cap, "w");
+    bench_summary(f, &o, r);
+    fclose(f);
+    f = fmemopen(notes, ncap, "w");
+    bench_explain(f, &o, r);
+    fclose(f);
+}
+
+/* What the server refused, closed or answered with an error is counted by kind and explained,
+ * not only counted as errors. */
+START_TEST(test_refusals_closes_and_error_answers_are_told)
+{
+    struct bench_result *r = malloc(sizeof(*r));
+    char summary[512], notes[1024];
+    ck_assert_ptr_nonnull(r);
+
+    short_against("ebusy\n", r, summary, sizeof(summary), notes, sizeof(notes));
+    ck_assert_uint_gt(r->refused, 0);
+    ck_assert_uint_eq(r->errors, r->refused);
+    ck_assert_uint_eq(r->ops, 0);
+    ck_assert_msg(strstr(summary, ", errors ") != NULL && strstr(summary, " (refused ") != NULL, "%s", summary);
+    ck_assert_msg(strstr(notes, "connections (ebusy): the server's limits were hit, see arcaded --max-conns, "
+                                "--addr-conns and --conn-rate\n") != NULL,
+                  "%s", notes);
+
+    short_against("eunknown op\n", r, summary, sizeof(summary), notes, sizeof(notes));
+    ck_assert_uint_gt(r->error_answers, 0);
+    ck_assert_uint_eq(r->refused, 0);
+    ck_assert_msg(strstr(summary, " (error answers ") != NULL, "%s", summary);
+    ck_assert_msg(strstr(notes, "requests with an error") != NULL, "%s", notes);
+    ck_assert_msg(strstr(r->first_error, "answered eunknown op") != NULL, "%s", r->first_error);
+
+    short_against(NULL, r, summary, sizeof(summary), notes, sizeof(notes));
+    ck_assert_uint_gt(r->closed, 0);
+    ck_assert_msg(strstr(summary, " (closed ") != NULL, "%s", summary);
+    ck_assert_msg(strstr(notes, "the server closed ") != NULL, "%s", notes);
+    free(r);
+}
+END_TEST
+
+/* A real arcaded refusing connections past --addr-conns: hold counts the refusals, and the
+ * command's exit status is 1. */
+START_TEST(test_hold_past_addr_conns_is_refused)
+{
+    struct harness srv;
+    ck_assert_msg(harness_start(&srv, "--quiet", "--addr-conns", "3", NULL) == 0, "server did not start: %s",
+                  srv.first);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", srv.port);
+    char *a[] = { "bench", "hold", "-c", "5", "-t", "1", "-d", "0.1", "--port", port };
+    struct bench_opts o;
+    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
+    struct bench_result *r = malloc(sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    char err[256] = "";
+    ck_assert_msg(bench_run(&o, r, err, sizeof(err)) == 0, "bench_run: %s", err);
+    ck_assert_uint_eq(r->refused, 2);
+    ck_assert_uint_eq(r->held, 3);
+    ck_assert_uint_eq(r->errors, 2);
+    ck_assert_int_eq(bench_main(ARGC(a), a), BENCH_EXIT_ERRORS);
+    free(r);
+    harness_cleanup(&srv);
 }
 END_TEST
 
@@ -389,6 +471,8 @@ static Suite *bench_suite(void)
     tcase_add_test(runs, test_long_against_arcaded);
     tcase_add_test(runs, test_wrong_answers_are_errors);
     tcase_add_test(runs, test_timeout_is_the_answer_deadline);
+    tcase_add_test(runs, test_refusals_closes_and_error_answers_are_told);
+    tcase_add_test(runs, test_hold_past_addr_conns_is_refused);
     suite_add_tcase(s, runs);
     return s;
 }
