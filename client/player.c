@@ -700,6 +700,7 @@ static void keys_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* --- the status line --- */
 
+/* The status line in full. */
 static void status_text(struct player *p, char *out, size_t cap)
 {
     const struct sess *s = &p->sess;
@@ -735,6 +736,40 @@ static void status_text(struct player *p, char *out, size_t cap)
     }
 }
 
+/* The same in a few words, for a narrow terminal: what counts down and which keys do what come
+ * first, names last (the screen cuts what still does not fit). */
+static void status_short(struct player *p, char *out, size_t cap)
+{
+    const struct sess *s = &p->sess;
+    double now = ev_time();
+    int left = (int)fmax(ceil(p->deadline - now), 0);
+    int held = (int)fmax(ceil(p->held_until - now), 0);
+
+    if (p->link == LINK_DOWN) {
+        snprintf(out, cap, "offline, reconnecting (q quits)");
+    } else if (p->link == LINK_CONNECTING || s->phase == SESS_OFFLINE) {
+        snprintf(out, cap, "connecting ...");
+    } else if (s->phase == SESS_NAMING || s->phase == SESS_SEATED) {
+        snprintf(out, cap, s->secret[0] != '\0' ? "logging in ..." : "registering ...");
+    } else if (s->phase == SESS_QUEUED) {
+        snprintf(out, cap, "waiting %.0f s (q quits)", floor(now - p->queued_since));
+    } else if (s->phase == SESS_LOBBY && s->pvp) {
+        snprintf(out, cap, "n new opponent, q quits");
+    } else if (s->phase == SESS_LOBBY && s->pending != RPS_NONE) {
+        snprintf(out, cap, "you play %s ...", words_name(s->pending));
+    } else if (s->phase == SESS_LOBBY) {
+        snprintf(out, cap, "r/p/s plays, q quits: vs the bot");
+    } else if (s->opp_away) {
+        snprintf(out, cap, "%s dropped, held %d s%s", s->opponent, held, s->pending != RPS_NONE ? "" : ": r/p/s, q");
+    } else if (s->pending == SESS_MOVE_IN) {
+        snprintf(out, cap, "%d s: your move is in: vs %s", left, s->opponent);
+    } else if (s->pending != RPS_NONE) {
+        snprintf(out, cap, "%d s: you play %s: vs %s", left, words_name(s->pending), s->opponent);
+    } else {
+        snprintf(out, cap, "%d s: r/p/s plays, q quits: vs %s", left, s->opponent);
+    }
+}
+
 static void update_status(struct player *p)
 {
     char text[256];
@@ -742,6 +777,10 @@ static void update_status(struct player *p)
         return;
     }
     status_text(p, text, sizeof(text));
+    int width = screen_width(&p->scr);
+    if (width > 0 && (int)strlen(text) > width - 1) {
+        status_short(p, text, sizeof(text));
+    }
     screen_status(&p->scr, text);
 }
 

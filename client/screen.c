@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -97,14 +98,31 @@ static void erase_status(struct screen *s)
     s->shown = 0;
 }
 
+int screen_width(const struct screen *s)
+{
+    struct winsize ws;
+    if (ioctl(fileno(s->out), TIOCGWINSZ, &ws) < 0 || ws.ws_col == 0) {
+        return 0;
+    }
+    return ws.ws_col;
+}
+
+/* The status line never reaches the last column: a line that wrapped would leave its first row
+ * behind at the next redraw, since "\r" and erase-line reach back only to the start of the row the
+ * cursor is on, and a terminal that has just filled its last column may wrap at the next byte. */
 static void draw_status(struct screen *s)
 {
     if (s->status[0] == '\0') {
         return;
     }
-    fprintf(s->out, "%s%s%s", s->colour ? "\033[2m" : "", s->status, s->colour ? "\033[0m" : "");
+    int len = (int)strlen(s->status);
+    int width = screen_width(s);
+    if (width > 0 && len > width - 1) {
+        len = width - 1;
+    }
+    fprintf(s->out, "%s%.*s%s", s->colour ? "\033[2m" : "", len, s->status, s->colour ? "\033[0m" : "");
     s->shown = 1;
-    s->shown_len = (int)strlen(s->status);
+    s->shown_len = len;
 }
 
 static const char *tone_sgr(enum screen_tone tone)

@@ -48,7 +48,10 @@ void screen_init(struct screen *s, FILE *out, int colour, int fancy);
 /* A permanent line, in a tone, with the status line redrawn below it. */
 void screen_line(struct screen *s, enum screen_tone tone, const char *text);
 
-/* Replace the status line. */
+/* The terminal's width in columns, or 0 when out is no terminal. */
+int screen_width(const struct screen *s);
+
+/* Replace the status line; it is cut to fit one row of the terminal. */
 void screen_status(struct screen *s, const char *text);
 
 /* Take the status line off the screen (before exit). */

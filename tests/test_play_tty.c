@@ -86,10 +86,10 @@ static void strip(struct term *t)
     t->text[o] = '\0';
 }
 
-/* env: "NAME=value" to set or "NAME" to unset, NULL-terminated. */
-static void term_start(struct term *t, const char *const *env, const char *const *args)
+/* env: "NAME=value" to set or "NAME" to unset, NULL-terminated; a terminal cols wide. */
+static void term_start_cols(struct term *t, const char *const *env, const char *const *args, int cols)
 {
-    struct winsize ws = { .ws_row = 24, .ws_col = 120 };
+    struct winsize ws = { .ws_row = 24, .ws_col = (unsigned short)cols };
     const char *argv[32];
     int n = 0;
 
@@ -126,6 +126,11 @@ static void term_start(struct term *t, const char *const *env, const char *const
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+}
+
+static void term_start(struct term *t, const char *const *env, const char *const *args)
+{
+    term_start_cols(t, env, args, 120);
 }
 
 /* Read what the child wrote, for at most ms. */
@@ -243,6 +248,89 @@ static void check_round(struct term *t, int n, const char *move)
 }
 
 static const char *const plain_env[] = { "NO_COLOR=1", NULL };
+
+#define MODEL_ROWS 400
+#define MODEL_COLS 128
+
+/* What a terminal cols wide shows after the child's output: rows of text, each marked when the
+ * terminal wrapped it into the next. Enough of a terminal for arcade: printable bytes, CR, LF, and
+ * erase to the end of the row (CSI K); other CSI sequences change nothing that is read here. */
+struct model {
+    int cols, rows;
+    int row, col;
+    char text[MODEL_ROWS][MODEL_COLS + 1];
+    int wrapped[MODEL_ROWS];
+};
+
+static void model_row(struct model *m, int row)
+{
+    ck_assert_int_lt(row, MODEL_ROWS);
+    while (m->rows <= row) {
+        memset(m->text[m->rows], ' ', (size_t)m->cols);
+        m->text[m->rows][m->cols] = '\0';
+        m->wrapped[m->rows++] = 0;
+    }
+}
+
+static void model_run(struct model *m, const char *raw, size_t len, int cols)
+{
+    memset(m, 0, sizeof(*m));
+    m->cols = cols;
+    model_row(m, 0);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        if (c == 0x1b && i + 1 < len && raw[i + 1] == '[') {
+            i += 2;
+            while (i < len && !((unsigned char)raw[i] >= 0x40 && (unsigned char)raw[i] <= 0x7e)) {
+                i++;
+            }
+            if (i < len && raw[i] == 'K') {
+                int from = m->col < m->cols ? m->col : m->cols - 1;
+                memset(m->text[m->row] + from, ' ', (size_t)(m->cols - from));
+            }
+        } else if (c == '\r') {
+            m->col = 0;
+        } else if (c == '\n') {
+            model_row(m, ++m->row);
+        } else if (c >= 0x20) {
+            if (m->col == m->cols) {    /* the last column was filled: this byte wraps */
+                m->wrapped[m->row] = 1;
+                model_row(m, ++m->row);
+                m->col = 0;
+            }
+            m->text[m->row][m->col++] = (char)c;
+        }
+    }
+}
+
+/* The lines the terminal shows, a wrapped line joined again, trailing blanks cut: the i-th of
+ * them in out, or -1 when there are fewer. */
+static int model_line(const struct model *m, int i, char *out, size_t cap)
+{
+    int r = 0;
+    for (int n = 0; r < m->rows; n++) {
+        size_t len = 0;
+        out[0] = '\0';
+        for (;;) {
+            int w = m->cols;
+            while (w > 0 && m->text[r][w - 1] == ' ' && !m->wrapped[r]) {
+                w--;
+            }
+            if (len + (size_t)w + 1 < cap) {
+                memcpy(out + len, m->text[r], (size_t)w);
+                len += (size_t)w;
+                out[len] = '\0';
+            }
+            if (!m->wrapped[r++] || r >= m->rows) {
+                break;
+            }
+        }
+        if (n == i) {
+            return 0;
+        }
+    }
+    return -1;
+}
 
 START_TEST(test_tty_key_plays_round_and_q_restores)
 {
@@ -546,6 +634,47 @@ START_TEST(test_tty_rejoin_after_a_crash)
 }
 END_TEST
 
+/* At 40 columns the status line fits one row, so each redraw takes the whole of the old one away:
+ * once the game is over, the terminal shows the lines it printed for good and nothing else. */
+START_TEST(test_tty_narrow_terminal)
+{
+    static struct term t;
+    static struct model m;
+    start_server(NULL, NULL);
+    const char *args[] = { "play", "--port", port_arg, NULL };
+    term_start_cols(&t, plain_env, args, 40);
+    ck_assert_int_eq(term_wait_for(&t, "r/p/s plays, q quits"), 0);
+    term_keys(&t, "r");
+    ck_assert_int_eq(term_wait_for(&t, "round 1: you rock"), 0);
+    ck_assert_int_eq(term_wait_for(&t, "draws "), 0);
+    size_t mark = term_mark(&t);
+    term_keys(&t, "p");
+    ck_assert_int_eq(term_wait_from(&t, mark, "round 2: you paper"), 0);
+    ck_assert_int_eq(term_wait_from(&t, mark, "draws "), 0);
+    ck_assert_int_eq(term_wait_from(&t, mark, "r/p/s plays"), 0);
+    term_keys(&t, "q");
+    ck_assert_int_eq(term_exit(&t), 0);
+
+    regex_t re;
+    ck_assert_int_eq(regcomp(&re, "^(arcade: rock-paper-scissors on 127\\.0\\.0\\.1:[0-9]+, against the bot|"
+                                  "round [12]: you (rock|paper), opponent [a-z]+: (win|loss|draw) +wins [0-9]+, "
+                                  "losses [0-9]+, draws [0-9]+|wins [0-9]+, losses [0-9]+, draws [0-9]+|)$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    model_run(&m, t.raw, t.len, 40);
+    char line[1024];
+    int rounds = 0;
+    for (int i = 0; model_line(&m, i, line, sizeof(line)) == 0; i++) {
+        ck_assert_msg(regexec(&re, line, 0, NULL, 0) == 0, "the screen kept '%s'", line);
+        rounds += strncmp(line, "round ", 6) == 0;
+    }
+    ck_assert_int_eq(rounds, 2);
+    regfree(&re);
+    term_close(&t);
+    stop_server();
+}
+END_TEST
+
 static Suite *tty_suite(void)
 {
     Suite *s = suite_create("play_tty");
@@ -561,6 +690,7 @@ static Suite *tty_suite(void)
     tcase_add_test(tc, test_tty_reconnects);
     tcase_add_test(tc, test_tty_opponent_drops_and_returns);
     tcase_add_test(tc, test_tty_rejoin_after_a_crash);
+    tcase_add_test(tc, test_tty_narrow_terminal);
     suite_add_tcase(s, tc);
     return s;
 }
