@@ -8,11 +8,14 @@
  *                                  sess.out --flush--> socket --sock_cb--> wire_decode --> sess_frame
  *
  * The connection is a small state machine of its own: connecting (a
- * non-blocking connect with a deadline), up, or waiting to retry. When it
- * drops, a timer retries with a delay doubling from 0.5 s to 8 s, and the
- * session logs in again: back in its match if the server held the seat (J),
- * else in the lobby (and queued again with --pvp). A move that was sent but
- * never answered is the session's to play again or report (sess.h).
+ * non-blocking connect with a deadline), up, or waiting to retry. The first
+ * connection (and its login) must succeed within --timeout, on a terminal
+ * too: nothing is lost by giving up before anything was played. Once it was
+ * up, a drop is retried with a delay doubling from 0.5 s to 8 s for
+ * --retry-for seconds without success, and the session logs in again: back
+ * in its match if the server held the seat (J), else in the lobby (and
+ * queued again with --pvp). A move that was sent but never answered is the
+ * session's to play again or report (sess.h).
  *
  * A name is an account: the first run registers it (R) and keeps the secret
  * the server sends (K) through secrets.c before it handles anything else;
@@ -75,6 +78,8 @@ struct player {
     int ever_up;                    /* connected at least once */
     int ever_answered;              /* the server answered a login at least once */
     double backoff;                 /* delay before the next retry */
+    double retry_for;               /* give up reconnecting after this long without success */
+    double down_since;              /* when the link was lost (ev_now), 0 while it is fine */
     char in[1024];                  /* bytes from the server not yet decoded */
     size_t inlen;
     ev_io sock_r;                   /* socket readable */
@@ -228,10 +233,22 @@ static void leave(struct player *p)
 
 static void retry_later(struct player *p, const char *what)
 {
-    char msg[600];
-    snprintf(msg, sizeof(msg), "%s; retrying in %g s", what, p->backoff);
+    char msg[700];
+    double now = ev_now(p->loop);
+    if (p->down_since == 0) {
+        p->down_since = now;
+    }
+    double left = p->down_since + p->retry_for - now;
+    if (left <= 0) {
+        snprintf(msg, sizeof(msg), "%s; no success for %g s: giving up", what, p->retry_for);
+        say(p, SCREEN_ALERT, msg);
+        stop(p, OPTS_EXIT_NET, 1);
+        return;
+    }
+    double delay = fmin(p->backoff, ceil(left * 10) / 10);  /* tenths, to be read */
+    snprintf(msg, sizeof(msg), "%s; retrying in %g s", what, delay);
     say(p, SCREEN_ALERT, msg);
-    ev_timer_set(&p->retry_t, p->backoff, 0.);
+    ev_timer_set(&p->retry_t, delay, 0.);
     ev_timer_start(p->loop, &p->retry_t);
     p->backoff = fmin(p->backoff * 2, PLAYER_BACKOFF_MAX);
     update_status(p);
@@ -265,7 +282,7 @@ static void connect_failed(struct player *p)
     const char *why = p->last_errno == ETIMEDOUT ? "timed out" : strerror(p->last_errno);
     close_link(p);
     snprintf(msg, sizeof(msg), "cannot connect to %s: %s", p->label, why);
-    if (!p->ever_up && !p->tty) {
+    if (!p->ever_up) {
         say(p, SCREEN_ALERT, msg);
         stop(p, OPTS_EXIT_NET, 0);
         return;
@@ -287,6 +304,9 @@ static void link_up(struct player *p)
     }
     p->ever_up = 1;
     p->backoff = PLAYER_BACKOFF_MIN;
+    if (p->sess.name[0] == '\0') {
+        p->down_since = 0;  /* a guest has no login to wait for: connected is back */
+    }
     ev_io_set(&p->sock_r, p->fd, EV_READ);
     ev_io_start(p->loop, &p->sock_r);
     ev_io_set(&p->sock_w, p->fd, EV_WRITE);
@@ -331,7 +351,7 @@ static void connect_begin(struct player *p)
     char err[512];
     p->addrs = dial_resolve(p->conn.host, p->conn.port, SOCK_STREAM, err, sizeof(err));
     if (p->addrs == NULL) {
-        if (!p->ever_up && !p->tty) {
+        if (!p->ever_up) {
             say(p, SCREEN_ALERT, err);
             stop(p, OPTS_EXIT_NET, 0);
             return;
@@ -461,6 +481,7 @@ static void show_note(struct player *p, const struct sess_event *ev)
     switch (ev->note) {
     case SESS_NOTE_NAMED:
         p->ever_answered = 1;
+        p->down_since = 0;
         p->queued_since = ev_time();
         break;
     case SESS_NOTE_WAITING:
@@ -607,7 +628,7 @@ static void login_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct player *p = container_of(w, struct player, login_t);
     char msg[400];
     snprintf(msg, sizeof(msg), "no answer from %s to the login in %g s", p->label, p->conn.timeout);
-    if (!p->ever_answered && !p->tty) {
+    if (!p->ever_answered) {
         say(p, SCREEN_ALERT, msg);
         stop(p, OPTS_EXIT_NET, 0);
         return;
@@ -830,17 +851,17 @@ static void watch_signal(struct player *p, ev_signal *w, void (*cb)(struct ev_lo
 
 /* --- setup --- */
 
-enum { PLAYER_NAME = 1, PLAYER_PVP, PLAYER_MOVE_TIMEOUT_OPT };
+enum { PLAYER_NAME = 1, PLAYER_PVP, PLAYER_MOVE_TIMEOUT_OPT, PLAYER_RETRY_FOR_OPT };
 
 static const struct opts_spec play_specs[] = {
     { "name", 'n', 1, PLAYER_NAME }, { "pvp", 0, 0, PLAYER_PVP }, { "move-timeout", 0, 1, PLAYER_MOVE_TIMEOUT_OPT },
-    OPTS_COMMON,
+    { "retry-for", 0, 1, PLAYER_RETRY_FOR_OPT }, OPTS_COMMON,
 };
 
 static void play_usage(FILE *f)
 {
     fprintf(f,
-            "usage: arcade play [--name NAME] [--pvp] [--move-timeout S] [options]\n"
+            "usage: arcade play [--name NAME] [--pvp] [--move-timeout S] [--retry-for S] [options]\n"
             "Play rock-paper-scissors against the bot, or with --pvp against a person.\n"
             "On a terminal: r rock, p paper, s scissors (1 scissors, 2 rock, 3 paper), n a new\n"
             "opponent after a match, q quits. From a script: moves as words on stdin\n"
@@ -850,10 +871,13 @@ static void play_usage(FILE *f)
             "                   in $XDG_CONFIG_HOME/arcade/ (~/.config/arcade/); later runs log in\n"
             "                   with it, and after a drop the match goes on where it was\n"
             "  --pvp            queue for a match against a person (needs --name)\n"
-            "  --move-timeout S the server's move window, for the countdown (default 30)\n%s"
+            "  --move-timeout S the server's move window, for the countdown (default 30)\n"
+            "  --retry-for S    after a drop, reconnect for S seconds without success, then\n"
+            "                   give up (default 60)\n%s"
             "exit status: 0 done, 1 name refused (or its secret cannot be kept, or another\n"
             "             login took the session over), 2 bad usage or bad move word, 3 could\n"
-            "             not connect, no answer to the login, or nobody to play (scripts)\n",
+            "             not connect or log in within --timeout, could not reconnect within\n"
+            "             --retry-for, or nobody to play (scripts)\n",
             opts_common_help);
 }
 
@@ -880,6 +904,8 @@ static int parse(struct player *p, int argc, char **argv)
             pvp = 1;
         } else if (id == PLAYER_MOVE_TIMEOUT_OPT) {
             status = opts_seconds(val, &p->move_timeout, err, sizeof(err)) < 0 ? OPTS_EXIT_USAGE : -1;
+        } else if (id == PLAYER_RETRY_FOR_OPT) {
+            status = opts_seconds(val, &p->retry_for, err, sizeof(err)) < 0 ? OPTS_EXIT_USAGE : -1;
         } else if (id == 0) {
             snprintf(err, sizeof(err), "unexpected argument '%s'", val);
             status = OPTS_EXIT_USAGE;
@@ -954,6 +980,7 @@ int player_main(int argc, char **argv)
     struct player *p = &player;
 
     p->move_timeout = PLAYER_MOVE_TIMEOUT;
+    p->retry_for = PLAYER_RETRY_FOR;
     p->status = -1;
     int status = parse(p, argc, argv);
     if (status < 0) {

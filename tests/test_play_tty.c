@@ -7,10 +7,12 @@
  * opponent's drop and return, a match rejoined after a crash, and that the
  * terminal's settings come back after q, Ctrl-C and SIGTERM.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <regex.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -634,6 +637,57 @@ START_TEST(test_tty_rejoin_after_a_crash)
 }
 END_TEST
 
+/* A port where nothing listens: bound, never listening, so connecting is refused. */
+static int closed_port(int *fd)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(*fd, 0);
+    ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+    return ntohs(sa.sin_port);
+}
+
+/* On a terminal too, a server that cannot be reached at all is exit 3, not a retry forever. */
+START_TEST(test_tty_first_connect_is_bounded)
+{
+    static struct term t;
+    char port[16], want[128];
+    int fd;
+    snprintf(port, sizeof(port), "%d", closed_port(&fd));
+    const char *args[] = { "play", "--port", port, "--timeout", "1", NULL };
+    term_start(&t, plain_env, args);
+    snprintf(want, sizeof(want), "cannot connect to 127.0.0.1:%s: Connection refused", port);
+    ck_assert_int_eq(term_wait_for(&t, want), 0);
+    ck_assert_int_eq(term_exit(&t), 3);
+    ck_assert_ptr_null(strstr(t.text, "retrying"));
+    ck_assert(term_restored(&t));
+    term_close(&t);
+    close(fd);
+}
+END_TEST
+
+/* After a drop, reconnecting stops after --retry-for seconds without success: exit 3. */
+START_TEST(test_tty_reconnect_gives_up)
+{
+    static struct term t;
+    start_server(NULL, NULL);
+    const char *args[] = { "play", "--port", port_arg, "--retry-for", "1", NULL };
+    term_start(&t, plain_env, args);
+    ck_assert_int_eq(term_wait_for(&t, "guest vs the bot"), 0);
+    term_keys(&t, "r");
+    ck_assert_int_eq(term_wait_for(&t, "round 1: you rock"), 0);
+    stop_server();
+    ck_assert_int_eq(term_wait_for(&t, "retrying in"), 0);
+    ck_assert_int_eq(term_exit(&t), 3);
+    ck_assert_ptr_nonnull(strstr(t.text, "no success for 1 s: giving up"));
+    ck_assert(term_restored(&t));
+    term_close(&t);
+}
+END_TEST
+
 /* At 40 columns the status line fits one row, so each redraw takes the whole of the old one away:
  * once the game is over, the terminal shows the lines it printed for good and nothing else. */
 START_TEST(test_tty_narrow_terminal)
@@ -691,6 +745,8 @@ static Suite *tty_suite(void)
     tcase_add_test(tc, test_tty_opponent_drops_and_returns);
     tcase_add_test(tc, test_tty_rejoin_after_a_crash);
     tcase_add_test(tc, test_tty_narrow_terminal);
+    tcase_add_test(tc, test_tty_first_connect_is_bounded);
+    tcase_add_test(tc, test_tty_reconnect_gives_up);
     suite_add_tcase(s, tc);
     return s;
 }
