@@ -160,7 +160,7 @@ static const char *const LOAD_NAMES[] = {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: arcade bench <load> [options]\n"
+            "usage: arcade bench LOAD [options]\n"
             "  short  connect, send a12, check d144, close, repeat\n"
             "  long   persistent rock-paper-scissors connections, -p moves in flight each\n"
             "  udp    datagrams a12 -> d144, -c in flight; no answer within 1 s is an error\n"
@@ -176,7 +176,9 @@ static void usage(FILE *out)
             "  --timeout S  seconds a connection or an answer may take before it counts as an\n"
             "               error (default 5; udp 1, hold 30), and the wait for the first one\n"
             "  -h, --help   show this help\n"
-            "prints one summary line; exit 0 if no error, 1 errors, 2 usage, 3 cannot connect\n");
+            "Prints one summary line, what its errors were (refused, closed, error answers,\n"
+            "missing), and on stderr what they say about the server's limits.\n"
+            "exit status: 0 no error, 1 errors, 2 bad usage, 3 cannot connect\n");
 }
 
 static int bad(char *err, size_t errlen, const char *fmt, ...)

@@ -50,7 +50,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(f, "\nEvery command takes --host HOST and --port PORT (default 127.0.0.1:5000, or\n"
-               "$ARCADE_HOST and $ARCADE_PORT) and --help. See 'arcade COMMAND --help'.\n");
+               "$ARCADE_HOST and $ARCADE_PORT), --timeout S (seconds to connect or wait for an\n"
+               "answer, default 5) and -h, --help. See 'arcade COMMAND --help'.\n");
 }
 
 int main(int argc, char **argv)

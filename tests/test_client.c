@@ -1688,14 +1688,32 @@ START_TEST(test_e2e_version_help)
     ck_assert_ptr_nonnull(strstr(out, "arcade "));
     char *h[] = { (char *)harness_arcade(), "--help", NULL };
     ck_assert_int_eq(harness_run(h, NULL, out, OUT_CAP, err, OUT_CAP), 0);
-    static const char *cmds[] = { "play", "account", "ask", "square", "cube", "fourth", "top", "rank" };
+    /* README's copy of the help is the help. */
+    char readme[65536];
+    int rfd = open("README.md", O_RDONLY);
+    ck_assert_msg(rfd >= 0, "README.md not found: run the suite from the repository's root");
+    ssize_t rn = read(rfd, readme, sizeof(readme) - 1);
+    close(rfd);
+    readme[rn > 0 ? rn : 0] = '\0';
+    const char *block = strstr(readme, "$ arcade --help\n");
+    ck_assert_ptr_nonnull(block);
+    block += strlen("$ arcade --help\n");
+    ck_assert_int_eq(strncmp(block, out, strlen(out)), 0);
+    ck_assert_int_eq(strncmp(block + strlen(out), "```", 3), 0);
+    /* Every command takes what the help says every command takes. */
+    static const char *cmds[] = { "play", "account", "ask", "square", "cube", "fourth", "top", "rank", "bench" };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         ck_assert_ptr_nonnull(strstr(out, cmds[i]));
         char *sub[] = { (char *)harness_arcade(), (char *)cmds[i], "--help", NULL };
-        char sout[8192], serr[1024];
+        char *sub_h[] = { (char *)harness_arcade(), (char *)cmds[i], "-h", NULL };
+        char sout[8192], serr[1024], hout[8192];
         ck_assert_int_eq(harness_run(sub, NULL, sout, sizeof(sout), serr, sizeof(serr)), 0);
-        ck_assert_ptr_nonnull(strstr(sout, "--host"));
-        ck_assert_ptr_nonnull(strstr(sout, "--port"));
+        ck_assert_int_eq(harness_run(sub_h, NULL, hout, sizeof(hout), serr, sizeof(serr)), 0);
+        ck_assert_str_eq(sout, hout);
+        ck_assert_msg(strstr(sout, "--host ") != NULL && strstr(sout, "--port ") != NULL &&
+                          strstr(sout, "--timeout S") != NULL && strstr(sout, "-h, --help") != NULL &&
+                          strstr(sout, "exit status") != NULL,
+                      "arcade %s --help:\n%s", cmds[i], sout);
     }
     /* The server takes -h as --help, as the client does. */
     char *sh[] = { (char *)harness_arcaded(), "-h", NULL };
