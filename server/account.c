@@ -28,8 +28,10 @@ int account_init(struct game *g)
     }
     g->fails_by_addr = limit_table_new(FAIL_TABLE_MAX);
     g->fails_by_account = limit_table_new(FAIL_TABLE_MAX);
+    g->fails_by_pair = limit_table_new(FAIL_TABLE_MAX);
     g->names_by_addr = limit_table_new(FAIL_TABLE_MAX);
-    if (g->fails_by_addr == NULL || g->fails_by_account == NULL || g->names_by_addr == NULL) {
+    if (g->fails_by_addr == NULL || g->fails_by_account == NULL || g->fails_by_pair == NULL ||
+        g->names_by_addr == NULL) {
         log_error("out of memory");
         account_free(g);
         return -1;
@@ -41,8 +43,18 @@ void account_free(struct game *g)
 {
     limit_table_free(g->fails_by_addr);
     limit_table_free(g->fails_by_account);
+    limit_table_free(g->fails_by_pair);
     limit_table_free(g->names_by_addr);
-    g->fails_by_addr = g->fails_by_account = g->names_by_addr = NULL;
+    g->fails_by_addr = g->fails_by_account = g->fails_by_pair = g->names_by_addr = NULL;
+}
+
+/* The key of one address's failures against one account. */
+static void account_pair_key(const unsigned char addr[LIMIT_ADDR_KEY], int64_t id, unsigned char pair[LIMIT_ADDR_KEY])
+{
+    unsigned char in[LIMIT_ADDR_KEY + sizeof(id)];
+    memcpy(in, addr, LIMIT_ADDR_KEY);
+    memcpy(in + LIMIT_ADDR_KEY, &id, sizeof(id));
+    crypto_generichash(pair, LIMIT_ADDR_KEY, in, sizeof(in), NULL, 0);
 }
 
 static void hash_secret(const unsigned char secret[SECRET_BYTES], unsigned char hash[STORE_HASH_LEN])
@@ -75,7 +87,7 @@ static int name_allowed(struct game *g, const struct sockaddr_storage *peer, con
     if (g->name_rate <= 0) {
         return 1;
     }
-    limit_addr_key(peer, addr);
+    limit_addr_owner_key(peer, addr);
     if (!limit_table_take(g->names_by_addr, addr, sizeof(addr), g->name_rate / 60, g->name_rate, ev_now(g->loop))) {
         *reason = "too many new names";
         return 0;
@@ -150,12 +162,12 @@ int account_register(struct game *g, const struct sockaddr_storage *peer, const 
 int account_login(struct game *g, const struct sockaddr_storage *peer, const char *name, const char *secret,
                   size_t secret_len, struct store_account *acct, const char **reason)
 {
-    unsigned char addr[LIMIT_ADDR_KEY], bytes[SECRET_BYTES], hash[STORE_HASH_LEN];
+    unsigned char addr[LIMIT_ADDR_KEY], pair[LIMIT_ADDR_KEY], bytes[SECRET_BYTES], hash[STORE_HASH_LEN];
     ev_tstamp now = ev_now(g->loop);
     char err[256];
     size_t n = 0;
 
-    limit_addr_key(peer, addr);
+    limit_addr_owner_key(peer, addr);
     if (limit_table_peek(g->fails_by_addr, addr, sizeof(addr), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now) < 1) {
         *reason = "too many attempts";
         return -1;
@@ -168,8 +180,13 @@ int account_login(struct game *g, const struct sockaddr_storage *peer, const cha
         *reason = "not registered";
         return -1;
     }
+    /* An account that has had its failures refuses the addresses that failed against it, not
+     * everyone: whoever holds the secret, and has not been guessing, still gets in. */
+    account_pair_key(addr, acct->id, pair);
     if (limit_table_peek(g->fails_by_account, &acct->id, sizeof(acct->id), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST,
-                         now) < 1) {
+                         now) < 1 &&
+        limit_table_peek(g->fails_by_pair, pair, sizeof(pair), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now) <
+            ACCOUNT_FAIL_BURST) {
         *reason = "too many attempts";
         return -1;
     }
@@ -184,7 +201,8 @@ int account_login(struct game *g, const struct sockaddr_storage *peer, const cha
         limit_table_take(g->fails_by_addr, addr, sizeof(addr), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now);
         limit_table_take(g->fails_by_account, &acct->id, sizeof(acct->id), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST,
                          now);
-        log_info("account: wrong secret for %s", acct->name);
+        limit_table_take(g->fails_by_pair, pair, sizeof(pair), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now);
+        log_debug("account: wrong secret for %s", acct->name);
         *reason = "wrong secret";
         return -1;
     }

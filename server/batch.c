@@ -240,6 +240,15 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
     for (size_t i = 0; i < b->ntotals; i++) {
         b->totals[i].p->slot = -1;
     }
+    for (size_t i = 0; i < b->nrounds; i++) {
+        struct batch_round *r = &b->rounds[i];
+        if (ok && r->stored != NULL) {
+            (*r->stored)++;
+        }
+        if (r->pending != NULL) {
+            (*r->pending)--;
+        }
+    }
     for (size_t i = 0; i < b->nspans; i++) {
         conn_unhold(b->spans[i].c);
     }

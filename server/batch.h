@@ -29,6 +29,8 @@ struct batch_round {
     int move[2];        /* 0: did not move */
     char outcome;       /* from player 0's side: 'W', 'L' or 'D' */
     int timeout;        /* decided by forfeit */
+    unsigned *stored;   /* counted once the round is stored (may be NULL) */
+    unsigned *pending;  /* rounds of its owner still in a batch: less one once resolved (may be NULL) */
 };
 
 /* A player as the group commit sees it: kept by its owner (a session), which must outlive the

@@ -94,16 +94,6 @@ const char *conn_peer_name(const struct conn *c, char *out, size_t cap)
     return out;
 }
 
-/* Addresses are grouped as their owners get them: one IPv4 address, one IPv6 /64. */
-static void holder_key(const struct sockaddr_storage *sa, unsigned char key[LIMIT_ADDR_KEY])
-{
-    static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    limit_addr_key(sa, key);
-    if (memcmp(key, v4mapped, sizeof(v4mapped)) != 0) {
-        memset(key + 8, 0, LIMIT_ADDR_KEY - 8);
-    }
-}
-
 static unsigned holder_slot(const struct conn_pool *pool, const unsigned char key[LIMIT_ADDR_KEY], unsigned cap)
 {
     unsigned char h[crypto_shorthash_BYTES];
@@ -151,7 +141,7 @@ static int grow_holders(struct conn_pool *pool)
 static int hold(struct conn_pool *pool, struct conn *c)
 {
     unsigned char key[LIMIT_ADDR_KEY];
-    holder_key(&c->peer, key);
+    limit_addr_owner_key(&c->peer, key);
     struct conn_holder *h = find_holder(pool, key);
     if (h == NULL) {
         if ((pool->nholders >= pool->holders_cap && grow_holders(pool) < 0 && pool->holders_cap == 0) ||
@@ -194,7 +184,7 @@ static void unhold(struct conn_pool *pool, struct conn *c)
 unsigned conn_pool_held(const struct conn_pool *pool, const struct sockaddr_storage *peer)
 {
     unsigned char key[LIMIT_ADDR_KEY];
-    holder_key(peer, key);
+    limit_addr_owner_key(peer, key);
     const struct conn_holder *h = find_holder(pool, key);
     return h != NULL ? h->n : 0;
 }
@@ -211,7 +201,9 @@ struct conn *conn_pool_crowding(const struct conn_pool *pool, unsigned than)
     }
     struct conn *idlest = NULL;
     for (struct conn *c = most != NULL ? most->conns : NULL; c != NULL; c = c->holder_next) {
-        if (c->state == CONN_OPEN && (idlest == NULL || c->last_active < idlest->last_active)) {
+        /* A draining connection holds its place too: closing it loses only answers its client is
+         * not reading. */
+        if (c->state != CONN_CLOSED && (idlest == NULL || c->last_active < idlest->last_active)) {
             idlest = c;
         }
     }

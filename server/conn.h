@@ -119,8 +119,8 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
 const char *conn_peer_name(const struct conn *c, char *out, size_t cap);
 /* Open connections from peer's address (an IPv6 address counts with its /64). */
 unsigned conn_pool_held(const struct conn_pool *pool, const struct sockaddr_storage *peer);
-/* The connection to close to make room: the least recently active of the address that holds the
- * most, if that address holds more than `than`; else NULL. */
+/* The connection to close to make room: the least recently active (open or draining) of the address
+ * that holds the most, if that address holds more than `than`; else NULL. */
 struct conn *conn_pool_crowding(const struct conn_pool *pool, unsigned than);
 /* Free what the pool keeps besides its connections (at exit, once every connection is freed). */
 void conn_pool_free(struct conn_pool *pool);

@@ -11,6 +11,7 @@
 #include "rps.h"
 
 struct limit_table;
+struct match;
 struct session;
 struct store;
 
@@ -30,11 +31,13 @@ struct game {
     unsigned names_cap;             /* buckets, a power of two */
     unsigned nnames;
     struct session *reap;           /* sessions to free after the commit */
+    struct match *over;             /* matches over, freed once their rounds are committed */
     struct session *queue_head;     /* players waiting for an opponent, FIFO */
     struct session *queue_tail;
 
     struct limit_table *fails_by_addr;      /* failed proofs of secrets, per address */
     struct limit_table *fails_by_account;   /* and per account */
+    struct limit_table *fails_by_pair;      /* and per address against one account */
     struct limit_table *names_by_addr;      /* new names (rows, registrations) per address */
 };
 

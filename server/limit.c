@@ -296,6 +296,15 @@ void limit_addr_key(const struct sockaddr_storage *sa, unsigned char key[LIMIT_A
     }
 }
 
+void limit_addr_owner_key(const struct sockaddr_storage *sa, unsigned char key[LIMIT_ADDR_KEY])
+{
+    static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    limit_addr_key(sa, key);
+    if (memcmp(key, v4mapped, sizeof(v4mapped)) != 0) {
+        memset(key + 8, 0, LIMIT_ADDR_KEY - 8);
+    }
+}
+
 struct limit_addrs *limit_addrs_new(void)
 {
     struct limit_addrs *a = malloc(sizeof(*a));

@@ -57,6 +57,9 @@ int limit_table_take(struct limit_table *t, const void *key, size_t keylen, doub
  * is not part of it. Any other family is all zeros. */
 #define LIMIT_ADDR_KEY 16
 void limit_addr_key(const struct sockaddr_storage *sa, unsigned char key[LIMIT_ADDR_KEY]);
+/* An address as its owner holds it: one IPv4 address, or an IPv6 /64 (the rest zeroed), for the
+ * limits one owner must not get around by changing addresses. */
+void limit_addr_owner_key(const struct sockaddr_storage *sa, unsigned char key[LIMIT_ADDR_KEY]);
 
 /* Recent connections per source address: a limit_table of addresses. */
 struct limit_addrs;

@@ -105,15 +105,35 @@ void match_queue(struct session *s)
 /* The match is over: both players are back in the lobby, and a player who is away is gone. */
 static void finish(struct match *m, const char *why)
 {
-    log_info("match: %s against %s over (%s): rounds %u; wins %u, losses %u, draws %u for %s", m->p[0]->name,
-             m->p[1]->name, why, m->round - 1, m->wins, m->losses, m->draws, m->p[0]->name);
     ev_timer_stop(m->game->loop, &m->window_w);
+    m->why = why;
+    snprintf(m->names, sizeof(m->names), "%s against %s", m->p[0]->name, m->p[1]->name);
     for (int i = 0; i < 2; i++) {
         m->p[i]->match = NULL;
         m->p[i]->place = SESSION_LOBBY;
         session_release(m->p[i]);
     }
-    free(m);
+    /* Its rounds in the batch still count into it when they are stored: freed by match_reap. */
+    m->over = 1;
+    m->over_next = m->game->over;
+    m->game->over = m;
+}
+
+void match_reap(struct game *g)
+{
+    struct match **p = &g->over;
+    while (*p != NULL) {
+        struct match *m = *p;
+        if (m->in_batch > 0) {
+            p = &m->over_next;
+            continue;
+        }
+        *p = m->over_next;
+        /* Logged now, when its score is what was stored. */
+        log_info("match: %s over (%s): stored wins %u, losses %u, draws %u for the first", m->names, m->why, m->wins,
+                 m->losses, m->draws);
+        free(m);
+    }
 }
 
 /* Store the round; outcome from p[0]'s side. */
@@ -124,14 +144,14 @@ static void record_round(struct match *m, char outcome, int timeout)
         .move = { m->move[0], m->move[1] },
         .outcome = outcome,
         .timeout = timeout,
+        .stored = outcome == 'W' ? &m->wins : outcome == 'L' ? &m->losses : &m->draws,
+        .pending = &m->in_batch,
     };
     if (batch_round(&m->game->batch, &r) < 0) {
         log_error("match: out of memory storing a round of %s against %s", m->p[0]->name, m->p[1]->name);
         return;
     }
-    m->wins += outcome == 'W';
-    m->losses += outcome == 'L';
-    m->draws += outcome == 'D';
+    m->in_batch++;
 }
 
 static void next_round(struct match *m)
@@ -263,10 +283,15 @@ void match_rejoin(struct session *s)
     char text[RPS_NAME_MAX + 64];
 
     m->away[me] = 0;
+    /* The score counts stored rounds only (the commit counts them), so the snapshot needs no wait. */
     snprintf(text, sizeof(text), "%s %u %u %u %u %d %u", m->p[1 - me]->name, m->round, won, lost, m->draws,
              m->move[me] != 0, seconds_left(m));
-    /* The score may hold rounds of this iteration: the snapshot waits for their commit. */
-    session_send_text(s, RPS_OP_REJOINED, text, SESSION_HELD);
+    session_send_text(s, RPS_OP_REJOINED, text, SESSION_NOW);
+    if (m->away[1 - me]) {
+        /* The opponent dropped too while this player was away: it was told nothing then. */
+        snprintf(text, sizeof(text), "%u", seconds_left(m));
+        session_send_text(s, RPS_OP_DROPPED, text, SESSION_NOW);
+    }
     if (was_away) {
         session_send_op(m->p[1 - me], RPS_OP_BACK, SESSION_NOW);
         log_info("match: %s rejoined against %s", s->name, m->p[1 - me]->name);

@@ -18,7 +18,12 @@ struct match {
     int timeouts[2];        /* timed-out rounds in a row */
     int away[2];            /* the connection is gone; the seat is held to the end of the window */
     unsigned round;         /* the current round, from 1 (void rounds count) */
-    unsigned wins, losses, draws;   /* stored rounds, from p[0]'s side */
+    unsigned wins, losses, draws;   /* stored rounds, from p[0]'s side: counted by the commit */
+    unsigned in_batch;      /* rounds still waiting for a commit: the match is freed after them */
+    int over;               /* finished: on game->over until in_batch is 0 */
+    const char *why;        /* why it finished, for the log */
+    char names[2 * 32 + 16]; /* "ana against bo", for the log once the players may be gone */
+    struct match *over_next;
     ev_timer window_w;      /* the move window of the current round */
 };
 
@@ -39,5 +44,7 @@ void match_drop(struct session *s);
 void match_rejoin(struct session *s);
 /* End s's match with its current round void (`T v` to both), storing nothing: shutdown. */
 void match_abort(struct session *s);
+/* Free the matches that are over and whose rounds are all committed: after the commit. */
+void match_reap(struct game *g);
 
 #endif

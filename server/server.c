@@ -41,6 +41,7 @@
 #include "board.h"
 #include "limit.h"
 #include "log.h"
+#include "match.h"
 #include "net.h"
 #include "play.h"
 #include "reply.h"
@@ -258,6 +259,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         conn_pool_flush(pool);
     }
     session_reap(&srv->game);
+    match_reap(&srv->game);
     /* After a crowd has gone, hand its memory back to the system: malloc keeps freed chunks, and
      * thousands of connections are megabytes of structs and buffers. The peak starts again from
      * what is left, so a crowd that leaves in waves is given back wave by wave. */
@@ -305,6 +307,10 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     srv->stopping = 1;
+    /* Results held for a database locked elsewhere wait no longer than the drain does. */
+    if (srv->cfg.lock_wait > DRAIN_TIMEOUT) {
+        srv->cfg.lock_wait = DRAIN_TIMEOUT;
+    }
     report_refusals(srv);
     log_info("shutdown: signal %d, %u connections open", w->signum, srv->pool.n);
     ev_io_stop(loop, &srv->accept_w);
@@ -443,6 +449,7 @@ int server_run(struct server *srv)
         ev_signal_stop(srv->loop, &srv->stop_w[i]);
     }
     session_free_all(&srv->game);
+    match_reap(&srv->game);
     conn_pool_free(&srv->pool);
     batch_free(&srv->game.batch);
     account_free(&srv->game);

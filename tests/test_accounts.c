@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "expect.h"
@@ -728,11 +729,21 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
     expect_frame(fd, "guesser", 'N', "too many attempts");
     hang_up(&fd);
 
-    /* The account's budget: the right secret from another address is refused too. */
+    /* The account's budget is spent: an address that then fails against it is refused, secret right or
+     * wrong; the owner, who has not been guessing, still gets in from its own address. */
+    int guesser = dial_from("127.0.0.3");
+    snprintf(wrong, sizeof(wrong), "%064d", FAIL_BURST + 1);
+    send_login(guesser, "ana", wrong);
+    expect_frame(guesser, "127.0.0.3", 'N', "wrong secret");
+    send_login(guesser, "ana", ana_secret);
+    expect_frame(guesser, "127.0.0.3", 'N', "too many attempts");
+    hang_up(&guesser);
+    int owner = dial_from("127.0.0.4");
+    login(owner, "ana", ana_secret, "ana");
+    expect_taken_over(&ana, "ana (first)");
+    ana = owner;
+    /* Another address's own budget is whole: another account's right secret works. */
     int far = dial_from("127.0.0.2");
-    send_login(far, "ana", ana_secret);
-    expect_frame(far, "127.0.0.2", 'N', "too many attempts");
-    /* That address's own budget is whole: another account's right secret works. */
     login(far, "bo", bo_secret, "bo");
     expect_taken_over(&bo, "bo (first)");
     expect_bot_round(far, "bo (127.0.0.2)", ROCK);
@@ -741,7 +752,7 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
     int near = dial_from("127.0.0.1");
     send_login(near, "bo", bo_secret);
     expect_frame(near, "127.0.0.1", 'N', "too many attempts");
-    /* None of this disturbed ana's own connection. */
+    /* The owner plays on. */
     expect_bot_round(ana, "ana", PAPER);
     hang_up(&near);
     hang_up(&far);
@@ -902,6 +913,71 @@ START_TEST(test_new_names_are_limited_per_address)
 }
 END_TEST
 
+/* The snapshot's score counts stored rounds only, and it is sent at once, even while another process
+ * holds the database's lock: a round refused (games unavailable) is not in it. */
+START_TEST(test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_lock)
+{
+    char secret[SECRET_HEX + 1], unavailable[2 + 17];
+
+    if (!cleanup_registered) {
+        atexit(teardown);
+        cleanup_registered = 1;
+    }
+    START(&srv, "--lock-wait", "0.2", NULL);
+    memcpy(unavailable, "E\x11" "games unavailable", sizeof(unavailable));
+    int c1 = dial(srv.port);
+    register_name(c1, "ana", secret);
+    int bo = dial(srv.port);
+    hello(bo, "bo");
+    match_pair(c1, "ana", bo, "bo");
+    sqlite3 *locker = NULL;
+    ck_assert_int_eq(sqlite3_open(srv.db, &locker), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(locker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    send_move(c1, ROCK);
+    send_move(bo, SCISSORS);
+    expect_bytes_as(c1, "ana", unavailable, sizeof(unavailable));
+    expect_bytes_as(bo, "bo", unavailable, sizeof(unavailable));
+    hang_up(&c1);
+    expect_dropped(bo, "bo", 30);
+    int c2 = dial(srv.port);
+    login(c2, "ana", secret, "ana");
+    expect_snapshot(c2, "ana", "bo 2 0 0 0 0 ", 30);    /* round 2, nothing stored, no move in */
+    EXPECT(bo, "C");
+    ck_assert_int_eq(sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(locker);
+    send_move(c2, PAPER);
+    send_move(bo, ROCK);
+    expect_result(c2, "ana", PAPER, ROCK);
+    expect_result(bo, "bo", ROCK, PAPER);
+    hang_up(&c2);
+    hang_up(&bo);
+    stop_server();
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
+}
+END_TEST
+
+/* Both players dropped: the first back is told, after its snapshot, that the other's seat is held. */
+START_TEST(test_back_while_the_opponent_is_away_is_told_so)
+{
+    char sa[SECRET_HEX + 1], sb[SECRET_HEX + 1];
+
+    start_server("30");
+    int a = dial(srv.port), b = dial(srv.port);
+    register_name(a, "ana", sa);
+    register_name(b, "bo", sb);
+    match_pair(a, "ana", b, "bo");
+    hang_up(&a);
+    expect_dropped(b, "bo", 30);
+    hang_up(&b);
+    int a2 = dial(srv.port);
+    login(a2, "ana", sa, "ana");
+    expect_snapshot(a2, "ana", "bo 1 0 0 0 0 ", 30);
+    expect_dropped(a2, "ana", 30);
+    hang_up(&a2);
+    stop_server();
+}
+END_TEST
+
 static Suite *accounts_suite(void)
 {
     Suite *s = suite_create("accounts");
@@ -910,6 +986,8 @@ static Suite *accounts_suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_register_gives_a_secret_and_only_its_hash_is_kept);
     tcase_add_test(tc, test_new_names_are_limited_per_address);
+    tcase_add_test(tc, test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_lock);
+    tcase_add_test(tc, test_back_while_the_opponent_is_away_is_told_so);
     tcase_add_test(tc, test_an_impostor_is_refused_and_the_rating_does_not_move);
     tcase_add_test(tc, test_names_are_one_regardless_of_case);
     tcase_add_test(tc, test_a_second_login_takes_over);
