@@ -1,9 +1,12 @@
 /*
  * conn: the life of one TCP connection.
  *
- *   read()  -> conn->in (only the unfinished tail is kept between reads)
- *           -> ops->input: the protocol that owns the connection
+ *   read()  -> ops->input: the protocol that owns the connection
  *           -> replies appended to conn->out, results held for the commit
+ *           -> conn->in keeps what it did not consume: an unfinished line or
+ *              frame, or (when it yielded its turn) requests for the next one
+ *   check   -> the connections that yielded get their next turn
+ *              (no reading meanwhile)
  *   flush   -> owners told of closed connections, commit, then write() what is
  *              no longer held; free what closed
  *
@@ -25,7 +28,8 @@
 
 #include "log.h"
 
-/* A connection holds at most this much unfinished input: one request line and its terminator, or one hello frame. */
+/* Unfinished input a connection may hold: one request line and its terminator, or one frame. With
+ * requests waiting for their turn, at most this plus one read. */
 #define CONN_IN_MAX 1040
 /* Bytes read per readable event: bounds the work one greedy client gets per iteration. */
 #define CONN_READ_MAX 16384
