@@ -36,7 +36,7 @@ static void usage(FILE *out)
             "  --queue-timeout S   longest wait for an opponent (default 30)\n"
             "  --quiet             log errors only\n"
             "  --verbose           log every connection\n"
-            "  --help, --version\n");
+            "  -h, --help, --version\n");
 }
 
 /* Parse a number in [min, max]; exits with a message otherwise. */
