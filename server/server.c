@@ -375,41 +375,26 @@ int server_init(struct server *srv, const struct config *cfg)
     g->long_idle = cfg->long_idle_timeout;
     g->name_rate = cfg->name_rate;
     rps_bot_seed(&g->bot, random_seed());
+    srv->tcp_fd = srv->udp_fd = srv->db_lock = -1;
     if (account_init(g) < 0) {
-        return -1;
+        goto fail;
     }
     if ((srv->addrs = limit_addrs_new()) == NULL || (srv->udp_sources = limit_table_new(UDP_SOURCES_MAX)) == NULL) {
         log_error("out of memory");
-        limit_addrs_free(srv->addrs);
-        account_free(g);
-        return -1;
+        goto fail;
     }
     if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
-        limit_addrs_free(srv->addrs);
-        limit_table_free(srv->udp_sources);
-        account_free(g);
-        return -1;
+        goto fail;
     }
     if ((srv->db_lock = lock_database(cfg->db, err, sizeof(err))) < 0) {
         log_error("cannot use database %s: %s", cfg->db, err);
-        close(srv->tcp_fd);
-        close(srv->udp_fd);
-        limit_addrs_free(srv->addrs);
-        limit_table_free(srv->udp_sources);
-        account_free(g);
-        return -1;
+        goto fail;
     }
     srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
     if (srv->store == NULL) {
         log_error("cannot open database %s: %s", cfg->db, err);
-        close(srv->db_lock);
-        close(srv->tcp_fd);
-        close(srv->udp_fd);
-        limit_addrs_free(srv->addrs);
-        limit_table_free(srv->udp_sources);
-        account_free(g);
-        return -1;
+        goto fail;
     }
     g->store = srv->store;
     ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
@@ -432,6 +417,20 @@ int server_init(struct server *srv, const struct config *cfg)
                                                       : "listening on %s:%d (tcp and udp), database %s%s";
     log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, cfg->db, cfg->sync_full ? " (synchronous=FULL)" : "");
     return 0;
+
+fail:
+    if (srv->db_lock >= 0) {
+        close(srv->db_lock);
+    }
+    if (srv->tcp_fd >= 0) {
+        close(srv->tcp_fd);
+        close(srv->udp_fd);
+    }
+    limit_addrs_free(srv->addrs);
+    limit_table_free(srv->udp_sources);
+    account_free(g);
+    conn_pool_free(&srv->pool);
+    return -1;
 }
 
 int server_run(struct server *srv)

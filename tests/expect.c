@@ -203,3 +203,12 @@ int run(char *const argv[], char *out, size_t outcap, char *err, size_t errcap)
     ck_assert_msg(rc >= 0, "could not run %s", argv[0]);
     return rc;
 }
+
+char *read_log(const struct harness *h, char *buf, size_t cap)
+{
+    FILE *f = fopen(h->log, "r");
+    ck_assert_msg(f != NULL, "cannot read the server's log %s", h->log);
+    buf[fread(buf, 1, cap - 1, f)] = '\0';
+    fclose(f);
+    return buf;
+}

@@ -63,6 +63,10 @@ double now_s(void);
 /* Raise this process's open-file limit to its hard limit (suites that hold thousands of sockets). */
 void raise_nofile(void);
 
+/* The server's log (harness.log, its first line excepted) into buf, NUL-terminated and cut to cap; the
+ * test fails if it cannot be read. Returns buf. */
+char *read_log(const struct harness *h, char *buf, size_t cap);
+
 /* One integer from the test database (a printf format); the query must give a row. */
 long long sql(const struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run argv without a shell (harness_run, no input); the test fails if it cannot be run. */

@@ -754,11 +754,7 @@ START_TEST(test_full_server_makes_room_for_another_address)
     }
     close(honest);
     ck_assert_int_eq(harness_stop(&h), 0);
-    FILE *f = fopen(h.log, "r");
-    ck_assert_ptr_nonnull(f);
-    size_t n = fread(log, 1, sizeof(log) - 1, f);
-    log[n] = '\0';
-    fclose(f);
+    read_log(&h, log, sizeof(log));
     ck_assert_msg(strstr(log, "closed to make room") != NULL, "nothing logged about the room made: %s", log);
     harness_cleanup(&h);
 }

@@ -527,10 +527,7 @@ START_TEST(test_leave_sends_B_to_leaver_and_G_to_opponent)
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE timeout = 1"), 0);
     /* An operator sees each match, at the default log level: who, why it ended, the score. */
     static char log[16384];
-    FILE *f = fopen(srv.log, "r");
-    ck_assert_ptr_nonnull(f);
-    log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
-    fclose(f);
+    read_log(&srv, log, sizeof(log));
     ck_assert_msg(strstr(log, "match: ana against bo\n") != NULL, "no match start in the log: %s", log);
     ck_assert_msg(strstr(log, "match: ana against bo over (a player left): stored wins 0, losses 0, draws 1 for "
                               "the first\n") != NULL, "no match end in the log: %s", log);

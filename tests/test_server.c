@@ -151,10 +151,7 @@ START_TEST(test_verbose_log_names_peers_and_players)
     hello(named, "ana");
     close(named);
     ck_assert_int_eq(harness_stop(&h), 0);
-    FILE *f = fopen(h.log, "r");
-    ck_assert_ptr_nonnull(f);
-    log[fread(log, 1, sizeof(log) - 1, f)] = '\0';
-    fclose(f);
+    read_log(&h, log, sizeof(log));
     ck_assert_msg(strstr(log, ": open from 127.0.0.1:") != NULL, "no peer in the log: %s", log);
     ck_assert_msg(strstr(log, ": plays as ana (unclaimed name)") != NULL, "no player in the log: %s", log);
     harness_cleanup(&h);
