@@ -313,7 +313,9 @@ char *conn_reserve(struct conn *c, size_t n)
     if (c->state == CONN_CLOSED) {
         return NULL;
     }
-    uint32_t cap = c->out.cap;
+    /* An idle buffer is counted again once it holds output. */
+    uint32_t cap = c->out_idle ? 0 : c->out.cap;
+    c->out_idle = 0;
     char *p = buf_reserve(&c->out, n, c->pool->out_max);
     c->pool->out_bytes += c->out.cap - cap;
     if (p == NULL) {
@@ -413,7 +415,7 @@ static void conn_free(struct conn *c)
     unhold(pool, c);
     log_debug("conn %llu: closed (%s, %u open)", (unsigned long long)c->id,
               c->close_reason ? c->close_reason : "done", pool->n);
-    pool->out_bytes -= c->out.cap;
+    pool->out_bytes -= c->out_idle ? 0 : c->out.cap;
     buf_free(&c->out);
     ws_free(c->ws);
     free(c->in);
@@ -585,7 +587,13 @@ static int write_out(struct conn *c)
         buf_free(&c->out);
         c->out_sent = c->out_framed = 0;
     } else if (c->out_sent == c->out.len) {
+        /* A small written buffer is kept for the next answer, but holds nothing for a client: it
+         * does not count against out_total until it does. */
         c->out.len = c->out_sent = c->out_framed = 0;
+        if (!c->out_idle) {
+            c->pool->out_bytes -= c->out.cap;
+            c->out_idle = 1;
+        }
     } else if (c->out_held == CONN_HELD_NONE && c->out_sent > 0) {
         buf_consume(&c->out, c->out_sent);
         c->out_framed -= c->out_sent;
