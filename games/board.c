@@ -72,10 +72,15 @@ int board_parse(const char *line, size_t len, struct board_query *q, const char 
     return 0;
 }
 
+long long board_rating(double rating)
+{
+    return (long long)floor(rating + 0.5);
+}
+
 size_t board_format_row(const struct board_row *row, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%lld\t%s\t%.0f\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", (long long)row->rank, row->name,
-                     floor(row->rating + 0.5), row->provisional ? 1 : 0, (long long)row->wins, (long long)row->losses,
+    int n = snprintf(out, cap, "%lld\t%s\t%lld\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", (long long)row->rank, row->name,
+                     board_rating(row->rating), row->provisional ? 1 : 0, (long long)row->wins, (long long)row->losses,
                      (long long)row->draws, (long long)row->rounds, row->form);
     if (n < 0) {
         return 0;

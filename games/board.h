@@ -50,6 +50,9 @@ int board_is_op(int c);
 /* Parse one request line. Returns 0, or -1 with *reason set to a static string. */
 int board_parse(const char *line, size_t len, struct board_query *q, const char **reason);
 
+/* A rating as rows show it: rounded to the nearest integer. */
+long long board_rating(double rating);
+
 /* Write one row, newline included, into out (cap >= BOARD_ROW_MAX); returns its length. */
 size_t board_format_row(const struct board_row *row, char *out, size_t cap);
 
