@@ -26,6 +26,7 @@
 #define STORE_AROUND_MAX 50 /* most players store_rank shows on each side */
 #define STORE_OPEN_BUSY_MS 5000 /* longest wait for a lock while opening (and migrating) */
 #define STORE_HASH_LEN 32  /* bytes of a secret's hash */
+#define STORE_HISTORY_MAX 100 /* most points store_history returns */
 
 struct store;
 
@@ -130,9 +131,26 @@ int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t
 int store_rank(struct store *st, const char *name, int k, struct board_row *rows, int *self,
                char *err, size_t errlen);
 
-/* The query plans (EXPLAIN QUERY PLAN) of the name lookup and the leaderboard statements, as text
- * lines into out (NUL-terminated, truncated to outlen). For tests and the benchmark. Returns 0 or
- * -1. */
+/* A named player (regardless of ASCII case), on the leaderboard or not, into row: its rank there,
+ * or 0 when it has no rated round yet. *id gets its store id, for store_history. Returns 1, 0 when
+ * no player has that name, or -1. */
+int store_row(struct store *st, const char *name, struct board_row *row, int64_t *id, char *err,
+              size_t errlen);
+
+/* One point of a player's rating history: the rating after a rated round. */
+struct store_rating {
+    int64_t at;         /* when the round was stored, in Unix seconds */
+    double rating;      /* unrounded Elo rating after it */
+};
+
+/* The player's ratings after its last n (0 to STORE_HISTORY_MAX) rated rounds, oldest first, into
+ * points (room for n). Returns how many there are (<= n), or -1. */
+int store_history(struct store *st, int64_t player, int n, struct store_rating *points, char *err,
+                  size_t errlen);
+
+/* The query plans (EXPLAIN QUERY PLAN) of the name lookup, the leaderboard and the rating
+ * history statements, as text lines into out (NUL-terminated, truncated to outlen). For tests and
+ * the benchmark. Returns 0 or -1. */
 int store_plan(struct store *st, char *out, size_t outlen, char *err, size_t errlen);
 
 #endif
