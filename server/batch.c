@@ -150,6 +150,9 @@ static void replace_results(struct conn *c, const struct batch_span *s, size_t n
 
 static void fail_batch(struct batch *b)
 {
+    if (b->nspans == 0) {
+        return;     /* rounds of players who are all away: nothing to replace (and qsort wants an array) */
+    }
     qsort(b->spans, b->nspans, sizeof(*b->spans), span_order);
     for (size_t i = 0, j; i < b->nspans; i = j) {
         for (j = i + 1; j < b->nspans && b->spans[j].c == b->spans[i].c; j++) {
