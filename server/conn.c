@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stats.h"
 
 /* Unfinished input a connection may hold: one request line and its terminator, or one frame. With
  * requests waiting for their turn, at most this plus one read. */
@@ -496,6 +497,7 @@ static size_t read_allowance(struct conn *c, ev_tstamp now)
     double tokens = limit_refill(&c->budget, rate, rate, now);
     if (tokens < 1) {
         c->throttled = 1;
+        stats.throttled[STATS_THROTTLE_FRAMES]++;
         update_reading(c);
         ev_timer_set(&c->resume_w, (1 - tokens) / rate, 0.);
         ev_timer_start(c->pool->loop, &c->resume_w);

@@ -5,7 +5,7 @@
  *   server (this file: listeners, signals, the flush)
  *     -> protocols: short (request lines), play (rock-paper-scissors frames)
  *       -> services: session, match, account, batch (the group commit), store
- *         -> conn (the transport) -> buf, limit, net, log
+ *         -> conn (the transport) -> buf, limit, net, log, stats (counters any layer bumps)
  *   games/ (rules, parsers, the leaderboard's rows) is used by all and uses none.
  *
  * How a byte travels:
@@ -95,21 +95,22 @@ static const char *const refusal_names[REFUSALS] = {
     [DROPPED_DATAGRAMS] = "datagrams dropped over their source's rate",
 };
 
-static void refuse(struct server *srv, int fd, enum refusal why)
+static void refuse(int fd, enum refusal why)
 {
     /* Best effort: a client that cannot take these few bytes now will see the close. */
     ssize_t n = send(fd, BUSY, strlen(BUSY), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)n;
     close(fd);
-    srv->refusals[why]++;
+    stats.refusals[why]++;
 }
 
 static void report_refusals(struct server *srv)
 {
     for (int i = 0; i < REFUSALS; i++) {
-        if (srv->refusals[i] > 0) {
-            log_info("in the last second: %u %s", srv->refusals[i], refusal_names[i]);
-            srv->refusals[i] = 0;
+        if (stats.refusals[i] > srv->refusals_told[i]) {
+            log_info("in the last second: %llu %s", (unsigned long long)(stats.refusals[i] - srv->refusals_told[i]),
+                     refusal_names[i]);
+            srv->refusals_told[i] = stats.refusals[i];
         }
     }
 }
@@ -120,12 +121,12 @@ static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa)
 {
     const struct config *cfg = &srv->cfg;
     if (cfg->conn_rate > 0 && !limit_addrs_take(srv->addrs, sa, cfg->conn_rate, ev_now(srv->loop))) {
-        refuse(srv, fd, REFUSED_RATE);
+        refuse(fd, REFUSED_RATE);
         return 0;
     }
     unsigned held = conn_pool_held(&srv->pool, sa);
     if (cfg->addr_conns > 0 && held >= (unsigned)cfg->addr_conns) {
-        refuse(srv, fd, REFUSED_SHARE);
+        refuse(fd, REFUSED_SHARE);
         return 0;
     }
     if (srv->pool.n - srv->pool.closing < (unsigned)cfg->max_conns) {
@@ -133,11 +134,11 @@ static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa)
     }
     struct conn *idlest = conn_pool_crowding(&srv->pool, held + 1);
     if (idlest == NULL) {
-        refuse(srv, fd, REFUSED_FULL);
+        refuse(fd, REFUSED_FULL);
         return 0;
     }
     conn_close(idlest, "closed to make room for another address");
-    srv->refusals[EVICTED]++;
+    stats.refusals[EVICTED]++;
     return 1;
 }
 
@@ -166,7 +167,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_new(&srv->pool, fd, &sa);
+        if (conn_new(&srv->pool, fd, &sa) != NULL) {
+            stats.accepted++;
+        }
     }
 }
 
@@ -218,11 +221,12 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         limit_addr_key(&from, key);
         if (rate > 0 && !limit_table_take(srv->udp_sources, key, sizeof(key), rate, rate, ev_now(loop))) {
-            srv->refusals[DROPPED_DATAGRAMS]++;
+            stats.refusals[DROPPED_DATAGRAMS]++;
             continue;
         }
         size_t got = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
         size_t reply = udp_answer(srv, in, (size_t)n, got, out);
+        stats.requests[STATS_UDP]++;
         if (reply > 0 && sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }
@@ -282,6 +286,7 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
     report_refusals(srv);
 
     if (store_fold(srv->store, err, sizeof(err)) < 0) {
+        stats.fold_failures++;
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
     /* A failed checkpoint (busy, disk full) is tried again in a second. */

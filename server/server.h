@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "game.h"
+#include "stats.h"
 
 #define ARCADE_VERSION "1.0.0"
 #define SERVER_STOP_SIGNALS 3
@@ -37,10 +38,6 @@ struct limit_addrs;
 struct limit_table;
 struct store;
 
-/* Why a new connection was refused, an old one closed to make room, or a datagram dropped: counted,
- * and logged at most once a second, so that a flood cannot turn the log into a second flood. */
-enum refusal { REFUSED_RATE, REFUSED_SHARE, REFUSED_FULL, EVICTED, DROPPED_DATAGRAMS, REFUSALS };
-
 struct server {
     struct ev_loop *loop;
     struct config cfg;
@@ -62,7 +59,9 @@ struct server {
 
     struct limit_addrs *addrs;  /* recent connections per source address */
     struct limit_table *udp_sources; /* datagrams per source address */
-    unsigned refusals[REFUSALS]; /* connections refused or closed for room since the last report */
+    /* Refusals (enum refusal, counted in stats.refusals) are logged at most once a second, so that
+     * a flood cannot turn the log into a second flood: these are the counts last logged. */
+    uint64_t refusals_told[REFUSALS];
     int stopping;               /* a stop signal received */
 };
 
