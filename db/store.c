@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "elo.h"
@@ -923,6 +924,33 @@ void store_rollback(struct store *st)
         sqlite3_step(st->stmt[ST_ROLLBACK]);
         sqlite3_reset(st->stmt[ST_ROLLBACK]);
     }
+}
+
+int store_writable(struct store *st, char *err, size_t errlen)
+{
+    if (in_batch(st)) {
+        return 0;   /* a batch is being written */
+    }
+    st->busy = st->full = 0;
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        snprintf(err, errlen, "the database is read-only");
+        return -1;
+    }
+    if (run(st, ST_BEGIN, err, errlen) != 0) {
+        return -1;
+    }
+    sqlite3_step(st->stmt[ST_ROLLBACK]);
+    sqlite3_reset(st->stmt[ST_ROLLBACK]);
+    /* No file name: a temporary or in-memory database, whose room is memory. */
+    const char *file = sqlite3_db_filename(st->db, "main");
+    struct statvfs fs;
+    if (file != NULL && file[0] != '\0' && statvfs(file, &fs) == 0 &&
+        (uint64_t)fs.f_bavail * fs.f_frsize < STORE_ROOM_MIN) {
+        st->full = 1;
+        snprintf(err, errlen, "disk full: %llu KiB free", (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+        return -1;
+    }
+    return 0;
 }
 
 static int need_no_batch(struct store *st, char *err, size_t errlen)

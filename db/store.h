@@ -27,6 +27,7 @@
 #define STORE_OPEN_BUSY_MS 5000 /* longest wait for a lock while opening (and migrating) */
 #define STORE_HASH_LEN 32  /* bytes of a secret's hash */
 #define STORE_HISTORY_MAX 100 /* most points store_history returns */
+#define STORE_ROOM_MIN (1 << 20) /* free bytes on the database's disk below which it counts as full */
 
 struct store;
 
@@ -48,6 +49,13 @@ int store_full(const struct store *st);
  * a second, so the WAL holds about a second of commits and never grows to fill a disk. TRUNCATE also
  * gives the WAL file's space back: after a full disk failed a commit. Returns 0 or -1. */
 int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen);
+
+/* Could a batch be written now, as far as can be told without writing anything? The database is
+ * not read-only, the write lock is taken and let go at once (BEGIN IMMEDIATE, ROLLBACK), and the
+ * database's file system has STORE_ROOM_MIN bytes free. For health checks; outside a batch (inside
+ * one, the answer is yes). Returns 0, or -1 with the reason (store_busy: locked by another
+ * process; store_full: no room). */
+int store_writable(struct store *st, char *err, size_t errlen);
 
 /* Open a batch (a write transaction). Fails if one is already open or the database is locked. */
 int store_begin(struct store *st, char *err, size_t errlen);

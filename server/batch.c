@@ -255,9 +255,11 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
             return BATCH_WAITING;
         }
         log_failure(b, now, err);
+        b->failed_at = now;
         fail_batch(b);
     } else {
         count_stored(b, stats_clock() - start);
+        b->failed_at = 0;
         if (b->locked_since != 0) {
             log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
         }

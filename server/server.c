@@ -3,7 +3,8 @@
  * port. Calls go down the layers, never back up:
  *
  *   server (this file: listeners, signals, the flush)
- *     -> protocols: short (request lines), play (rock-paper-scissors frames)
+ *     -> protocols: short (request lines), play (rock-paper-scissors frames),
+ *        web (the HTTP routes that answer with data: JSON API, health, metrics)
  *       -> services: session, match, account, batch (the group commit), store
  *         -> conn (the transport) -> buf, limit, net, log, stats (counters any layer bumps)
  *   games/ (rules, parsers, the leaderboard's rows) is used by all and uses none.
@@ -48,6 +49,7 @@
 #include "session.h"
 #include "short.h"
 #include "store.h"
+#include "web.h"
 
 #define ACCEPTS_PER_EVENT 64
 #define DATAGRAMS_PER_EVENT 64
@@ -402,6 +404,10 @@ int server_init(struct server *srv, const struct config *cfg)
         goto fail;
     }
     g->store = srv->store;
+    if ((srv->web = web_new(srv->store, g, &srv->pool)) == NULL) {
+        log_error("out of memory");
+        goto fail;
+    }
     ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
@@ -424,6 +430,8 @@ int server_init(struct server *srv, const struct config *cfg)
     return 0;
 
 fail:
+    web_free(srv->web);
+    store_close(srv->store);
     if (srv->db_lock >= 0) {
         close(srv->db_lock);
     }
@@ -448,6 +456,7 @@ int server_run(struct server *srv)
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
     store_close(srv->store);
+    web_free(srv->web);
     close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_stop(srv->loop, &srv->stop_w[i]);

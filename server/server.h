@@ -37,6 +37,7 @@ struct config {
 struct limit_addrs;
 struct limit_table;
 struct store;
+struct web;
 
 struct server {
     struct ev_loop *loop;
@@ -44,6 +45,7 @@ struct server {
     struct store *store;        /* results, players and the leaderboard */
     struct conn_pool pool;      /* every TCP connection */
     struct game game;           /* sessions, matches, accounts and the group commit */
+    struct web *web;            /* the HTTP routes that answer with data: API, health, metrics */
 
     int tcp_fd;                 /* listening socket */
     int udp_fd;                 /* datagram socket on the same port */
