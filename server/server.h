@@ -9,6 +9,8 @@
 
 #include "conn.h"
 #include "game.h"
+#include "http.h"
+#include "watch.h"
 #include "stats.h"
 
 #define ARCADE_VERSION "1.0.0"
@@ -45,6 +47,8 @@ struct server {
     struct store *store;        /* results, players and the leaderboard */
     struct conn_pool pool;      /* every TCP connection */
     struct game game;           /* sessions, matches, accounts and the group commit */
+    struct watch watch;         /* live leaderboard WebSockets */
+    struct http_site site;      /* what HTTP connections are served from */
     struct web *web;            /* the HTTP routes that answer with data: API, health, metrics */
 
     int tcp_fd;                 /* listening socket */
