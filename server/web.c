@@ -218,16 +218,11 @@ static void put_totals(struct answer *a, const struct board_row *row)
 
 static void put_rows(struct answer *a, const struct board_row *rows, int n)
 {
+    char row[BOARD_JSON_MAX];
     put(a, "{\"players\":[");
     for (int i = 0; i < n; i++) {
-        const struct board_row *row = &rows[i];
-        putf(a, "%s{\"rank\":%lld,\"name\":", i == 0 ? "" : ",", (long long)row->rank);
-        put_cstring(a, row->name);
-        putf(a, ",\"rating\":%lld,\"provisional\":%s,", board_rating(row->rating), row->provisional ? "true" : "false");
-        put_totals(a, row);
-        put(a, ",\"form\":");
-        put_cstring(a, row->form);
-        put(a, "}");
+        put(a, i == 0 ? "" : ",");
+        put_bytes(a, row, board_format_json(&rows[i], row, sizeof(row)));
     }
     put(a, "]}");
 }
@@ -408,7 +403,15 @@ static void healthz(struct web *w, const struct request *q, struct answer *a)
 
 /* ---- metrics ---- */
 
-static const char *const connection_kinds[] = { "new", "short", "long", "http", "websocket" };
+/* The connections always shown, even at 0: a kind (the protocol that owns it) over a transport
+ * (plain TCP, or a WebSocket's frames). Others are added as they are found. */
+static const struct kind {
+    const char *kind;
+    const char *transport;
+} known_kinds[] = {
+    { "new", "tcp" }, { "short", "tcp" }, { "long", "tcp" }, { "http", "tcp" },
+    { "long", "websocket" }, { "watch", "websocket" },
+};
 #define KINDS_MAX 16
 
 static const char *const refusal_labels[REFUSALS] = {
@@ -449,14 +452,20 @@ static void sample(struct answer *a, const char *name, unsigned long long value)
     putf(a, "%s %llu\n", name, value);
 }
 
-/* One sample with one label; the value escaped as the format wants (\\, \", \n). */
-static void labelled(struct answer *a, const char *name, const char *label, const char *value, unsigned long long n)
+/* A label's value, escaped as the format wants (\\, \", \n). */
+static void put_label_value(struct answer *a, const char *value)
 {
-    putf(a, "%s{%s=\"", name, label);
     for (const char *p = value; *p != '\0'; p++) {
         const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
         put_bytes(a, esc != NULL ? esc : p, esc != NULL ? 2 : 1);
     }
+}
+
+/* One sample with one label. */
+static void labelled(struct answer *a, const char *name, const char *label, const char *value, unsigned long long n)
+{
+    putf(a, "%s{%s=\"", name, label);
+    put_label_value(a, value);
     putf(a, "\"} %llu\n", n);
 }
 
@@ -470,34 +479,40 @@ static void counters(struct answer *a, const char *name, const char *help, const
     }
 }
 
-/* Open connections (closed ones waiting to be freed are not), by the kind of their protocol. */
+/* Open connections (closed ones waiting to be freed are not), by kind and transport. */
 static void connections(struct web *w, struct answer *a)
 {
-    const char *kinds[KINDS_MAX];
+    struct kind kinds[KINDS_MAX];
     unsigned long long count[KINDS_MAX] = { 0 };
     int n = 0;
 
-    for (size_t i = 0; i < sizeof(connection_kinds) / sizeof(connection_kinds[0]); i++) {
-        kinds[n++] = connection_kinds[i];
+    for (size_t i = 0; i < sizeof(known_kinds) / sizeof(known_kinds[0]); i++) {
+        kinds[n++] = known_kinds[i];
     }
     for (const struct conn *c = w->pool->all; c != NULL; c = c->next) {
+        const char *transport = c->ws != NULL ? "websocket" : "tcp";
+        int k = 0;
         if (c->state == CONN_CLOSED) {
             continue;
         }
-        int k = 0;
-        while (k < n && strcmp(kinds[k], c->ops->kind) != 0) {
+        while (k < n && (strcmp(kinds[k].kind, c->ops->kind) != 0 || strcmp(kinds[k].transport, transport) != 0)) {
             k++;
         }
         if (k == n && n < KINDS_MAX) {
-            kinds[n++] = c->ops->kind;
+            kinds[n++] = (struct kind){ c->ops->kind, transport };
         }
         if (k < n) {
             count[k]++;
         }
     }
-    family(a, "arcade_connections", "gauge", "Open TCP connections, by kind (new: its first byte has not come yet).");
+    family(a, "arcade_connections", "gauge",
+           "Open TCP connections, by kind (new: not decided yet; watch: the live leaderboard) and transport.");
     for (int k = 0; k < n; k++) {
-        labelled(a, "arcade_connections", "kind", kinds[k], count[k]);
+        put(a, "arcade_connections{kind=\"");
+        put_label_value(a, kinds[k].kind);
+        put(a, "\",transport=\"");
+        put_label_value(a, kinds[k].transport);
+        putf(a, "\"} %llu\n", count[k]);
     }
     family(a, "arcade_connections_accepted_total", "counter", "TCP connections accepted.");
     sample(a, "arcade_connections_accepted_total", stats.accepted);
