@@ -1,7 +1,7 @@
 /*
- * stats: the counters, and the buckets of the commit duration histogram. A commit takes tens of
- * microseconds when all is well and milliseconds with fsyncs (--sync full) or a checkpoint after a
- * full disk: the bounds run from 50 us to a second.
+ * stats: the counters, and the buckets of the commit duration histogram. A commit takes ten to a
+ * hundred microseconds when all is well, and milliseconds with fsyncs (--sync full) or a
+ * checkpoint after a full disk: the bounds run from 10 us to a second.
  */
 #include "stats.h"
 
@@ -10,7 +10,7 @@
 struct stats stats;
 
 const double stats_commit_bounds[STATS_COMMIT_BUCKETS] = {
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25, 1,
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1,
 };
 
 double stats_clock(void)
