@@ -4,6 +4,7 @@
 #include <check.h>
 #include <ev.h>
 #include <ftw.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "account.h"
 #include "batch.h"
 #include "conn.h"
+#include "expect.h"
 #include "game.h"
 #include "log.h"
 #include "match.h"
@@ -24,6 +26,7 @@
 #include "short.h"
 #include "stats.h"
 #include "store.h"
+#include "tracked.h"
 #include "web.h"
 
 #define JSON "application/json"
@@ -663,7 +666,7 @@ START_TEST(test_metrics_format)
     ck_assert_ptr_nonnull(strstr(body, "# TYPE arcade_commit_duration_seconds histogram\n"));
     ck_assert_ptr_nonnull(strstr(body, "arcade_commit_duration_seconds_bucket{le=\"+Inf\"} 0\n"));
     ck_assert(metric("arcade_database_writable") == 1);
-    ck_assert(metric("arcade_connections{kind=\"short\"}") == 0);
+    ck_assert(metric("arcade_connections{kind=\"short\",transport=\"tcp\"}") == 0);
 }
 END_TEST
 
@@ -725,7 +728,7 @@ START_TEST(test_metrics_move_with_play)
     int peers[4];
 
     get_metrics();
-    ck_assert(metric("arcade_connections{kind=\"new\"}") == 0);
+    ck_assert(metric("arcade_connections{kind=\"new\",transport=\"tcp\"}") == 0);
     ck_assert(metric("arcade_rounds_total{kind=\"guest\"}") == 0);
     double commits = metric("arcade_commits_total");
 
@@ -734,7 +737,7 @@ START_TEST(test_metrics_move_with_play)
     struct conn *bo_c = connection(&peers[2]);
     struct conn *asker = connection(&peers[3]);
     get_metrics();
-    ck_assert(metric("arcade_connections{kind=\"new\"}") == 4);
+    ck_assert(metric("arcade_connections{kind=\"new\",transport=\"tcp\"}") == 4);
 
     short_attach(asker, st, 10);
     play_attach(&game, guest);
@@ -746,9 +749,9 @@ START_TEST(test_metrics_move_with_play)
     feed(ana_c, "1", 1);
     commit();
     get_metrics();
-    ck_assert(metric("arcade_connections{kind=\"new\"}") == 0);
-    ck_assert(metric("arcade_connections{kind=\"short\"}") == 1);
-    ck_assert(metric("arcade_connections{kind=\"long\"}") == 3);
+    ck_assert(metric("arcade_connections{kind=\"new\",transport=\"tcp\"}") == 0);
+    ck_assert(metric("arcade_connections{kind=\"short\",transport=\"tcp\"}") == 1);
+    ck_assert(metric("arcade_connections{kind=\"long\",transport=\"tcp\"}") == 3);
     ck_assert(metric("arcade_players_online{kind=\"guest\"}") == 2);
     ck_assert(metric("arcade_players_online{kind=\"named\"}") == 1);
     ck_assert(metric("arcade_rounds_total{kind=\"guest\"}") == 2);
@@ -818,12 +821,115 @@ START_TEST(test_metrics_count_failed_commits)
 }
 END_TEST
 
+/* ---- end to end: the real arcaded, raw sockets ---- */
+
+/* One request with Connection: close, the whole response read to the end. Sets status, body
+ * (NUL-terminated) and the Content-Type into ctype; checks Content-Length against the body. */
+static void http(const char *method, const char *target, char *ctype, size_t cap)
+{
+    static char out[1 << 20];
+    char req[512];
+    int fd = dial(srv.port);
+    snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", method, target);
+    send_str(fd, req);
+    ssize_t n = harness_recv_all(fd, out, sizeof(out) - 1);
+    close(fd);
+    ck_assert_int_gt(n, 0);
+    out[n] = '\0';
+    char *end = strstr(out, "\r\n\r\n");
+    ck_assert_msg(end != NULL, "no head in %s", show(out, (size_t)n));
+    *end = '\0';
+    ck_assert_int_eq(sscanf(out, "HTTP/1.1 %d", &status), 1);
+    const char *t = strstr(out, "\r\nContent-Type: ");
+    const char *cl = strstr(out, "\r\nContent-Length: ");
+    ck_assert_msg(t != NULL && cl != NULL, "head: %s", out);
+    snprintf(ctype, cap, "%.*s", (int)strcspn(t + 16, "\r"), t + 16);
+    free(body);
+    body = strdup(end + 4);
+    ck_assert_ptr_nonnull(body);
+    if (strcmp(method, "HEAD") != 0) {
+        ck_assert_uint_eq(strtoul(cl + 18, NULL, 10), strlen(body));
+    } else {
+        ck_assert_uint_eq(strlen(body), 0);
+    }
+}
+
+START_TEST(test_e2e_routes_over_http)
+{
+    char ctype[128];
+    static const struct {
+        const char *method, *target;
+        int status;
+        const char *type, *body;
+    } cases[] = {
+        { "GET", "/api/square?n=12", 200, JSON, "{\"result\":\"144\"}" },
+        { "GET", "/api/top?n=3", 200, JSON, "{\"players\":[]}" },
+        { "HEAD", "/api/top", 200, JSON, "" },
+        { "GET", "/api/rank/nobody", 404, JSON, "{\"error\":\"unknown player\"}" },
+        { "GET", "/api/nothing", 404, JSON, "{\"error\":\"no such route\"}" },
+        { "GET", "/nothing", 404, "text/plain; charset=utf-8", "not found\n" },
+        { "GET", "/healthz", 200, "text/plain; charset=utf-8", "ok\n" },
+    };
+    start_server(NULL, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        http(cases[i].method, cases[i].target, ctype, sizeof(ctype));
+        ck_assert_msg(status == cases[i].status, "%s: %d", cases[i].target, status);
+        ck_assert_str_eq(ctype, cases[i].type);
+        ck_assert_str_eq(body, cases[i].body);
+    }
+    http("GET", "/metrics", ctype, sizeof(ctype));
+    ck_assert_int_eq(status, 200);
+    ck_assert_str_eq(ctype, "text/plain; version=0.0.4; charset=utf-8");
+    const char *wrong = exposition_error(body);
+    ck_assert_msg(wrong == NULL, "%s\n%s", wrong, body);
+    ck_assert(metric("arcade_connections{kind=\"http\",transport=\"tcp\"}") == 1);  /* this one */
+    stop_server();
+}
+END_TEST
+
+/* What `curl /metrics` shows moves under `arcade bench`: requests, connections, rounds, commits. */
+START_TEST(test_e2e_metrics_move_under_bench)
+{
+    char ctype[128], out[4096], errs[4096];
+    start_server(NULL, NULL);
+    http("GET", "/metrics", ctype, sizeof(ctype));
+    double accepted = metric("arcade_connections_accepted_total");
+    double requests = metric("arcade_requests_total{transport=\"tcp\"}");
+    double bot = metric("arcade_rounds_total{kind=\"bot\"}");
+    double guest = metric("arcade_rounds_total{kind=\"guest\"}");
+    double commits = metric("arcade_commits_total");
+
+    char *short_load[] = { (char *)harness_arcade(), "bench", "short", "-c", "4", "-d", "1", "-t", "1", "--port",
+                           port_arg, NULL };
+    ck_assert_msg(run(short_load, out, sizeof(out), errs, sizeof(errs)) == 0, "%s%s", out, errs);
+    char *long_load[] = { (char *)harness_arcade(), "bench", "long", "-c", "4", "-d", "1", "-t", "1", "--port",
+                          port_arg, NULL };
+    ck_assert_msg(run(long_load, out, sizeof(out), errs, sizeof(errs)) == 0, "%s%s", out, errs);
+    char *guests[] = { (char *)harness_arcade(), "bench", "long", "--anonymous", "-c", "2", "-d", "1", "-t", "1",
+                       "--port", port_arg, NULL };
+    ck_assert_msg(run(guests, out, sizeof(out), errs, sizeof(errs)) == 0, "%s%s", out, errs);
+
+    http("GET", "/metrics", ctype, sizeof(ctype));
+    const char *wrong = exposition_error(body);
+    ck_assert_msg(wrong == NULL, "%s\n%s", wrong, body);
+    ck_assert_double_gt(metric("arcade_connections_accepted_total"), accepted + 10);
+    ck_assert_double_gt(metric("arcade_requests_total{transport=\"tcp\"}"), requests + 10);
+    ck_assert_double_gt(metric("arcade_rounds_total{kind=\"bot\"}"), bot + 10);
+    ck_assert_double_gt(metric("arcade_rounds_total{kind=\"guest\"}"), guest + 10);
+    ck_assert_double_gt(metric("arcade_commits_total"), commits + 10);
+    ck_assert(metric("arcade_commit_duration_seconds_count") == metric("arcade_commits_total"));
+    ck_assert_double_gt(metric("arcade_commit_duration_seconds_sum"), 0);
+    stop_server();
+}
+END_TEST
+
 static Suite *web_suite(void)
 {
     Suite *s = suite_create("web");
     TCase *api = tcase_create("api");
     TCase *health = tcase_create("health");
     TCase *metrics = tcase_create("metrics");
+    TCase *e2e = tcase_create("end_to_end");
 
     tcase_add_checked_fixture(api, setup, teardown);
     tcase_add_checked_fixture(health, setup, teardown);
@@ -843,7 +949,11 @@ static Suite *web_suite(void)
     tcase_add_test(metrics, test_metrics_checker);
     tcase_add_test(metrics, test_metrics_move_with_play);
     tcase_add_test(metrics, test_metrics_count_failed_commits);
+    tcase_add_test(e2e, test_e2e_routes_over_http);
+    tcase_add_test(e2e, test_e2e_metrics_move_under_bench);
     tcase_set_timeout(api, 30);
+    tcase_set_timeout(e2e, 60);
+    suite_add_tcase(s, e2e);
     suite_add_tcase(s, api);
     suite_add_tcase(s, health);
     suite_add_tcase(s, metrics);
@@ -867,7 +977,10 @@ int main(void)
     }
     log_set_level(LOG_ALWAYS);  /* the matches and the locked database would fill the output */
     SRunner *sr = srunner_create(web_suite());
+    signal(SIGPIPE, SIG_IGN);
+    tracked_init();
     srunner_run_all(sr, CK_NORMAL);
+    tracked_sweep();
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
