@@ -240,7 +240,7 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         size_t got = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
         size_t reply = udp_answer(srv, in, (size_t)n, got, out);
-        stats.requests[STATS_UDP]++;
+        stats.requests[STATS_UDP] += reply > 0;
         if (reply > 0 && sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }
