@@ -202,11 +202,16 @@ static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * when even that fits. Leaderboards, a few bytes answered with kilobytes, are TCP only. */
 static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, char *out)
 {
+    /* The datagram is read as a TCP line is: a \n ends it, a \r before that is dropped, spaces and
+     * tabs before the request are skipped; anything else is the request's, trailing blanks too. */
     size_t len = got, start = 0;
-    while (len > 0 && rps_is_space((unsigned char)in[len - 1])) {
+    if (len > 0 && in[len - 1] == '\n') {
         len--;
     }
-    while (start < len && rps_is_space((unsigned char)in[start])) {
+    if (len > 0 && in[len - 1] == '\r') {
+        len--;
+    }
+    while (start < len && (in[start] == ' ' || in[start] == '\t')) {
         start++;
     }
     size_t reply = n > got                                                 ? reply_error(out, "line too long")
