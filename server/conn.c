@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stats.h"
 #include "ws.h"
 
 /* Unfinished input a connection may hold: one request line and its terminator, or one frame. With
@@ -507,6 +508,7 @@ static size_t read_allowance(struct conn *c, ev_tstamp now)
     double tokens = limit_refill(&c->budget, rate, rate, now);
     if (tokens < 1) {
         c->throttled = 1;
+        stats.throttled[STATS_THROTTLE_FRAMES]++;
         update_reading(c);
         ev_timer_set(&c->resume_w, (1 - tokens) / rate, 0.);
         ev_timer_start(c->pool->loop, &c->resume_w);

@@ -24,6 +24,7 @@
 #include "request.h"
 #include "store.h"
 #include "watch.h"
+#include "web.h"
 #include "ws.h"
 
 #define HTTP_TURN 16            /* requests one connection may have answered in one turn */
@@ -59,6 +60,7 @@ static const char *reason_phrase(int status)
     case 414: return "URI Too Long";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Error";
     }
@@ -272,6 +274,21 @@ static int upgrade(struct http *h, int top, const char *query, size_t qlen, int 
     return 0;
 }
 
+/* The JSON API, /healthz or /metrics, when the path is one of web's: 1 with r filled, else 0. */
+static int answer_data(struct web *web, const char *path, size_t plen, const char *query, size_t qlen,
+                       struct reply *r)
+{
+    struct web_reply data;
+    if (!web_route(web, path, plen, query, qlen, &data)) {
+        buf_free(&data.body);
+        return 0;
+    }
+    r->status = data.status;
+    r->type = data.type;
+    r->dyn = data.body;     /* freed by send_reply */
+    return 1;
+}
+
 /* The request h has been read in full; extra_bytes: more bytes followed it. Returns 1 if the
  * connection is no longer HTTP's (upgraded). */
 static int serve(struct http *h, int extra_bytes)
@@ -309,7 +326,7 @@ static int serve(struct http *h, int extra_bytes)
                 return 1;
             }
             keep = 0;
-        } else {
+        } else if (!answer_data(h->site->web, path, plen, query, qlen, &r)) {
             text(&r, 404, "not found\n");
         }
     }
