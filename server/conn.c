@@ -777,6 +777,10 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     if (c->ws != NULL && n > 0) {
         got = ws_decode(c->ws, scratch + have, got, scratch + have);
         mark_dirty(c);      /* a pong or a close may be due */
+        if (c->metered) {
+            /* Frames cost their headers too: empty frames are no way around the frame rate. */
+            c->budget.tokens -= (double)((size_t)n - got);
+        }
     }
     /* A short read means nothing more is waiting: an unterminated request may be answered. */
     if (got > 0 || n == 0) {

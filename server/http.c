@@ -22,7 +22,6 @@
 #include "log.h"
 #include "play.h"
 #include "request.h"
-#include "store.h"
 #include "watch.h"
 #include "web.h"
 #include "ws.h"
@@ -189,39 +188,11 @@ static int same_origin(const struct http *h)
     return host != NULL && strcmp(host + 3, request_value(&h->rq, RQ_HOST)) == 0;
 }
 
-/* The value of name=<integer> in a query, from lo to hi; def when absent; -1 when bad. */
-static long query_int(const char *query, size_t len, const char *name, long def, long lo, long hi)
-{
-    size_t nlen = strlen(name);
-    for (size_t i = 0; i < len;) {
-        size_t end = i;
-        while (end < len && query[end] != '&') {
-            end++;
-        }
-        if (end - i > nlen && memcmp(query + i, name, nlen) == 0 && query[i + nlen] == '=') {
-            long v = 0;
-            size_t j = i + nlen + 1;
-            if (j == end || end - j > 9) {
-                return -1;
-            }
-            for (; j < end; j++) {
-                if (query[j] < '0' || query[j] > '9') {
-                    return -1;
-                }
-                v = v * 10 + (query[j] - '0');
-            }
-            return v >= lo && v <= hi ? v : -1;
-        }
-        i = end + 1;
-    }
-    return def;
-}
-
 /* Answer a WebSocket handshake and hand the connection over; 0, or -1 with r filled to refuse. */
 static int upgrade(struct http *h, int top, const char *query, size_t qlen, int extra_bytes, struct reply *r)
 {
     char accept[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
-    long rows = top ? query_int(query, qlen, "n", WATCH_DEFAULT, 1, STORE_TOP_MAX) : 0;
+    int rows = top ? web_top_rows(query, qlen) : 0;
 
     if (!h->rq.parser.upgrade || !has_token(request_value(&h->rq, RQ_UPGRADE), "websocket") ||
         !has_token(request_value(&h->rq, RQ_CONNECTION), "upgrade")) {
@@ -267,7 +238,7 @@ static int upgrade(struct http *h, int top, const char *query, size_t qlen, int 
     conn_upgrade(c, ws);
     free(h);        /* the connection belongs to the game or the watchers now */
     if (top) {
-        watch_attach(site->watch, c, (int)rows);
+        watch_attach(site->watch, c, rows);
     } else {
         play_attach(site->game, c);
     }

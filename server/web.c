@@ -42,7 +42,7 @@ struct answer {
 };
 
 /* A request as a route sees it. */
-struct request {
+struct call {
     const char *arg;        /* the path after a prefix route's path (a name) */
     size_t arg_len;
     const char *query;
@@ -144,7 +144,7 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *len)
 
 /* The value of key in the query's name=value pairs (split at '&'), decoded as decode does. The
  * first pair with the key counts. Returns 1, 0 when no pair has it, -1 for a bad escape. */
-static int query_value(const struct request *q, const char *key, char *out, size_t cap, size_t *len)
+static int query_value(const struct call *q, const char *key, char *out, size_t cap, size_t *len)
 {
     size_t klen = strlen(key), pos = 0;
     while (pos < q->query_len) {
@@ -162,7 +162,7 @@ static int query_value(const struct request *q, const char *key, char *out, size
 
 /* The player's name from the path into name (room for RPS_NAME_MAX + 1), NUL-terminated. Returns
  * 0, or -1 (a 400 answered) when it is not a valid name. */
-static int path_name(const struct request *q, char *name, struct answer *a)
+static int path_name(const struct call *q, char *name, struct answer *a)
 {
     size_t len;
     if (decode(q->arg, q->arg_len, name, RPS_NAME_MAX, &len) < 0 || !rps_valid_name(name, len)) {
@@ -176,7 +176,7 @@ static int path_name(const struct request *q, char *name, struct answer *a)
 /* A leaderboard request line: op, arg, and the count from the query's key when it has one (after a
  * space when there is an arg), parsed by board_parse into bq. Returns 0, or -1 with the 400
  * answered. */
-static int board_request(const struct request *q, const char *arg, const char *key, struct board_query *bq,
+static int board_request(const struct call *q, const char *arg, const char *key, struct board_query *bq,
                          struct answer *a)
 {
     char line[1 + RPS_NAME_MAX + 1 + COUNT_MAX], count[COUNT_MAX];
@@ -227,7 +227,7 @@ static void put_rows(struct answer *a, const struct board_row *rows, int n)
     put(a, "]}");
 }
 
-static void api_top(struct web *w, const struct request *q, struct answer *a)
+static void api_top(struct web *w, const struct call *q, struct answer *a)
 {
     struct board_row rows[BOARD_TOP_MAX];
     struct board_query bq;
@@ -269,7 +269,7 @@ static void not_on_board(struct web *w, const char *name, struct answer *a)
     }
 }
 
-static void api_rank(struct web *w, const struct request *q, struct answer *a)
+static void api_rank(struct web *w, const struct call *q, struct answer *a)
 {
     struct board_row rows[2 * BOARD_AROUND_MAX + 1];
     struct board_query bq;
@@ -290,7 +290,7 @@ static void api_rank(struct web *w, const struct request *q, struct answer *a)
     }
 }
 
-static void api_player(struct web *w, const struct request *q, struct answer *a)
+static void api_player(struct web *w, const struct call *q, struct answer *a)
 {
     struct store_rating points[STORE_HISTORY_MAX];
     struct board_row row;
@@ -331,7 +331,7 @@ static void api_player(struct web *w, const struct request *q, struct answer *a)
 }
 
 /* The short protocol's answer to the line op + n: "d<result>\n" or "e<reason>\n". */
-static void api_math(struct web *w, const struct request *q, struct answer *a)
+static void api_math(struct web *w, const struct call *q, struct answer *a)
 {
     static char line[1 + MATH_LINE_MAX], out[SHORT_REPLY_MAX];
     size_t len;
@@ -355,7 +355,7 @@ static void api_math(struct web *w, const struct request *q, struct answer *a)
     put(a, "}");
 }
 
-static void api_unknown(struct web *w, const struct request *q, struct answer *a)
+static void api_unknown(struct web *w, const struct call *q, struct answer *a)
 {
     (void)w;
     (void)q;
@@ -388,7 +388,7 @@ static int healthy(struct web *w, char *why, size_t cap)
     return 1;
 }
 
-static void healthz(struct web *w, const struct request *q, struct answer *a)
+static void healthz(struct web *w, const struct call *q, struct answer *a)
 {
     char why[320];
     (void)q;
@@ -572,7 +572,7 @@ static void commits(struct web *w, struct answer *a)
     sample(a, "arcade_database_writable", healthy(w, err, sizeof(err)));
 }
 
-static void metrics(struct web *w, const struct request *q, struct answer *a)
+static void metrics(struct web *w, const struct call *q, struct answer *a)
 {
     (void)q;
     reply(a, 200, METRICS);
@@ -596,7 +596,7 @@ static void metrics(struct web *w, const struct request *q, struct answer *a)
 struct route {
     const char *path;       /* the whole path, or its beginning when prefix */
     int prefix;             /* the rest of the path is the request's arg */
-    void (*answer)(struct web *w, const struct request *q, struct answer *a);
+    void (*answer)(struct web *w, const struct call *q, struct answer *a);
     int op;                 /* the request letter the route stands for */
 };
 
@@ -624,6 +624,17 @@ static const struct route *find_route(const char *path, size_t len)
     return NULL;
 }
 
+int web_top_rows(const char *query, size_t query_len)
+{
+    struct call q = { .arg = "", .query = query, .query_len = query_len, .op = 't' };
+    struct web_reply r = { 0 };
+    struct answer a = { .r = &r };
+    struct board_query bq;
+    int ok = board_request(&q, "", "n", &bq, &a) == 0;
+    buf_free(&r.body);
+    return ok ? bq.count : -1;
+}
+
 int web_route(struct web *w, const char *path, size_t path_len, const char *query, size_t query_len,
               struct web_reply *r)
 {
@@ -633,7 +644,7 @@ int web_route(struct web *w, const char *path, size_t path_len, const char *quer
         return 0;
     }
     size_t skip = rt->prefix ? strlen(rt->path) : path_len;
-    struct request q = { path + skip, path_len - skip, query, query_len, rt->op };
+    struct call q = { path + skip, path_len - skip, query, query_len, rt->op };
     struct answer a = { r, 0 };
     rt->answer(w, &q, &a);
     if (a.failed) {

@@ -50,4 +50,8 @@ void web_free(struct web *w);
 int web_route(struct web *w, const char *path, size_t path_len, const char *query, size_t query_len,
               struct web_reply *r);
 
+/* The n of a query asking for the top n players (1 to 100, default 10), read as /api/top reads it;
+ * -1 when it is bad. */
+int web_top_rows(const char *query, size_t query_len);
+
 #endif
