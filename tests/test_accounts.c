@@ -20,6 +20,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "suite.h"
 
 #define SECRET_HEX 64           /* a secret: 64 lowercase hex digits (256 bits) */
 #define TEXT_MAX 255            /* `<len>` is one byte */
@@ -33,29 +34,10 @@
 #define ROCK 2
 #define PAPER 3
 
-static struct harness srv;
-static int cleanup_registered;
-
-/* Stops the server if the test left it running, and removes its directory. */
-static void teardown(void)
+/* The server of the test, verbose, with this move timeout. */
+static void serve(const char *move_timeout)
 {
-    harness_cleanup(&srv);
-}
-
-/* A passing test ends in teardown; a failed assertion exits the test's process at once, so an exit
- * hook cleans up after it. */
-static void start_server(const char *move_timeout)
-{
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--move-timeout", move_timeout, "--verbose", NULL);
-}
-
-static void stop_server(void)
-{
-    ck_assert_msg(harness_stop(&srv) == 0, "the server did not exit cleanly (see %s)", srv.log);
+    start_server("--move-timeout", move_timeout, "--verbose", NULL);
 }
 
 static void hang_up(int *fd)
@@ -322,13 +304,13 @@ START_TEST(test_register_gives_a_secret_and_only_its_hash_is_kept)
     char secret[SECRET_HEX + 1], upper[SECRET_HEX + 1];
     unsigned char raw[SECRET_HEX / 2];
 
-    start_server("30");
+    serve("30");
     int ana = dial(srv.port);
     register_name(ana, "ana", secret);
     /* The account plays as ana from now on. */
     expect_bot_round(ana, "ana", ROCK);
     hang_up(&ana);
-    stop_server();
+    stop_keep();
 
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'ana'"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT length(secret_hash) FROM players WHERE name = 'ana'"), 32);
@@ -357,7 +339,7 @@ START_TEST(test_an_impostor_is_refused_and_the_rating_does_not_move)
 {
     char secret[SECRET_HEX + 1], wrong[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int ana = dial(srv.port);
     register_name(ana, "ana", secret);
     int bo = dial(srv.port);
@@ -387,7 +369,7 @@ START_TEST(test_an_impostor_is_refused_and_the_rating_does_not_move)
     hang_up(&imp);
 
     /* Shutting down voids the running round: nothing more is stored. */
-    stop_server();
+    stop_keep();
     hang_up(&ana);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
@@ -406,7 +388,7 @@ START_TEST(test_names_are_one_regardless_of_case)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int cat1 = dial(srv.port);
     int cat2 = dial(srv.port);
     int opp = dial(srv.port);
@@ -439,7 +421,7 @@ START_TEST(test_names_are_one_regardless_of_case)
     hang_up(&cat2);
     hang_up(&dee2);
     hang_up(&opp);
-    stop_server();
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'cat' COLLATE NOCASE"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'Cat'"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'dee' COLLATE NOCASE"), 1);
@@ -451,7 +433,7 @@ START_TEST(test_a_second_login_takes_over)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
     int c2 = dial(srv.port);
@@ -465,7 +447,7 @@ START_TEST(test_a_second_login_takes_over)
     expect_taken_over(&c2, "ana (second)");
     expect_bot_round(c3, "ana (third)", ROCK);
     hang_up(&c3);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -473,7 +455,7 @@ START_TEST(test_take_over_in_a_match_gives_a_snapshot)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
     int bo = dial(srv.port);
@@ -497,7 +479,7 @@ START_TEST(test_take_over_in_a_match_gives_a_snapshot)
     expect_result(bo, "bo", PAPER, PAPER);
     hang_up(&c2);
     hang_up(&bo);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -505,7 +487,7 @@ START_TEST(test_drop_mid_round_and_rejoin_with_the_move_in)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
     int bo = dial(srv.port);
@@ -529,7 +511,7 @@ START_TEST(test_drop_mid_round_and_rejoin_with_the_move_in)
     expect_result(c2, "ana (back)", PAPER, ROCK);
     expect_result(bo, "bo", ROCK, PAPER);
 
-    stop_server();
+    stop_keep();
     hang_up(&c2);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 2);
@@ -543,7 +525,7 @@ START_TEST(test_a_round_decided_while_away_is_in_the_snapshot)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
     int bo = dial(srv.port);
@@ -571,7 +553,7 @@ START_TEST(test_a_round_decided_while_away_is_in_the_snapshot)
     expect_result(c2, "ana (back)", ROCK, ROCK);
     expect_result(bo, "bo", ROCK, ROCK);
 
-    stop_server();
+    stop_keep();
     hang_up(&c2);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE timeout = 0"), 3);
@@ -584,7 +566,7 @@ START_TEST(test_a_registered_player_who_drops_while_queued_leaves_the_queue)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int ana = dial(srv.port);
     register_name(ana, "ana", secret);
     send_str(ana, "P");
@@ -603,7 +585,7 @@ START_TEST(test_a_registered_player_who_drops_while_queued_leaves_the_queue)
     hang_up(&again);
     hang_up(&bo);
     hang_up(&cy);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -611,7 +593,7 @@ START_TEST(test_a_take_over_while_queued_stays_queued)
 {
     char secret[SECRET_HEX + 1], b;
 
-    start_server("30");
+    serve("30");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
     send_str(c1, "P");
@@ -638,7 +620,7 @@ START_TEST(test_a_take_over_while_queued_stays_queued)
     expect_result(bo, "bo", ROCK, PAPER);
     hang_up(&c2);
     hang_up(&bo);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -646,7 +628,7 @@ START_TEST(test_drop_and_rejoin_too_late)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("1");
+    serve("1");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
     int bo = dial(srv.port);
@@ -666,7 +648,7 @@ START_TEST(test_drop_and_rejoin_too_late)
     /* No J: ana is in the lobby, and a move plays the bot. */
     expect_bot_round(c2, "ana (back)", SCISSORS);
 
-    stop_server();
+    stop_keep();
     hang_up(&c2);
     hang_up(&bo);
     long long a = player_id("ana"), b = player_id("bo");
@@ -681,7 +663,7 @@ START_TEST(test_a_bare_hello_player_is_not_held)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int ana = dial(srv.port);
     register_name(ana, "ana", secret);
     int bo = dial(srv.port);
@@ -698,7 +680,7 @@ START_TEST(test_a_bare_hello_player_is_not_held)
     hello(bo2, "bo");
     hang_up(&bo2);
     hang_up(&ana);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -706,7 +688,7 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
 {
     char ana_secret[SECRET_HEX + 1], bo_secret[SECRET_HEX + 1], wrong[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int ana = dial(srv.port);
     register_name(ana, "ana", ana_secret);
     int bo = dial(srv.port);
@@ -757,7 +739,7 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
     hang_up(&near);
     hang_up(&far);
     hang_up(&ana);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -765,7 +747,7 @@ START_TEST(test_a_new_secret_and_releasing_a_name)
 {
     char secret1[SECRET_HEX + 1], secret2[SECRET_HEX + 1], secret3[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret1);
     expect_bot_round(c1, "ana", ROCK);
@@ -819,7 +801,7 @@ START_TEST(test_a_new_secret_and_releasing_a_name)
 
     hang_up(&c4);
     hang_up(&c5);
-    stop_server();
+    stop_keep();
     /* One ana all along, keeping her history through the release. */
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'ana' COLLATE NOCASE"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT rounds FROM players WHERE name = 'ana'"), 1);
@@ -829,7 +811,7 @@ END_TEST
 
 START_TEST(test_bad_frames_lose_nothing)
 {
-    start_server("30");
+    serve("30");
     int fd = dial(srv.port);
     put(fd, "I\x00\x02" "ab", 5);
     expect_frame(fd, "guest", 'N', "bad length");
@@ -848,13 +830,13 @@ START_TEST(test_bad_frames_lose_nothing)
     guest_round(fd, '2');
     guest_round(fd, '1');
     hang_up_and_wait(&fd, "guest");
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
 START_TEST(test_the_classic_guest_client_is_unchanged)
 {
-    start_server("30");
+    serve("30");
     /* Only move bytes: one bare result byte each, one round at a time. */
     int fd = dial(srv.port);
     for (int i = 0; i < GUEST_ROUNDS; i++) {
@@ -873,7 +855,7 @@ START_TEST(test_the_classic_guest_client_is_unchanged)
     EXPECT(shortc, "d4\n");
     hang_up_and_wait(&shortc, "short");
 
-    stop_server();
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT sum(rounds) FROM players WHERE name IS NULL"), GUEST_ROUNDS + 1);
 }
 END_TEST
@@ -884,11 +866,7 @@ START_TEST(test_new_names_are_limited_per_address)
 {
     char name[16];
 
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--name-rate", "5", NULL);
+    start_server("--name-rate", "5", NULL);
     for (int i = 0; i < 5; i++) {
         int fd = dial(srv.port);
         snprintf(name, sizeof(name), "n%d", i);
@@ -908,7 +886,7 @@ START_TEST(test_new_names_are_limited_per_address)
     expect_secret(far, "127.0.0.2", secret);
     expect_frame(far, "127.0.0.2", 'A', "n5");
     close(far);
-    ck_assert_int_eq(harness_stop(&srv), 0);
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name IS NOT NULL"), 6);
 }
 END_TEST
@@ -919,11 +897,7 @@ START_TEST(test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_loc
 {
     char secret[SECRET_HEX + 1], unavailable[2 + 17];
 
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--lock-wait", "0.2", NULL);
+    start_server("--lock-wait", "0.2", NULL);
     memcpy(unavailable, "E\x11" "games unavailable", sizeof(unavailable));
     int c1 = dial(srv.port);
     register_name(c1, "ana", secret);
@@ -951,7 +925,7 @@ START_TEST(test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_loc
     expect_result(bo, "bo", ROCK, PAPER);
     hang_up(&c2);
     hang_up(&bo);
-    stop_server();
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
 }
 END_TEST
@@ -961,7 +935,7 @@ START_TEST(test_back_while_the_opponent_is_away_is_told_so)
 {
     char sa[SECRET_HEX + 1], sb[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int a = dial(srv.port), b = dial(srv.port);
     register_name(a, "ana", sa);
     register_name(b, "bo", sb);
@@ -974,7 +948,7 @@ START_TEST(test_back_while_the_opponent_is_away_is_told_so)
     expect_snapshot(a2, "ana", "bo 1 0 0 0 0 ", 30);
     expect_dropped(a2, "ana", 30);
     hang_up(&a2);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -983,7 +957,7 @@ static Suite *accounts_suite(void)
     Suite *s = suite_create("accounts");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_checked_fixture(tc, NULL, stop_server);
     tcase_add_test(tc, test_register_gives_a_secret_and_only_its_hash_is_kept);
     tcase_add_test(tc, test_new_names_are_limited_per_address);
     tcase_add_test(tc, test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_lock);
@@ -1008,9 +982,5 @@ static Suite *accounts_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(accounts_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(accounts_suite());
 }

@@ -4,7 +4,6 @@
  * the database through its own SQLite connection, never through the store it checks. */
 #include <check.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -18,20 +17,18 @@
 
 #include "elo.h"
 #include "store.h"
+#include "suite.h"
 
 #define ERRLEN 256
 
-/* Every test works in its own directory under root, which main removes at the end, so a failed
- * test (whose child exits early) leaves nothing behind. */
-static char root[64];
-static char dir[128];
+/* The test's directory (removed once the test is over, passed or failed), its database. */
+static char dir[64];
 static char path[160];
 static char err[ERRLEN];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof(dir), "%s/t-XXXXXX", root);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "store"), 0);
     snprintf(path, sizeof(path), "%s/arcade.db", dir);
     err[0] = '\0';
 }
@@ -1719,28 +1716,7 @@ static Suite *store_suite(void)
     return s;
 }
 
-static int remove_entry(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(fpath);
-}
-
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    snprintf(root, sizeof(root), "/tmp/arcade-store-XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(store_suite());
 }
