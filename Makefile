@@ -40,7 +40,7 @@ DB_SRC     := $(filter-out db/bench_%.c,$(wildcard db/*.c))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
-# Unit suites of the pure rules: they link games/ and nothing else.
+# Unit suites of the pure rules: they link games/ and the suites' main (tests/suite.c), nothing else.
 UNIT_TESTS := test_math test_rps test_board test_elo
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
@@ -84,7 +84,7 @@ $(BIN)/arcade-null: $(call obj,client/null_server.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(patsubst %,$(BUILD)/tests/%,$(UNIT_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(GAMES_SRC))
+$(patsubst %,$(BUILD)/tests/%,$(UNIT_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(GAMES_SRC) tests/suite.c)
 	$(CC) $(LDFLAGS) -o $@ $^ -lgmp -lm $(TESTLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)

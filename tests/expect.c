@@ -8,15 +8,36 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "suite.h"
+
 #define SHOW_SLOTS 4
 #define SHOW_MAX 1100           /* a 257-byte frame, up to 4 characters a byte */
 #define LINE_MAX_BYTES 8192
 #define BYTES_MAX 4096
+
+struct harness srv;
+char port_arg[16];
+
+void set_port_arg(int port)
+{
+    snprintf(port_arg, sizeof(port_arg), "%d", port);
+}
+
+void stop_server(void)
+{
+    harness_cleanup(&srv);
+}
+
+void stop_keep(void)
+{
+    ck_assert_msg(harness_stop(&srv) == 0, "the server did not exit cleanly (see %s)", srv.log);
+}
 
 const char *show(const void *p, size_t n)
 {
@@ -211,4 +232,16 @@ char *read_log(const struct harness *h, char *buf, size_t cap)
     buf[fread(buf, 1, cap - 1, f)] = '\0';
     fclose(f);
     return buf;
+}
+
+void fresh_config(char *dir, size_t cap)
+{
+    ck_assert_int_eq(suite_mkdtemp(dir, cap, "config"), 0);
+    ck_assert_int_eq(setenv("XDG_CONFIG_HOME", dir, 1), 0);
+}
+
+void own_config(void)
+{
+    char dir[64];
+    fresh_config(dir, sizeof(dir));
 }

@@ -15,6 +15,29 @@
 #define START(h, ...)                                                                                       \
     ck_assert_msg(harness_start((h), __VA_ARGS__) == 0, "server did not start: '%s'", (h)->first)
 
+/* The server of the current test, for suites that run one at a time, and its port as a command-line
+ * argument (which a test may point elsewhere). */
+extern struct harness srv;
+extern char port_arg[16];
+/* Start srv with harness_start's NULL-terminated arguments, or fail the test. */
+#define start_server(...)                                                                                   \
+    do {                                                                                                    \
+        START(&srv, __VA_ARGS__);                                                                           \
+        set_port_arg(srv.port);                                                                             \
+    } while (0)
+/* Start srv again on the same database (harness_restart arguments), or fail the test. */
+#define restart(...)                                                                                        \
+    do {                                                                                                    \
+        ck_assert_msg(harness_restart(&srv, __VA_ARGS__) == 0, "server did not restart: '%s'", srv.first);  \
+        set_port_arg(srv.port);                                                                             \
+    } while (0)
+/* port_arg from a port number. */
+void set_port_arg(int port);
+/* Stop srv and remove its directory. */
+void stop_server(void);
+/* Stop srv, which must exit 0, keeping its database to read or to restart on. */
+void stop_keep(void);
+
 /* Bytes as C would write them (\n, \xNN), for failure messages. The result lives in one of a few
  * rotating static buffers, so a message may show several. */
 const char *show(const void *p, size_t n);
@@ -62,6 +85,12 @@ uint32_t rng_next(void);
 double now_s(void);
 /* Raise this process's open-file limit to its hard limit (suites that hold thousands of sockets). */
 void raise_nofile(void);
+
+/* A new empty directory, its path into dir, as XDG_CONFIG_HOME of this process and the arcade it runs:
+ * no test reads or writes the secrets of the person running it, or those of another test. */
+void fresh_config(char *dir, size_t cap);
+/* The same as a checked fixture. */
+void own_config(void);
 
 /* The server's log (harness.log, its first line excepted) into buf, NUL-terminated and cut to cap; the
  * test fails if it cannot be read. Returns buf. */

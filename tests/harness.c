@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "suite.h"
+
 #define HARNESS_MAX_ARGS 32
 #define HARNESS_WAIT_MS 10000
 
@@ -114,6 +116,7 @@ static int spawn(struct harness *h, va_list ap)
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    suite_child(h->pid);
     close(pfd[1]);
     int ok = read_first_line(pfd[0], h->first, sizeof(h->first));
     h->drainer = start_drainer(pfd[0], h->log);
@@ -134,8 +137,7 @@ static int spawn(struct harness *h, va_list ap)
 int harness_start(struct harness *h, ...)
 {
     memset(h, 0, sizeof(*h));
-    snprintf(h->dir, sizeof(h->dir), "/tmp/arcade-test-XXXXXX");
-    if (mkdtemp(h->dir) == NULL) {
+    if (suite_mkdtemp(h->dir, sizeof(h->dir), "test") < 0) {
         return -1;
     }
     snprintf(h->db, sizeof(h->db), "%s/arcade.db", h->dir);
@@ -156,7 +158,7 @@ int harness_restart(struct harness *h, ...)
     return rc;
 }
 
-int harness_stop(struct harness *h)
+int harness_wait(struct harness *h)
 {
     int status;
     int rc = -1;
@@ -164,10 +166,10 @@ int harness_stop(struct harness *h)
     if (h->pid <= 0) {
         return -1;
     }
-    kill(h->pid, SIGTERM);
     if (waitpid(h->pid, &status, 0) == h->pid) {
         rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
+    suite_forget_child(h->pid);
     h->pid = 0;
     if (h->drainer > 0) {
         waitpid(h->drainer, NULL, 0);
@@ -176,17 +178,22 @@ int harness_stop(struct harness *h)
     return rc;
 }
 
+int harness_stop(struct harness *h)
+{
+    if (h->pid <= 0) {
+        return -1;
+    }
+    kill(h->pid, SIGTERM);
+    return harness_wait(h);
+}
+
 void harness_cleanup(struct harness *h)
 {
     if (h->pid > 0) {
         harness_stop(h);
     }
     if (h->dir[0] != '\0') {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "harness: could not remove %s\n", h->dir);
-        }
+        suite_rmtree(h->dir);
         h->dir[0] = '\0';
     }
 }

@@ -1,6 +1,8 @@
 /*
  * harness: start the real bin/arcaded on --port 0 with a temporary database,
- * and talk to it over real sockets. Shared by every end-to-end suite.
+ * and talk to it over real sockets. Shared by every end-to-end suite. The
+ * directory and the server are noted with suite.h, so a test that fails before
+ * it stops its server leaves neither behind.
  */
 #ifndef ARCADE_HARNESS_H
 #define ARCADE_HARNESS_H
@@ -12,7 +14,7 @@ struct harness {
     pid_t pid;          /* the server */
     pid_t drainer;      /* copies the server's stderr to log after the first line */
     int port;           /* the port the server bound (TCP and UDP) */
-    char dir[64];       /* temporary directory, removed by harness_stop */
+    char dir[64];       /* temporary directory, removed by harness_cleanup or after the test */
     char db[128];       /* database path inside dir */
     char log[128];      /* the server's stderr, line 1 excepted */
     char first[256];    /* the server's first log line */
@@ -29,6 +31,8 @@ int harness_start(struct harness *h, ...);
 int harness_restart(struct harness *h, ...);
 /* SIGTERM, wait; returns the exit status (0..255), 128+signal, or -1. Keeps dir. */
 int harness_stop(struct harness *h);
+/* Wait for a server that was signalled (or is ending by itself); returns as harness_stop. */
+int harness_wait(struct harness *h);
 /* harness_stop if running, then remove the directory. */
 void harness_cleanup(struct harness *h);
 

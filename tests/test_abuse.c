@@ -22,6 +22,7 @@
 #include "expect.h"
 #include "harness.h"
 #include "store.h"
+#include "suite.h"
 
 #define TEST_TIMEOUT 120            /* seconds Check gives one test */
 #define WAIT_MS 10000               /* the deadline of every wait */
@@ -969,12 +970,5 @@ static Suite *abuse_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(abuse_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(abuse_suite());
 }

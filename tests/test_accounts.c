@@ -20,6 +20,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "suite.h"
 
 #define SECRET_HEX 64           /* a secret: 64 lowercase hex digits (256 bits) */
 #define TEXT_MAX 255            /* `<len>` is one byte */
@@ -33,29 +34,10 @@
 #define ROCK 2
 #define PAPER 3
 
-static struct harness srv;
-static int cleanup_registered;
-
-/* Stops the server if the test left it running, and removes its directory. */
-static void teardown(void)
+/* The server of the test, verbose, with this move timeout. */
+static void serve(const char *move_timeout)
 {
-    harness_cleanup(&srv);
-}
-
-/* A passing test ends in teardown; a failed assertion exits the test's process at once, so an exit
- * hook cleans up after it. */
-static void start_server(const char *move_timeout)
-{
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--move-timeout", move_timeout, "--verbose", NULL);
-}
-
-static void stop_server(void)
-{
-    ck_assert_msg(harness_stop(&srv) == 0, "the server did not exit cleanly (see %s)", srv.log);
+    start_server("--move-timeout", move_timeout, "--verbose", NULL);
 }
 
 static void hang_up(int *fd)
@@ -242,6 +224,30 @@ static void login(int fd, const char *name, const char *secret, const char *spel
     expect_frame(fd, name, 'A', spelt);
 }
 
+/* A new connection that registered name; its secret into secret. */
+static int registered(const char *name, char secret[SECRET_HEX + 1])
+{
+    int fd = dial(srv.port);
+    register_name(fd, name, secret);
+    return fd;
+}
+
+/* A new connection that said a bare hello as name. */
+static int said_hello(const char *name)
+{
+    int fd = dial(srv.port);
+    hello(fd, name);
+    return fd;
+}
+
+/* A new connection logged in to name with secret (`I`), answered with the name as spelt. */
+static int logged_in(const char *name, const char *secret, const char *spelt)
+{
+    int fd = dial(srv.port);
+    login(fd, name, secret, spelt);
+    return fd;
+}
+
 /* The older connection of a name someone logged in to again: told, then closed. */
 static void expect_taken_over(int *fd, const char *who)
 {
@@ -258,6 +264,23 @@ static void match_pair(int first, const char *first_name, int second, const char
     send_str(second, "P");
     expect_frame(second, second_name, 'V', first_name);
     expect_frame(first, first_name, 'V', second_name);
+}
+
+/* ana registers, bo says a bare hello, and they are matched (ana waited). */
+static void ana_meets_bo(int *ana, int *bo, char secret[SECRET_HEX + 1])
+{
+    *ana = registered("ana", secret);
+    *bo = said_hello("bo");
+    match_pair(*ana, "ana", *bo, "bo");
+}
+
+/* One round of a match: both moves, then each side's result. */
+static void play_round(int a, const char *a_name, int a_move, int b, const char *b_name, int b_move)
+{
+    send_move(a, a_move);
+    send_move(b, b_move);
+    expect_result(a, a_name, a_move, b_move);
+    expect_result(b, b_name, b_move, a_move);
 }
 
 /* A move, then a second one the round refuses: the server has the first when the refusal comes. */
@@ -322,13 +345,12 @@ START_TEST(test_register_gives_a_secret_and_only_its_hash_is_kept)
     char secret[SECRET_HEX + 1], upper[SECRET_HEX + 1];
     unsigned char raw[SECRET_HEX / 2];
 
-    start_server("30");
-    int ana = dial(srv.port);
-    register_name(ana, "ana", secret);
+    serve("30");
+    int ana = registered("ana", secret);
     /* The account plays as ana from now on. */
     expect_bot_round(ana, "ana", ROCK);
     hang_up(&ana);
-    stop_server();
+    stop_keep();
 
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'ana'"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT length(secret_hash) FROM players WHERE name = 'ana'"), 32);
@@ -357,16 +379,10 @@ START_TEST(test_an_impostor_is_refused_and_the_rating_does_not_move)
 {
     char secret[SECRET_HEX + 1], wrong[SECRET_HEX + 1];
 
-    start_server("30");
-    int ana = dial(srv.port);
-    register_name(ana, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(ana, "ana", bo, "bo");
-    send_move(ana, ROCK);
-    send_move(bo, SCISSORS);
-    expect_result(ana, "ana", ROCK, SCISSORS);
-    expect_result(bo, "bo", SCISSORS, ROCK);
+    serve("30");
+    int ana, bo;
+    ana_meets_bo(&ana, &bo, secret);
+    play_round(ana, "ana", ROCK, bo, "bo", SCISSORS);
 
     int imp = dial(srv.port);
     send_frame(imp, 'H', "ana");
@@ -387,7 +403,7 @@ START_TEST(test_an_impostor_is_refused_and_the_rating_does_not_move)
     hang_up(&imp);
 
     /* Shutting down voids the running round: nothing more is stored. */
-    stop_server();
+    stop_keep();
     hang_up(&ana);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
@@ -406,7 +422,7 @@ START_TEST(test_names_are_one_regardless_of_case)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
+    serve("30");
     int cat1 = dial(srv.port);
     int cat2 = dial(srv.port);
     int opp = dial(srv.port);
@@ -425,9 +441,8 @@ START_TEST(test_names_are_one_regardless_of_case)
     send_frame(cat2, 'H', "CAT");
     expect_frame(cat2, "CAT", 'A', "Cat");
 
-    int dee1 = dial(srv.port);
+    int dee1 = registered("Dee", secret);
     int dee2 = dial(srv.port);
-    register_name(dee1, "Dee", secret);
     send_frame(dee2, 'R', "DEE");
     expect_frame(dee2, "DEE", 'N', "name taken");
     send_frame(dee2, 'H', "dEE");
@@ -439,7 +454,7 @@ START_TEST(test_names_are_one_regardless_of_case)
     hang_up(&cat2);
     hang_up(&dee2);
     hang_up(&opp);
-    stop_server();
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'cat' COLLATE NOCASE"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'Cat'"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'dee' COLLATE NOCASE"), 1);
@@ -451,21 +466,18 @@ START_TEST(test_a_second_login_takes_over)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    serve("30");
+    int c1 = registered("ana", secret);
+    int c2 = logged_in("ana", secret, "ana");
     expect_taken_over(&c1, "ana (first)");
     /* The new connection plays as ana: a named round against the bot. */
     expect_bot_round(c2, "ana (second)", SCISSORS);
     /* And it is the account's live session: a third login takes over from it in turn. */
-    int c3 = dial(srv.port);
-    login(c3, "ana", secret, "ana");
+    int c3 = logged_in("ana", secret, "ana");
     expect_taken_over(&c2, "ana (second)");
     expect_bot_round(c3, "ana (third)", ROCK);
     hang_up(&c3);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -473,16 +485,12 @@ START_TEST(test_take_over_in_a_match_gives_a_snapshot)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(c1, "ana", bo, "bo");
+    serve("30");
+    int c1, bo;
+    ana_meets_bo(&c1, &bo, secret);
     move_and_confirm(c1, "ana (first)", ROCK);
 
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    int c2 = logged_in("ana", secret, "ana");
     /* Round 1, no stored rounds, her move is in. */
     expect_snapshot(c2, "ana (second)", "bo 1 0 0 0 1 ", 30);
     expect_taken_over(&c1, "ana (first)");
@@ -491,13 +499,10 @@ START_TEST(test_take_over_in_a_match_gives_a_snapshot)
     expect_result(c2, "ana (second)", ROCK, SCISSORS);
     expect_result(bo, "bo", SCISSORS, ROCK);
     /* The match goes on with the new connection. */
-    send_move(c2, PAPER);
-    send_move(bo, PAPER);
-    expect_result(c2, "ana (second)", PAPER, PAPER);
-    expect_result(bo, "bo", PAPER, PAPER);
+    play_round(c2, "ana (second)", PAPER, bo, "bo", PAPER);
     hang_up(&c2);
     hang_up(&bo);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -505,23 +510,16 @@ START_TEST(test_drop_mid_round_and_rejoin_with_the_move_in)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(c1, "ana", bo, "bo");
-    send_move(c1, ROCK);
-    send_move(bo, SCISSORS);
-    expect_result(c1, "ana", ROCK, SCISSORS);
-    expect_result(bo, "bo", SCISSORS, ROCK);
+    serve("30");
+    int c1, bo;
+    ana_meets_bo(&c1, &bo, secret);
+    play_round(c1, "ana", ROCK, bo, "bo", SCISSORS);
 
     move_and_confirm(c1, "ana", PAPER);
     hang_up(&c1);
     expect_dropped(bo, "bo", 30);
 
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    int c2 = logged_in("ana", secret, "ana");
     /* Round 2, one round won, her move is in. */
     expect_snapshot(c2, "ana (back)", "bo 2 1 0 0 1 ", 30);
     expect_op(bo, "bo", 'C');
@@ -529,7 +527,7 @@ START_TEST(test_drop_mid_round_and_rejoin_with_the_move_in)
     expect_result(c2, "ana (back)", PAPER, ROCK);
     expect_result(bo, "bo", ROCK, PAPER);
 
-    stop_server();
+    stop_keep();
     hang_up(&c2);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 2);
@@ -543,16 +541,10 @@ START_TEST(test_a_round_decided_while_away_is_in_the_snapshot)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(c1, "ana", bo, "bo");
-    send_move(c1, ROCK);
-    send_move(bo, SCISSORS);
-    expect_result(c1, "ana", ROCK, SCISSORS);
-    expect_result(bo, "bo", SCISSORS, ROCK);
+    serve("30");
+    int c1, bo;
+    ana_meets_bo(&c1, &bo, secret);
+    play_round(c1, "ana", ROCK, bo, "bo", SCISSORS);
 
     move_and_confirm(c1, "ana", PAPER);
     hang_up(&c1);
@@ -561,17 +553,13 @@ START_TEST(test_a_round_decided_while_away_is_in_the_snapshot)
     send_move(bo, SCISSORS);
     expect_result(bo, "bo", SCISSORS, PAPER);
 
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    int c2 = logged_in("ana", secret, "ana");
     /* Round 3, one won and one lost, no move in yet. */
     expect_snapshot(c2, "ana (back)", "bo 3 1 1 0 0 ", 30);
     expect_op(bo, "bo", 'C');
-    send_move(c2, ROCK);
-    send_move(bo, ROCK);
-    expect_result(c2, "ana (back)", ROCK, ROCK);
-    expect_result(bo, "bo", ROCK, ROCK);
+    play_round(c2, "ana (back)", ROCK, bo, "bo", ROCK);
 
-    stop_server();
+    stop_keep();
     hang_up(&c2);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE timeout = 0"), 3);
@@ -584,26 +572,22 @@ START_TEST(test_a_registered_player_who_drops_while_queued_leaves_the_queue)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
-    int ana = dial(srv.port);
-    register_name(ana, "ana", secret);
+    serve("30");
+    int ana = registered("ana", secret);
     send_str(ana, "P");
     expect_op(ana, "ana", 'W');
     hang_up_and_wait(&ana, "ana");
     /* Nobody is queued: bo waits, and the next player meets bo. */
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    int cy = dial(srv.port);
-    hello(cy, "cy");
+    int bo = said_hello("bo");
+    int cy = said_hello("cy");
     match_pair(bo, "bo", cy, "cy");
     /* ana logs in to the lobby: no seat, no queue, a move plays the bot. */
-    int again = dial(srv.port);
-    login(again, "ana", secret, "ana");
+    int again = logged_in("ana", secret, "ana");
     expect_bot_round(again, "ana (back)", PAPER);
     hang_up(&again);
     hang_up(&bo);
     hang_up(&cy);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -611,17 +595,14 @@ START_TEST(test_a_take_over_while_queued_stays_queued)
 {
     char secret[SECRET_HEX + 1], b;
 
-    start_server("30");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
+    serve("30");
+    int c1 = registered("ana", secret);
     send_str(c1, "P");
     expect_op(c1, "ana (first)", 'W');
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    int c2 = logged_in("ana", secret, "ana");
     expect_taken_over(&c1, "ana (first)");
     /* ana is still queued: the next player is matched with her at once. */
-    int bo = dial(srv.port);
-    hello(bo, "bo");
+    int bo = said_hello("bo");
     send_str(bo, "P");
     expect_frame(bo, "bo", 'V', "ana");
     /* docs/PROTOCOL.md does not say whether the new connection is reminded that it waits (W); allow
@@ -632,13 +613,10 @@ START_TEST(test_a_take_over_while_queued_stays_queued)
     }
     ck_assert_msg(b == 'V', "ana (second): expected V, got \"%s\"", show(&b, 1));
     expect_bytes_as(c2, "ana (second)", "\x02" "bo", 3);
-    send_move(c2, PAPER);
-    send_move(bo, ROCK);
-    expect_result(c2, "ana (second)", PAPER, ROCK);
-    expect_result(bo, "bo", ROCK, PAPER);
+    play_round(c2, "ana (second)", PAPER, bo, "bo", ROCK);
     hang_up(&c2);
     hang_up(&bo);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -646,12 +624,9 @@ START_TEST(test_drop_and_rejoin_too_late)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("1");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(c1, "ana", bo, "bo");
+    serve("1");
+    int c1, bo;
+    ana_meets_bo(&c1, &bo, secret);
     move_and_confirm(bo, "bo", ROCK);
     hang_up(&c1);
     /* A 1 s window, rounded up. */
@@ -661,12 +636,11 @@ START_TEST(test_drop_and_rejoin_too_late)
     expect_op(bo, "bo", 'G');
     expect_bot_round(bo, "bo", PAPER);
 
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    int c2 = logged_in("ana", secret, "ana");
     /* No J: ana is in the lobby, and a move plays the bot. */
     expect_bot_round(c2, "ana (back)", SCISSORS);
 
-    stop_server();
+    stop_keep();
     hang_up(&c2);
     hang_up(&bo);
     long long a = player_id("ana"), b = player_id("bo");
@@ -681,12 +655,9 @@ START_TEST(test_a_bare_hello_player_is_not_held)
 {
     char secret[SECRET_HEX + 1];
 
-    start_server("30");
-    int ana = dial(srv.port);
-    register_name(ana, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(ana, "ana", bo, "bo");
+    serve("30");
+    int ana, bo;
+    ana_meets_bo(&ana, &bo, secret);
     double t0 = now_s();
     hang_up(&bo);
     /* G at once: no D, no seat held through the 30 s window. */
@@ -694,11 +665,10 @@ START_TEST(test_a_bare_hello_player_is_not_held)
     ck_assert_msg(now_s() - t0 < 5.0, "G came %.1f s after the hang-up", now_s() - t0);
     expect_bot_round(ana, "ana", ROCK);
     /* bo's name is free at once too. */
-    int bo2 = dial(srv.port);
-    hello(bo2, "bo");
+    int bo2 = said_hello("bo");
     hang_up(&bo2);
     hang_up(&ana);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -706,11 +676,9 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
 {
     char ana_secret[SECRET_HEX + 1], bo_secret[SECRET_HEX + 1], wrong[SECRET_HEX + 1];
 
-    start_server("30");
-    int ana = dial(srv.port);
-    register_name(ana, "ana", ana_secret);
-    int bo = dial(srv.port);
-    register_name(bo, "bo", bo_secret);
+    serve("30");
+    int ana = registered("ana", ana_secret);
+    int bo = registered("bo", bo_secret);
 
     /* A burst of wrong secrets from 127.0.0.1, each on its own connection. */
     for (int i = 0; i < FAIL_BURST; i++) {
@@ -757,7 +725,7 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
     hang_up(&near);
     hang_up(&far);
     hang_up(&ana);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -765,9 +733,8 @@ START_TEST(test_a_new_secret_and_releasing_a_name)
 {
     char secret1[SECRET_HEX + 1], secret2[SECRET_HEX + 1], secret3[SECRET_HEX + 1];
 
-    start_server("30");
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret1);
+    serve("30");
+    int c1 = registered("ana", secret1);
     expect_bot_round(c1, "ana", ROCK);
     send_str(c1, "X");
     expect_secret(c1, "ana", secret2);
@@ -790,8 +757,7 @@ START_TEST(test_a_new_secret_and_releasing_a_name)
     hang_up_and_wait(&c3, "ana (bare)");
 
     /* And it can be registered anew: a new secret, the old ones dead. */
-    int c4 = dial(srv.port);
-    register_name(c4, "ana", secret3);
+    int c4 = registered("ana", secret3);
     ck_assert_str_ne(secret3, secret2);
     ck_assert_str_ne(secret3, secret1);
     int c5 = dial(srv.port);
@@ -819,7 +785,7 @@ START_TEST(test_a_new_secret_and_releasing_a_name)
 
     hang_up(&c4);
     hang_up(&c5);
-    stop_server();
+    stop_keep();
     /* One ana all along, keeping her history through the release. */
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name = 'ana' COLLATE NOCASE"), 1);
     ck_assert_int_eq(sql(&srv, "SELECT rounds FROM players WHERE name = 'ana'"), 1);
@@ -829,7 +795,7 @@ END_TEST
 
 START_TEST(test_bad_frames_lose_nothing)
 {
-    start_server("30");
+    serve("30");
     int fd = dial(srv.port);
     put(fd, "I\x00\x02" "ab", 5);
     expect_frame(fd, "guest", 'N', "bad length");
@@ -848,13 +814,13 @@ START_TEST(test_bad_frames_lose_nothing)
     guest_round(fd, '2');
     guest_round(fd, '1');
     hang_up_and_wait(&fd, "guest");
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
 START_TEST(test_the_classic_guest_client_is_unchanged)
 {
-    start_server("30");
+    serve("30");
     /* Only move bytes: one bare result byte each, one round at a time. */
     int fd = dial(srv.port);
     for (int i = 0; i < GUEST_ROUNDS; i++) {
@@ -873,7 +839,7 @@ START_TEST(test_the_classic_guest_client_is_unchanged)
     EXPECT(shortc, "d4\n");
     hang_up_and_wait(&shortc, "short");
 
-    stop_server();
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT sum(rounds) FROM players WHERE name IS NULL"), GUEST_ROUNDS + 1);
 }
 END_TEST
@@ -884,11 +850,7 @@ START_TEST(test_new_names_are_limited_per_address)
 {
     char name[16];
 
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--name-rate", "5", NULL);
+    start_server("--name-rate", "5", NULL);
     for (int i = 0; i < 5; i++) {
         int fd = dial(srv.port);
         snprintf(name, sizeof(name), "n%d", i);
@@ -908,7 +870,7 @@ START_TEST(test_new_names_are_limited_per_address)
     expect_secret(far, "127.0.0.2", secret);
     expect_frame(far, "127.0.0.2", 'A', "n5");
     close(far);
-    ck_assert_int_eq(harness_stop(&srv), 0);
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name IS NOT NULL"), 6);
 }
 END_TEST
@@ -919,17 +881,10 @@ START_TEST(test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_loc
 {
     char secret[SECRET_HEX + 1], unavailable[2 + 17];
 
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--lock-wait", "0.2", NULL);
+    start_server("--lock-wait", "0.2", NULL);
     memcpy(unavailable, "E\x11" "games unavailable", sizeof(unavailable));
-    int c1 = dial(srv.port);
-    register_name(c1, "ana", secret);
-    int bo = dial(srv.port);
-    hello(bo, "bo");
-    match_pair(c1, "ana", bo, "bo");
+    int c1, bo;
+    ana_meets_bo(&c1, &bo, secret);
     sqlite3 *locker = NULL;
     ck_assert_int_eq(sqlite3_open(srv.db, &locker), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(locker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -939,19 +894,15 @@ START_TEST(test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_loc
     expect_bytes_as(bo, "bo", unavailable, sizeof(unavailable));
     hang_up(&c1);
     expect_dropped(bo, "bo", 30);
-    int c2 = dial(srv.port);
-    login(c2, "ana", secret, "ana");
+    int c2 = logged_in("ana", secret, "ana");
     expect_snapshot(c2, "ana", "bo 2 0 0 0 0 ", 30);    /* round 2, nothing stored, no move in */
     EXPECT(bo, "C");
     ck_assert_int_eq(sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(locker);
-    send_move(c2, PAPER);
-    send_move(bo, ROCK);
-    expect_result(c2, "ana", PAPER, ROCK);
-    expect_result(bo, "bo", ROCK, PAPER);
+    play_round(c2, "ana", PAPER, bo, "bo", ROCK);
     hang_up(&c2);
     hang_up(&bo);
-    stop_server();
+    stop_keep();
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
 }
 END_TEST
@@ -961,20 +912,17 @@ START_TEST(test_back_while_the_opponent_is_away_is_told_so)
 {
     char sa[SECRET_HEX + 1], sb[SECRET_HEX + 1];
 
-    start_server("30");
-    int a = dial(srv.port), b = dial(srv.port);
-    register_name(a, "ana", sa);
-    register_name(b, "bo", sb);
+    serve("30");
+    int a = registered("ana", sa), b = registered("bo", sb);
     match_pair(a, "ana", b, "bo");
     hang_up(&a);
     expect_dropped(b, "bo", 30);
     hang_up(&b);
-    int a2 = dial(srv.port);
-    login(a2, "ana", sa, "ana");
+    int a2 = logged_in("ana", sa, "ana");
     expect_snapshot(a2, "ana", "bo 1 0 0 0 0 ", 30);
     expect_dropped(a2, "ana", 30);
     hang_up(&a2);
-    stop_server();
+    stop_keep();
 }
 END_TEST
 
@@ -983,7 +931,7 @@ static Suite *accounts_suite(void)
     Suite *s = suite_create("accounts");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_checked_fixture(tc, NULL, stop_server);
     tcase_add_test(tc, test_register_gives_a_secret_and_only_its_hash_is_kept);
     tcase_add_test(tc, test_new_names_are_limited_per_address);
     tcase_add_test(tc, test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_lock);
@@ -1008,9 +956,5 @@ static Suite *accounts_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(accounts_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(accounts_suite());
 }

@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "harness.h"
+#include "suite.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -479,9 +480,5 @@ static Suite *bench_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bench_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(bench_suite());
 }

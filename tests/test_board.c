@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "suite.h"
 
 static struct board_query q;
 static const char *reason;
@@ -256,11 +257,5 @@ static Suite *board_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(board_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(board_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "suite.h"
 
 START_TEST(test_append_keeps_bytes_in_order)
 {
@@ -91,7 +92,7 @@ START_TEST(test_growth_keeps_content)
 }
 END_TEST
 
-int main(void)
+static Suite *buf_suite(void)
 {
     Suite *s = suite_create("buf");
     TCase *tc = tcase_create("core");
@@ -101,9 +102,10 @@ int main(void)
     tcase_add_test(tc, test_consume_drops_the_front);
     tcase_add_test(tc, test_growth_keeps_content);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return s;
+}
+
+int main(void)
+{
+    return suite_run(buf_suite());
 }

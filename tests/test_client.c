@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <regex.h>
@@ -29,13 +28,14 @@
 #include <unistd.h>
 
 #include "ask.h"
+#include "expect.h"
 #include "harness.h"
 #include "json.h"
-#include "tracked.h"
 #include "opts.h"
 #include "report.h"
 #include "rps.h"
 #include "secrets.h"
+#include "suite.h"
 #include "sess.h"
 #include "table.h"
 #include "wire.h"
@@ -43,18 +43,6 @@
 
 #define OUT_CAP 65536
 #define WAIT_MS 15000
-
-/* Every XDG_CONFIG_HOME of this suite is made under this directory, removed at the end, so no test
- * reads or writes the secrets of the person running it. */
-static char suite_dir[64];
-
-/* A new empty directory as XDG_CONFIG_HOME (for this test's process and the arcade it runs). */
-static void fresh_config(char *dir, size_t cap)
-{
-    snprintf(dir, cap, "%s/config-XXXXXX", suite_dir);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(setenv("XDG_CONFIG_HOME", dir, 1), 0);
-}
 
 /* ------------------------------------------------------------------ opts */
 
@@ -1415,13 +1403,6 @@ static int arcade(const char *input, char *out, char *err, const char *cmd, ...)
 
 static char out[OUT_CAP], err[OUT_CAP];
 
-/* The fixture of the end-to-end tests: a name registered by one test is unknown to the next. */
-static void own_config(void)
-{
-    char dir[128];
-    fresh_config(dir, sizeof(dir));
-}
-
 /* Where arcade keeps name's secret for the server on port, with this test's XDG_CONFIG_HOME. */
 static const char *secret_file(const char *name, int port)
 {
@@ -1440,7 +1421,7 @@ static const char *registered_line(const char *name, int port)
 
 START_TEST(test_e2e_ask_every_op)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "a12", NULL), 0);
     ck_assert_str_eq(out, "144\n");
     ck_assert_str_eq(err, "");
@@ -1461,7 +1442,7 @@ END_TEST
 
 START_TEST(test_e2e_ask_many_in_order)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     /* Fifty requests on one connection, answered in order. */
     const char *argv[60];
     char reqs[50][16], expect[2048] = "";
@@ -1484,7 +1465,7 @@ END_TEST
 
 START_TEST(test_e2e_ask_udp)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "--udp", "a12", "b2", "d+7", NULL), 0);
     ck_assert_str_eq(out, "144\n8\n7\n");
     ck_assert_int_eq(arcade(NULL, out, err, "square", "--udp", "12e3", NULL), 0);
@@ -1514,7 +1495,7 @@ START_TEST(test_e2e_ask_server_errors)
         { "P", "unknown op" },           /* would open a game as a connection's first byte */
         { "2", "unknown op" },
     };
-    start_server(NULL, NULL);
+    start_server(NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), "arcade: %s: %s\n", cases[i].req, cases[i].reason);
@@ -1546,7 +1527,7 @@ END_TEST
 
 START_TEST(test_e2e_ask_usage)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade(NULL, out, err, "ask", NULL), 2);
     ck_assert_ptr_nonnull(strstr(err, "nothing to ask"));
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "--bogus", "a1", NULL), 2);
@@ -1574,7 +1555,7 @@ END_TEST
 /* Requests from standard input: with no arguments, or where an argument is "-". */
 START_TEST(test_e2e_ask_stdin)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade("a12\n", out, err, "ask", NULL), 0);
     ck_assert_str_eq(out, "144\n");
     ck_assert_str_eq(err, "");
@@ -1675,7 +1656,7 @@ static int piped_exit(struct piped *p)
 START_TEST(test_e2e_ask_streams)
 {
     struct piped p;
-    start_server(NULL, NULL);
+    start_server(NULL);
     piped_start(&p, "ask");
     ck_assert_int_eq(write(p.in, "a2\n", 3), 3);
     ck_assert_str_eq(piped_line(&p), "4");
@@ -1692,7 +1673,7 @@ END_TEST
 START_TEST(test_e2e_ask_reopens_after_idle_close)
 {
     struct piped p;
-    start_server("--verbose", "--idle-timeout=0.2");
+    start_server("--verbose", "--idle-timeout=0.2", NULL);
     piped_start(&p, "square");
     ck_assert_int_eq(write(p.in, "2\n", 2), 2);
     ck_assert_str_eq(piped_line(&p), "4");
@@ -1719,7 +1700,7 @@ END_TEST
 /* --json: one array, an object per request, strings escaped, rows typed. */
 START_TEST(test_e2e_ask_json)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade(NULL, out, err, "ask", "--json", "a12", "x\"\\", "a1e30", "t1", NULL), 1);
     ck_assert_str_eq(out, "[\n{\"request\":\"a12\",\"answer\":\"144\"},\n"
                           "{\"request\":\"x\\\"\\\\\",\"error\":\"unknown op\"},\n"
@@ -1877,7 +1858,7 @@ static void tally(const char *text, int *w, int *l, int *d)
 
 START_TEST(test_e2e_play_script_guest)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade("rock paper scissors\nR P S 1 2 3\n  r", out, err, "play", NULL), 0);
     ck_assert_str_eq(err, "");
     /* Ten rounds, each a stable line, then the summary. */
@@ -1906,7 +1887,7 @@ END_TEST
 
 START_TEST(test_e2e_play_script_named_stored)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade("r p s r p s", out, err, "play", "--name", "ana", NULL), 0);
     const char *first = registered_line("ana", srv.port);
     ck_assert_int_eq(strncmp(out, first, strlen(first)), 0);
@@ -1936,7 +1917,7 @@ END_TEST
 
 START_TEST(test_e2e_play_bad_word)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade("rock paper lizard scissors", out, err, "play", NULL), 2);
     ck_assert_ptr_nonnull(strstr(err, "bad move 'lizard'"));
     /* The words before the bad one were played, the one after was not. */
@@ -2072,7 +2053,7 @@ static int proc_finish(struct proc *p)
 
 START_TEST(test_e2e_play_pvp_two_scripts)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     static struct proc a, b;
     const char *aa[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
     const char *ba[] = { "play", "--port", port_arg, "--name", "bo", "--pvp", NULL };
@@ -2112,7 +2093,7 @@ START_TEST(test_e2e_play_pvp_two_scripts)
                      1);
 
     /* And the leaderboard shows both of them. */
-    restart(NULL, NULL);
+    restart(NULL);
     ck_assert_int_eq(arcade(NULL, out, err, "top", NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "rank  name  rating   wins  losses  draws  form\n"));
     ck_assert_ptr_nonnull(strstr(out, "  ana "));
@@ -2147,7 +2128,7 @@ static int raw_player(const char *name)
 
 START_TEST(test_e2e_play_pvp_timeouts)
 {
-    start_server("--move-timeout", "1");
+    start_server("--move-timeout", "1", NULL);
     static struct proc a;
     /* bo queues first and then never moves; ana's moves are ready before the match. */
     int bo = raw_player("bo");
@@ -2171,7 +2152,7 @@ END_TEST
 
 START_TEST(test_e2e_play_pvp_you_timed_out_void_left)
 {
-    start_server("--move-timeout", "1");
+    start_server("--move-timeout", "1", NULL);
     static struct proc a;
     int bo = raw_player("bo");
     char buf[8];
@@ -2200,7 +2181,7 @@ END_TEST
 
 START_TEST(test_e2e_play_queue_timeout)
 {
-    start_server("--queue-timeout", "1");
+    start_server("--queue-timeout", "1", NULL);
     ck_assert_int_eq(arcade("rock", out, err, "play", "--name", "ana", "--pvp", NULL), 3);
     char want[1024];
     snprintf(want, sizeof(want), "%s%s", registered_line("ana", srv.port),
@@ -2212,7 +2193,7 @@ END_TEST
 
 START_TEST(test_e2e_play_reconnects)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     static struct proc a;
     const char *aa[] = { "play", "--port", port_arg, "--name", "ana", NULL };
     proc_start(&a, aa);
@@ -2221,7 +2202,7 @@ START_TEST(test_e2e_play_reconnects)
     /* The server goes away and comes back on the same port. */
     stop_keep();
     ck_assert_int_eq(proc_wait_for(&a, 1, "connection to 127.0.0.1:"), 0);
-    restart("--port", port_arg);
+    restart("--port", port_arg, NULL);
     ck_assert_int_eq(proc_wait_for(&a, 1, "reconnected to 127.0.0.1:"), 0);
     proc_write(&a, "paper\n");
     ck_assert_int_eq(proc_wait_for(&a, 0, "round 2: you paper"), 0);
@@ -2267,7 +2248,7 @@ static void seed_board(void)
 
 START_TEST(test_e2e_top_and_rank)
 {
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade(NULL, out, err, "top", NULL), 0);
     ck_assert_ptr_nonnull(strstr(out, "no ranked players yet"));
     seed_board();
@@ -2548,7 +2529,7 @@ static void relay_stop(struct relay *r)
 START_TEST(test_e2e_account_register_then_login)
 {
     char path[512], first[WIRE_SECRET_LEN + 1], again[WIRE_SECRET_LEN + 1];
-    start_server(NULL, NULL);
+    start_server(NULL);
     /* The first run registers the name and says where its secret is kept. */
     ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
     ck_assert_str_eq(err, "");
@@ -2581,7 +2562,7 @@ END_TEST
 START_TEST(test_e2e_account_name_belongs_to_another)
 {
     char other[128], want[1024];
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
     /* Another machine, or another person: another XDG_CONFIG_HOME. */
     fresh_config(other, sizeof(other));
@@ -2602,7 +2583,7 @@ END_TEST
 START_TEST(test_e2e_account_rotate)
 {
     char first[128], other[128], old[WIRE_SECRET_LEN + 1], new[WIRE_SECRET_LEN + 1], want[1024];
-    start_server(NULL, NULL);
+    start_server(NULL);
     snprintf(first, sizeof(first), "%s", getenv("XDG_CONFIG_HOME"));
     ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
     read_secret_file(secret_file("ana", srv.port), old);
@@ -2647,7 +2628,7 @@ END_TEST
 START_TEST(test_e2e_account_drop)
 {
     char first[128], other[128], want[512];
-    start_server(NULL, NULL);
+    start_server(NULL);
     snprintf(first, sizeof(first), "%s", getenv("XDG_CONFIG_HOME"));
     ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
     ck_assert_int_eq(arcade(NULL, out, err, "account", "drop", "ana", NULL), 0);
@@ -2674,7 +2655,7 @@ END_TEST
 START_TEST(test_e2e_account_stale_secret)
 {
     char now[WIRE_SECRET_LEN + 1], want[512];
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(secrets_save("127.0.0.1", srv.port, "ana", SECRET_A, err, OUT_CAP), 0);
     ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
     snprintf(want, sizeof(want), "arcade: 127.0.0.1:%d has no account 'ana' any more: registering it again\n",
@@ -2697,7 +2678,7 @@ END_TEST
 START_TEST(test_e2e_account_taken_over)
 {
     static struct proc a;
-    start_server(NULL, NULL);
+    start_server(NULL);
     ck_assert_int_eq(arcade("r", out, err, "play", "--name", "ana", NULL), 0);
     const char *aa[] = { "play", "--port", port_arg, "--name", "ana", NULL };
     proc_start(&a, aa);
@@ -2718,7 +2699,7 @@ static void rejoin_setup(struct relay *r, struct proc *a, int *bo, char *bo_secr
 {
     struct wire_frame f;
     char port[16];
-    start_server(NULL, NULL);
+    start_server(NULL);
     relay_start(r);
     snprintf(port, sizeof(port), "%d", r->port);
     *bo = raw_register("bo", bo_secret);
@@ -2818,7 +2799,7 @@ START_TEST(test_e2e_opponent_drops_and_returns)
     static struct proc a;
     struct wire_frame f;
     char bo_secret[WIRE_SECRET_LEN + 1];
-    start_server(NULL, NULL);
+    start_server(NULL);
     int bo = raw_register("bo", bo_secret);
     ck_assert_int_eq(harness_sends(bo, "P"), 0);
     raw_expect(bo, WIRE_WAITING, &f);
@@ -2858,7 +2839,7 @@ START_TEST(test_e2e_quitting_leaves_the_match)
     static struct proc a;
     struct wire_frame f;
     char bo_secret[WIRE_SECRET_LEN + 1];
-    start_server(NULL, NULL);
+    start_server(NULL);
     int bo = raw_register("bo", bo_secret);
     ck_assert_int_eq(harness_sends(bo, "P"), 0);
     raw_expect(bo, WIRE_WAITING, &f);
@@ -3024,27 +3005,7 @@ static Suite *client_suite(void)
     return s;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 int main(void)
 {
-    tracked_init();
-    snprintf(suite_dir, sizeof(suite_dir), "/tmp/arcade-client-XXXXXX");
-    if (mkdtemp(suite_dir) == NULL) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    SRunner *sr = srunner_create(client_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tracked_sweep();
-    nftw(suite_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(client_suite());
 }

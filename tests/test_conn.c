@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "expect.h"
+#include "suite.h"
 #include "ws.h"
 
 #define OUT_MAX 65536
@@ -143,7 +144,7 @@ START_TEST(test_websocket_drain_ends_with_a_close_frame)
 }
 END_TEST
 
-int main(void)
+static Suite *conn_suite(void)
 {
     Suite *s = suite_create("conn");
     TCase *tc = tcase_create("core");
@@ -152,9 +153,10 @@ int main(void)
     tcase_add_test(tc, test_websocket_held_output_is_framed_when_let_go);
     tcase_add_test(tc, test_websocket_drain_ends_with_a_close_frame);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return s;
+}
+
+int main(void)
+{
+    return suite_run(conn_suite());
 }

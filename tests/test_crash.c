@@ -15,6 +15,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "suite.h"
 
 /* "E <len> already moved": a move after one's own move in the same round. */
 #define ALREADY_MOVED_LEN 15
@@ -22,23 +23,6 @@
 #define OUT_MAX (ALREADY_MOVED_LEN * EXTRA_MOVES)
 /* Tries of each sequence, half in each order of arrival. */
 #define TRIES 20
-
-static struct harness srv;
-static int cleanup_registered;
-
-static void teardown(void)
-{
-    harness_cleanup(&srv);
-}
-
-static void start(const char *out_max)
-{
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    START(&srv, "--out-max", out_max, NULL);
-}
 
 /* Close with a reset (RST) instead of a FIN. */
 static void reset(int fd)
@@ -93,7 +77,7 @@ static void alive_then_clean_stop(void)
  * free B (or the match) while B's forfeit win is held for the commit. */
 static void reset_race(void)
 {
-    start("262144");
+    start_server("--out-max", "262144", NULL);
     for (int i = 0; i < TRIES; i++) {
         char na[16], nb[16];
         int a, b;
@@ -134,7 +118,7 @@ static void opponent_at_the_cap(const char *a_sends)
     char moves[1 + EXTRA_MOVES], cap[16];
 
     snprintf(cap, sizeof(cap), "%d", OUT_MAX);
-    start(cap);
+    start_server("--out-max", cap, NULL);
     memset(moves, '1', sizeof(moves));
     for (int i = 0; i < TRIES; i++) {
         char na[16], nb[16];
@@ -175,7 +159,7 @@ static Suite *crash_suite(void)
     Suite *s = suite_create("crash");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_checked_fixture(tc, NULL, stop_server);
     tcase_add_test(tc, test_two_players_resetting_at_once);
     tcase_add_test(tc, test_leave_while_the_opponent_is_at_the_output_cap);
     tcase_add_test(tc, test_move_while_the_opponent_is_at_the_output_cap);
@@ -185,9 +169,5 @@ static Suite *crash_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(crash_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(crash_suite());
 }

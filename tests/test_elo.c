@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "elo.h"
+#include "suite.h"
 
 #define EPS 1e-4
 
@@ -173,11 +174,5 @@ static Suite *elo_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(elo_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(elo_suite());
 }

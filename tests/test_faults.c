@@ -22,6 +22,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "suite.h"
 
 #define TEST_TIMEOUT 120            /* seconds Check gives one test */
 #define WAIT_MS 10000               /* the deadline of every wait */
@@ -348,9 +349,8 @@ static void expect_refused_start(const char *path, const char *what)
 
 START_TEST(test_unopenable_database_stops_the_start)
 {
-    char dir[] = "/tmp/arcade-baddb-XXXXXX";
-    char missing[128], junk[128], newer[128], bytes[4096];
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char dir[64], missing[128], junk[128], newer[128], bytes[4096];
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "baddb"), 0);
 
     snprintf(missing, sizeof(missing), "%s/no/such/dir/arcade.db", dir);
     expect_refused_start(missing, "directory missing");
@@ -375,10 +375,6 @@ START_TEST(test_unopenable_database_stops_the_start)
     sqlite3_close(db);
     expect_refused_start(newer, "user_version from a newer arcade");
     ck_assert_int_eq(harness_sql_int(newer, "PRAGMA user_version"), 1000000);
-
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -490,27 +486,11 @@ static void crash_play(struct crasher *ps, long target)
     }
 }
 
-/* Wait for a server that was told to stop; returns its exit status as harness_stop does. A second
- * SIGTERM (harness_stop's) could land after the server has put its signal handlers away. */
-static int wait_server(struct harness *h)
-{
-    int status;
-    ck_assert_int_eq(waitpid(h->pid, &status, 0), h->pid);
-    h->pid = 0;
-    waitpid(h->drainer, NULL, 0);
-    h->drainer = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void kill_server(struct harness *h)
 {
-    int status;
     ck_assert_int_eq(kill(h->pid, SIGKILL), 0);
-    ck_assert_int_eq(waitpid(h->pid, &status, 0), h->pid);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the server ended with status %d", status);
-    h->pid = 0;
-    waitpid(h->drainer, NULL, 0);
-    h->drainer = 0;
+    int rc = harness_wait(h);
+    ck_assert_msg(rc == 128 + SIGKILL, "the server ended with status %d", rc);
 }
 
 /* What the dead server had written before it died still arrives and counts: the client has it. */
@@ -656,7 +636,9 @@ START_TEST(test_sigterm_under_load_delivers_everything)
             close(pair[i][s]);
         }
     }
-    ck_assert_int_eq(wait_server(&h), 0);
+    /* harness_wait, not harness_stop: a second SIGTERM could land after the server has put its
+     * signal handlers away. */
+    ck_assert_int_eq(harness_wait(&h), 0);
 
     printf("shutdown: %d connections held at SIGTERM, every one answered, noticed and closed\n",
            SHUT_GUESTS + 2 * SHUT_PAIRS);
@@ -698,12 +680,5 @@ static Suite *faults_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(faults_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(faults_suite());
 }

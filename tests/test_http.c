@@ -12,7 +12,7 @@
 #include "expect.h"
 #include "http.h"
 #include "request.h"
-#include "tracked.h"
+#include "suite.h"
 #include "wsclient.h"
 
 #define RESPONSE_MAX 65536
@@ -454,12 +454,5 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(http_suite());
-    signal(SIGPIPE, SIG_IGN);
-    tracked_init();
-    srunner_run_all(sr, CK_NORMAL);
-    tracked_sweep();
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(http_suite());
 }

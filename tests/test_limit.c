@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "limit.h"
+#include "suite.h"
 
 #define T0 1000.0
 
@@ -365,11 +366,5 @@ static Suite *limit_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(limit_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(limit_suite());
 }

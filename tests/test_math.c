@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "math.h"
+#include "suite.h"
 
 /* Room for any reply plus a NUL so replies compare as strings. */
 static char reply_buf[MATH_REPLY_MAX + 1];
@@ -686,9 +687,5 @@ static Suite *math_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(math_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(math_suite());
 }

@@ -11,7 +11,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
@@ -28,27 +27,13 @@
 #include <unistd.h>
 #include <utmp.h>
 
+#include "expect.h"
 #include "harness.h"
-#include "tracked.h"
+#include "suite.h"
 #include "wire.h"
 
 #define SCREEN_CAP (256 * 1024)
 #define WAIT_MS 15000
-
-/* Every XDG_CONFIG_HOME of this suite is made under this directory, removed at the end, so no test
- * reads or writes the secrets of the person running it. */
-static char suite_dir[64];
-
-/* The fixture: a new empty XDG_CONFIG_HOME for each test (and the arcade it runs), so a name
- * registered by one test is unknown to the next. */
-static void own_config(void)
-{
-    char dir[128];
-    snprintf(dir, sizeof(dir), "%s/config-XXXXXX", suite_dir);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(setenv("XDG_CONFIG_HOME", dir, 1), 0);
-}
-
 
 /* bin/arcade on a pseudo-terminal. The test keeps the slave side open too, to read the
  * terminal's settings whatever the child did. */
@@ -338,7 +323,7 @@ static int model_line(const struct model *m, int i, char *out, size_t cap)
 START_TEST(test_tty_key_plays_round_and_q_restores)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "guest vs the bot"), 0);
@@ -371,7 +356,7 @@ END_TEST
 START_TEST(test_tty_ctrl_c_restores)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, "--name", "ana", NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "ana vs the bot"), 0);
@@ -390,7 +375,7 @@ END_TEST
 START_TEST(test_tty_sigterm_restores)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "vs the bot"), 0);
@@ -406,7 +391,7 @@ END_TEST
 START_TEST(test_tty_colour)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, NULL };
     const char *const colour_env[] = { "NO_COLOR", NULL };
     term_start(&t, colour_env, args);
@@ -442,7 +427,7 @@ END_TEST
 START_TEST(test_tty_pvp_notices_while_thinking)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "waiting for an opponent"), 0);
@@ -487,7 +472,7 @@ END_TEST
 START_TEST(test_tty_queue_timeout_notice)
 {
     static struct term t;
-    start_server("--queue-timeout", "1");
+    start_server("--queue-timeout", "1", NULL);
     const char *args[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "waiting for an opponent"), 0);
@@ -503,7 +488,7 @@ END_TEST
 START_TEST(test_tty_reconnects)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, "--name", "ana", NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "ana vs the bot"), 0);
@@ -513,7 +498,7 @@ START_TEST(test_tty_reconnects)
     ck_assert_int_eq(term_wait_for(&t, "connection to 127.0.0.1:"), 0);
     ck_assert_int_eq(term_wait_for(&t, "retrying in"), 0);
     size_t mark = term_mark(&t);
-    restart("--port", port_arg);
+    restart("--port", port_arg, NULL);
     ck_assert_int_eq(term_wait_from(&t, mark, "reconnected to 127.0.0.1:"), 0);
     /* It says hello again by itself, and the player's next key plays. */
     ck_assert_int_eq(term_wait_from(&t, mark, "playing as ana"), 0);
@@ -569,7 +554,7 @@ START_TEST(test_tty_opponent_drops_and_returns)
     static struct term t;
     struct wire_frame f;
     char secret[WIRE_SECRET_LEN + 1], frame[WIRE_LOGIN_MAX], want[128];
-    start_server(NULL, NULL);
+    start_server(NULL);
     int bo = raw_bo_queued(secret);
     const char *args[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
     term_start(&t, plain_env, args);
@@ -607,7 +592,7 @@ START_TEST(test_tty_rejoin_after_a_crash)
     static struct term t;
     struct wire_frame f;
     char secret[WIRE_SECRET_LEN + 1];
-    start_server(NULL, NULL);
+    start_server(NULL);
     int bo = raw_bo_queued(secret);
     const char *args[] = { "play", "--port", port_arg, "--name", "ana", "--pvp", NULL };
     term_start(&t, plain_env, args);
@@ -673,7 +658,7 @@ END_TEST
 START_TEST(test_tty_reconnect_gives_up)
 {
     static struct term t;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, "--retry-for", "1", NULL };
     term_start(&t, plain_env, args);
     ck_assert_int_eq(term_wait_for(&t, "guest vs the bot"), 0);
@@ -694,7 +679,7 @@ START_TEST(test_tty_narrow_terminal)
 {
     static struct term t;
     static struct model m;
-    start_server(NULL, NULL);
+    start_server(NULL);
     const char *args[] = { "play", "--port", port_arg, NULL };
     term_start_cols(&t, plain_env, args, 40);
     ck_assert_int_eq(term_wait_for(&t, "r/p/s plays, q quits"), 0);
@@ -751,27 +736,7 @@ static Suite *tty_suite(void)
     return s;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 int main(void)
 {
-    tracked_init();
-    snprintf(suite_dir, sizeof(suite_dir), "/tmp/arcade-tty-XXXXXX");
-    if (mkdtemp(suite_dir) == NULL) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    SRunner *sr = srunner_create(tty_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tracked_sweep();
-    nftw(suite_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(tty_suite());
 }

@@ -13,6 +13,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "suite.h"
 
 #define NAME_MAX_LEN 32
 #define FRAME_MAX (2 + 255)
@@ -23,36 +24,15 @@
 #define ROCK 2
 #define PAPER 3
 
-/* One server per test (each test runs in its own process). */
-static struct harness srv;
-static int cleanup_registered;
-
 struct player {
     int fd;
     char name[NAME_MAX_LEN + 1];  /* for messages; empty for a guest */
 };
 
-/* Stops the server if the test left it running, and removes its directory. */
-static void teardown(void)
+/* The server of the test, with these timeouts. */
+static void serve(const char *move_timeout, const char *queue_timeout)
 {
-    harness_cleanup(&srv);
-}
-
-/* A passing test ends in teardown; a failed assertion exits the test's process at once, so an exit
- * hook cleans up after it. */
-static void start_server(const char *move_timeout, const char *queue_timeout)
-{
-    if (!cleanup_registered) {
-        atexit(teardown);
-        cleanup_registered = 1;
-    }
-    ck_assert_msg(harness_start(&srv, "--move-timeout", move_timeout, "--queue-timeout", queue_timeout, NULL) == 0,
-                  "could not start %s (first line: %s)", harness_arcaded(), srv.first);
-}
-
-static void stop_server(void)
-{
-    ck_assert_int_eq(harness_stop(&srv), 0);
+    start_server("--move-timeout", move_timeout, "--queue-timeout", queue_timeout, NULL);
 }
 
 static const char *who(const struct player *p)
@@ -196,7 +176,7 @@ static long long rating_x100(const char *name)
 
 START_TEST(test_named_players_are_matched_and_play_all_nine_move_pairs)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -216,7 +196,7 @@ END_TEST
 
 START_TEST(test_second_move_in_a_round_is_refused_and_changes_nothing)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -236,7 +216,7 @@ END_TEST
 
 START_TEST(test_move_while_queued_is_refused)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -261,7 +241,7 @@ END_TEST
 
 START_TEST(test_play_twice_is_refused_as_already_queued)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -279,7 +259,7 @@ END_TEST
 
 START_TEST(test_play_in_a_match_is_refused_and_the_match_goes_on)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -296,7 +276,7 @@ END_TEST
 
 START_TEST(test_play_from_a_guest_is_refused_hello_first)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player guest = connect_guest();
     char r;
 
@@ -313,7 +293,7 @@ END_TEST
 
 START_TEST(test_a_name_in_use_is_refused_so_nobody_plays_themselves)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana1 = connect_named("ana");
     struct player ana2 = connect_guest();
     struct player bo = connect_named("bo");
@@ -340,7 +320,7 @@ END_TEST
 
 START_TEST(test_queued_player_who_hangs_up_is_not_matched)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
     struct player cy = connect_named("cy");
@@ -362,7 +342,7 @@ END_TEST
 
 START_TEST(test_queue_timeout_sends_Q_then_bot_and_queue_again)
 {
-    start_server("30", "0.5");
+    serve("30", "0.5");
     struct player ana = connect_named("ana");
 
     queue(&ana);
@@ -376,7 +356,7 @@ END_TEST
 
 START_TEST(test_forfeit_by_timeout_then_next_round)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -390,7 +370,7 @@ END_TEST
 
 START_TEST(test_void_round_when_neither_moves_stores_nothing)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -398,7 +378,7 @@ START_TEST(test_void_round_when_neither_moves_stores_nothing)
     expect_code(&ana, 'T', 'v');
     expect_code(&bo, 'T', 'v');
     play_round(&ana, SCISSORS, &bo, PAPER);
-    stop_server();
+    stop_keep();
     hang_up(&ana);
     hang_up(&bo);
     /* Only the round both played is stored. */
@@ -410,7 +390,7 @@ END_TEST
 
 START_TEST(test_three_timeouts_in_a_row_end_the_match)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -431,7 +411,7 @@ END_TEST
 
 START_TEST(test_timeouts_end_the_match_only_in_a_row)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -454,7 +434,7 @@ END_TEST
 
 START_TEST(test_three_void_rounds_end_the_match_for_both)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -474,7 +454,7 @@ END_TEST
 
 START_TEST(test_opponent_disconnect_sends_G_and_returns_to_lobby)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
     struct player cy = connect_named("cy");
@@ -491,7 +471,7 @@ START_TEST(test_opponent_disconnect_sends_G_and_returns_to_lobby)
     expect_bot_round(&ana, ROCK);
     match_pair(&ana, &cy);
     play_round(&ana, ROCK, &cy, PAPER);
-    stop_server();
+    stop_keep();
     hang_up(&ana);
     hang_up(&cy);
     /* The one who hung up lost the round ana had moved in, by forfeit: ana was a (she waited),
@@ -504,7 +484,7 @@ END_TEST
 
 START_TEST(test_leave_sends_B_to_leaver_and_G_to_opponent)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -522,7 +502,7 @@ START_TEST(test_leave_sends_B_to_leaver_and_G_to_opponent)
     send_bytes(&ana, "L");
     expect_op(&ana, 'B');
     expect_op(&bo, 'G');
-    stop_server();
+    stop_keep();
     hang_up(&ana);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 2);
@@ -540,7 +520,7 @@ END_TEST
 
 START_TEST(test_first_win_at_equal_ratings_gives_1220_and_1180)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
 
@@ -553,7 +533,7 @@ START_TEST(test_first_win_at_equal_ratings_gives_1220_and_1180)
     }
     expect_code(&ana, 'F', 'v');
     expect_code(&bo, 'F', 'v');
-    stop_server();
+    stop_keep();
     hang_up(&ana);
     hang_up(&bo);
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 1);
@@ -580,7 +560,7 @@ static void expect_stored_round(int k, int move_a, int move_b, char result, int 
 
 START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
 {
-    start_server("1", "30");
+    serve("1", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
     struct player cy = connect_named("cy");
@@ -614,7 +594,7 @@ START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
     hang_up(&ana);
     hang_up(&bo);
     hang_up(&cy);
-    stop_server();
+    stop_keep();
 
     ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), 5);
     expect_stored_round(0, ROCK, SCISSORS, 'W', 0);
@@ -664,7 +644,7 @@ END_TEST
 
 START_TEST(test_top_and_rank_around_after_games)
 {
-    start_server("30", "30");
+    serve("30", "30");
     struct player ana = connect_named("ana");
     struct player bo = connect_named("bo");
     struct player cy = connect_named("cy");
@@ -738,7 +718,7 @@ static Suite *pvp_suite(void)
     Suite *s = suite_create("pvp");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_checked_fixture(tc, NULL, stop_server);
     tcase_add_test(tc, test_named_players_are_matched_and_play_all_nine_move_pairs);
     tcase_add_test(tc, test_second_move_in_a_round_is_refused_and_changes_nothing);
     tcase_add_test(tc, test_move_while_queued_is_refused);
@@ -764,9 +744,5 @@ static Suite *pvp_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pvp_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(pvp_suite());
 }

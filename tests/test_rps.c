@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rps.h"
+#include "suite.h"
 
 /* The rules written out by hand, not derived from the module: mine, theirs, result. */
 static const struct {
@@ -569,11 +570,5 @@ static Suite *rps_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rps_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(rps_suite());
 }

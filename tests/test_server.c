@@ -19,6 +19,7 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "suite.h"
 
 #define TEST_TIMEOUT 90     /* seconds Check gives one test */
 
@@ -78,14 +79,12 @@ END_TEST
 
 START_TEST(test_db_in_missing_directory_exits_nonzero)
 {
-    char dir[] = "/tmp/arcade-nodb-XXXXXX";
-    char path[128], out[4096], err[4096];
+    char dir[64], path[128], out[4096], err[4096];
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "nodb"), 0);
     snprintf(path, sizeof(path), "%s/missing/arcade.db", dir);
     char *argv[] = { (char *)harness_arcaded(), "--port", "0", "--db", path, NULL };
     int rc = run(argv, out, sizeof(out), err, sizeof(err));
-    rmdir(dir);
     ck_assert_msg(rc != 0, "exit 0 with --db %s", path);
     ck_assert_msg(rc < 128, "killed by signal %d", rc - 128);
     ck_assert_msg(strstr(err, path) != NULL, "stderr does not name %s: \"%s\"", path, err);
@@ -1222,12 +1221,5 @@ static Suite *server_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(server_suite());
-    int failed;
-
-    signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(server_suite());
 }

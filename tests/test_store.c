@@ -4,7 +4,6 @@
  * the database through its own SQLite connection, never through the store it checks. */
 #include <check.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -16,22 +15,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "elo.h"
 #include "store.h"
+#include "suite.h"
 
 #define ERRLEN 256
 
-/* Every test works in its own directory under root, which main removes at the end, so a failed
- * test (whose child exits early) leaves nothing behind. */
-static char root[64];
-static char dir[128];
+/* The test's directory (removed once the test is over, passed or failed), its database. */
+static char dir[64];
 static char path[160];
 static char err[ERRLEN];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof(dir), "%s/t-XXXXXX", root);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "store"), 0);
     snprintf(path, sizeof(path), "%s/arcade.db", dir);
     err[0] = '\0';
 }
@@ -98,6 +94,12 @@ static double raw_double(const char *sql, int64_t arg)
 
     raw_query(sql, arg, text, sizeof(text));
     return strtod(text, NULL);
+}
+
+/* The rating the table holds for a player. */
+static double rating_of(int64_t id)
+{
+    return raw_double("SELECT rating FROM players WHERE id = ?1", id);
 }
 
 static int64_t player(struct store *st, const char *name)
@@ -675,7 +677,7 @@ START_TEST(test_pvp_round_updates_everything)
     ck_assert_str_eq(text, "WL");
     raw_query("SELECT form FROM players WHERE id = ?1", bo, text, sizeof(text));
     ck_assert_str_eq(text, "LW");
-    ck_assert_double_eq_tol(raw_double("SELECT rating FROM players WHERE id = ?1", ana), ra, 1e-9);
+    ck_assert_double_eq_tol(rating_of(ana), ra, 1e-9);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings WHERE round = ?1 AND player = 1"
                              " AND before = 1220",
                              r2),
@@ -740,9 +742,71 @@ START_TEST(test_form_keeps_last_ten)
 }
 END_TEST
 
+/* Ratings through the store against values worked out by hand (games/elo.h: E_a = 1 / (1 +
+ * 10^((Rb - Ra) / 400)), Ra' = Ra + K * (S_a - E_a); K 40 for a player's first 30 rated rounds, 20
+ * after them, 10 from 2400 on), with each K in play. The players are set up by hand first: ana has 29
+ * rated rounds and bo 30, cy is provisional at 2400 and dan established at 2000. */
+START_TEST(test_ratings_worked_out_by_hand)
+{
+    struct store *st;
+    int64_t ana, bo, cy, dan;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    cy = player(st, "cy");
+    dan = player(st, "dan");
+    raw_exec("UPDATE players SET rated = 29 WHERE name = 'ana';"
+             "UPDATE players SET rated = 30 WHERE name = 'bo';"
+             "UPDATE players SET rating = 2400, rated = 3 WHERE name = 'cy';"
+             "UPDATE players SET rating = 2000, rated = 50 WHERE name = 'dan'");
+
+    /* ana (K 40, her 30th rated round) beats bo (K 20), both at 1200: E = 1/2 for both;
+     * ana = 1200 + 40 * (1 - 0.5) = 1220, bo = 1200 + 20 * (0 - 0.5) = 1190. */
+    play(st, ana, bo, 'W');
+    ck_assert_double_eq_tol(rating_of(ana), 1220.0, 1e-9);
+    ck_assert_double_eq_tol(rating_of(bo), 1190.0, 1e-9);
+
+    /* bo beats ana, both K 20 now (ana has 30 rated rounds): 10^((1220 - 1190) / 400) = 10^0.075 =
+     * 1.1885022, E_bo = 1 / 2.1885022 = 0.4569335, 20 * (1 - 0.4569335) = 10.8613298;
+     * bo = 1190 + 10.8613298 = 1200.8613298, ana = 1220 - 10.8613298 = 1209.1386702. */
+    play(st, bo, ana, 'W');
+    ck_assert_double_eq_tol(rating_of(bo), 1200.8613298, 1e-6);
+    ck_assert_double_eq_tol(rating_of(ana), 1209.1386702, 1e-6);
+
+    /* cy (2400, K 10 although provisional) draws dan (2000, K 20): 10^((2000 - 2400) / 400) = 0.1,
+     * E_cy = 1 / 1.1 = 0.9090909, E_dan = 0.0909091; cy = 2400 + 10 * (0.5 - 0.9090909) = 2395.9090909,
+     * dan = 2000 + 20 * (0.5 - 0.0909091) = 2008.1818182. */
+    play(st, cy, dan, 'D');
+    ck_assert_double_eq_tol(rating_of(cy), 2395.9090909, 1e-6);
+    ck_assert_double_eq_tol(rating_of(dan), 2008.1818182, 1e-6);
+
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", ana), 31);
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", cy), 4);
+    ck_assert(buckets_agree());
+    store_close(st);
+}
+END_TEST
+
+/* The sign of a rating's move in a round: up for a win, down for a loss, and for a draw towards the
+ * opponent's rating (S - E: E is above 1/2 exactly when the player is rated higher). */
+static int move_sign(char outcome, double mine, double theirs)
+{
+    if (outcome == 'W' || outcome == 'L') {
+        return outcome == 'W' ? 1 : -1;
+    }
+    return (theirs > mine) - (theirs < mine);
+}
+
+static int sign(double d)
+{
+    return (d > 0) - (d < 0);
+}
+
 /* Random rounds between named players and guests, then every derived value checked against the
- * rounds table: totals, rated counts, rated_at, form, history, ratings replayed with elo_update,
- * and the buckets. */
+ * rounds table: totals, rated counts, rated_at, form, history, and the buckets. Each rating moves the
+ * way its result says, and the history chains the ratings the store gave back. */
 START_TEST(test_random_rounds_stay_consistent)
 {
     enum { PLAYERS = 12, GUESTS = 3, ROUNDS = 400 };
@@ -761,13 +825,14 @@ START_TEST(test_random_rounds_stay_consistent)
         snprintf(name, sizeof(name), "p%d", i);
         ids[i] = i < PLAYERS ? player(st, name) : store_guest(st, err, sizeof(err));
         ck_assert_int_gt(ids[i], 0);
-        rating[i] = ELO_START;
+        rating[i] = 1200;
         rated[i] = 0;
     }
     for (int r = 0; r < ROUNDS; r++) {
         int a = rand() % (PLAYERS + GUESTS), b = (a + 1 + rand() % (PLAYERS + GUESTS - 1)) %
                                                      (PLAYERS + GUESTS);
         char o = outcomes[rand() % 3];
+        char mirrored = o == 'W' ? 'L' : o == 'L' ? 'W' : 'D';
         double ra, rb;
 
         if (r % 7 == 0) {
@@ -776,18 +841,26 @@ START_TEST(test_random_rounds_stay_consistent)
         ck_assert_int_eq(store_pvp_round(st, ids[a], ids[b], 1 + rand() % 3, rand() % 4, o,
                                          rand() % 2, &ra, &rb, err, sizeof(err)),
                          0);
-        elo_update(&rating[a], rated[a]++, &rating[b], rated[b]++,
-                   o == 'W' ? 1.0 : o == 'D' ? 0.5 : 0.0);
-        ck_assert_double_eq_tol(ra, rating[a], 1e-9);
-        ck_assert_double_eq_tol(rb, rating[b], 1e-9);
+        ck_assert_int_eq(sign(ra - rating[a]), move_sign(o, rating[a], rating[b]));
+        ck_assert_int_eq(sign(rb - rating[b]), move_sign(mirrored, rating[b], rating[a]));
+        rating[a] = ra;
+        rating[b] = rb;
+        rated[a]++;
+        rated[b]++;
         if (r % 7 == 6 || r == ROUNDS - 1) {
             commit(st);
         }
     }
+    /* Each history row starts where the player's last one ended, the first at 1200. */
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings h WHERE h.before <> coalesce((SELECT g.after FROM"
+                             " ratings g WHERE g.player = h.player AND g.round < h.round ORDER BY g.round DESC"
+                             " LIMIT 1), 1200)",
+                             0),
+                     0);
     for (int i = 0; i < PLAYERS + GUESTS; i++) {
         int64_t id = ids[i];
 
-        ck_assert_double_eq_tol(raw_double("SELECT rating FROM players WHERE id = ?1", id),
+        ck_assert_double_eq_tol(rating_of(id),
                                 rating[i], 1e-6);
         ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", id), rated[i]);
         ck_assert_int_eq(raw_int("SELECT count(*) FROM ratings WHERE player = ?1", id), rated[i]);
@@ -1770,6 +1843,7 @@ static Suite *store_suite(void)
     tcase_add_test(writes, test_pvp_round_updates_everything);
     tcase_add_test(writes, test_bad_rounds_refused);
     tcase_add_test(writes, test_form_keeps_last_ten);
+    tcase_add_test(writes, test_ratings_worked_out_by_hand);
     tcase_add_test(writes, test_random_rounds_stay_consistent);
     tcase_add_test(board, test_top_ties_go_to_who_got_there_first);
     tcase_add_test(board, test_top_is_kept_until_the_board_changes);
@@ -1803,28 +1877,7 @@ static Suite *store_suite(void)
     return s;
 }
 
-static int remove_entry(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(fpath);
-}
-
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    snprintf(root, sizeof(root), "/tmp/arcade-store-XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(store_suite());
 }

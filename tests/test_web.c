@@ -3,7 +3,6 @@
  * that move when the real protocol code plays rounds and the group commit stores them. */
 #include <check.h>
 #include <ev.h>
-#include <ftw.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <sqlite3.h>
@@ -26,12 +25,11 @@
 #include "short.h"
 #include "stats.h"
 #include "store.h"
-#include "tracked.h"
+#include "suite.h"
 #include "web.h"
 
 #define JSON "application/json"
 
-static char root[64];
 static char dir[128];
 static char path[160];
 static char err[256];
@@ -74,8 +72,7 @@ static void open_all(const char *db)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "%s/t-XXXXXX", root);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "web"), 0);
     snprintf(path, sizeof(path), "%s/arcade.db", dir);
     open_all(path);
 }
@@ -960,29 +957,8 @@ static Suite *web_suite(void)
     return s;
 }
 
-static int remove_entry(const char *fpath, const struct stat *sb, int type_flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type_flag;
-    (void)ftw;
-    return remove(fpath);
-}
-
 int main(void)
 {
-    snprintf(root, sizeof(root), "/tmp/arcade-web-XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        perror("mkdtemp");
-        return EXIT_FAILURE;
-    }
     log_set_level(LOG_ALWAYS);  /* the matches and the locked database would fill the output */
-    SRunner *sr = srunner_create(web_suite());
-    signal(SIGPIPE, SIG_IGN);
-    tracked_init();
-    srunner_run_all(sr, CK_NORMAL);
-    tracked_sweep();
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return suite_run(web_suite());
 }
