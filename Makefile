@@ -16,7 +16,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote games -iquote db -iquote server -iquote client -MMD -MP
-LDLIBS  := -lev -lsqlite3 -lgmp -lsodium -lm
+LDLIBS  := -lev -lsqlite3 -lgmp -lsodium -lwslay -lhttp_parser -lnettle -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 ifeq ($(SAN),1)
@@ -30,7 +30,8 @@ BIN     := bin
 endif
 
 # The packages arcade builds against (Debian names) and a header each provides.
-DEB_PACKAGES := libev-dev:ev.h libsqlite3-dev:sqlite3.h libgmp-dev:gmp.h libsodium-dev:sodium.h check:check.h pkg-config:
+DEB_PACKAGES := libev-dev:ev.h libsqlite3-dev:sqlite3.h libgmp-dev:gmp.h libsodium-dev:sodium.h \
+	libwslay-dev:wslay/wslay.h libhttp-parser-dev:http_parser.h nettle-dev:nettle/sha1.h check:check.h pkg-config:
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -43,7 +44,10 @@ TEST_SRC   := $(wildcard tests/test_*.c)
 UNIT_TESTS := test_math test_rps test_board test_elo
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
-CORE_OBJ   := $(call obj,$(GAMES_SRC) $(DB_SRC) $(SERVER_SRC))
+# The page (web/), built into arcaded as bytes by web/embed.sh.
+WEB_FILES  := $(wildcard web/*.html web/*.js web/*.css web/*.svg web/*.png)
+ASSETS_OBJ := $(BUILD)/web/assets.o
+CORE_OBJ   := $(call obj,$(GAMES_SRC) $(DB_SRC) $(SERVER_SRC)) $(ASSETS_OBJ)
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 TEST_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -67,6 +71,13 @@ $(BIN)/arcade: $(call obj,client/main.c) $(CLIENT_OBJ) $(call obj,$(GAMES_SRC))
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/web/assets.c: web/embed.sh $(WEB_FILES)
+	@mkdir -p $(dir $@)
+	sh web/embed.sh $@ $(WEB_FILES)
+
+$(ASSETS_OBJ): $(BUILD)/web/assets.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BIN)/arcade-null: $(call obj,client/null_server.c)

@@ -285,8 +285,21 @@ struct store {
     struct board_row top[STORE_TOP_MAX]; /* the leaderboard's top, as last read */
     int ntop;                     /* rows in top; -1: to be read again */
     int rated;                    /* the open batch has rated rounds: the top changes at its commit */
+    uint64_t board_version;       /* moves each time the top may have changed */
     int full;                     /* the last failure was a full disk (or a file size limit) */
 };
+
+/* The top may have changed: read it again when asked, and let watchers know. */
+static void stale_top(struct store *st)
+{
+    st->ntop = -1;
+    st->board_version++;
+}
+
+uint64_t store_board_version(const struct store *st)
+{
+    return st->board_version;
+}
 
 /* The ranked player as store_rank needs it. */
 struct ranked {
@@ -769,7 +782,7 @@ int store_fold(struct store *st, char *err, size_t errlen)
         return -1;
     }
     st->unfolded = 0;
-    st->ntop = -1;
+    stale_top(st);
     return 0;
 }
 
@@ -835,7 +848,7 @@ struct store *store_open(const char *path, int sync_full, char *err, size_t errl
     sqlite3_busy_timeout(st->db, 0);
     /* Tallies left by a crash are folded now; if the database is busy, the next fold does it. */
     st->unfolded = logged > 0;
-    st->ntop = -1;
+    stale_top(st);
     char ignored[64];
     store_fold(st, ignored, sizeof(ignored));
     return st;
@@ -896,7 +909,7 @@ int store_commit(struct store *st, char *err, size_t errlen)
         st->unfolded |= st->batch.n > 0;
         st->batch.n = 0;
         if (st->rated) {
-            st->ntop = -1;
+            stale_top(st);
         }
         st->rated = 0;
         return 0;

@@ -123,6 +123,8 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
 
 /* The top n (1 to STORE_TOP_MAX) into rows; returns how many there are (<= n) or -1. */
 int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t errlen);
+/* A number that moves each time the top may have changed (a rated commit, a fold). */
+uint64_t store_board_version(const struct store *st);
 /* The named player (regardless of ASCII case) with up to k (0 to STORE_AROUND_MAX) players on
  * each side, in rank order, into rows (room for 2k + 1); *self gets the player's index in rows.
  * Returns the row count, 0 when no such player is on the leaderboard (unknown, or no rated round

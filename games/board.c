@@ -82,3 +82,17 @@ size_t board_format_row(const struct board_row *row, char *out, size_t cap)
     }
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
+
+size_t board_format_json(const struct board_row *row, char *out, size_t cap)
+{
+    int n = snprintf(out, cap,
+                     "{\"rank\":%lld,\"name\":\"%s\",\"rating\":%.0f,\"provisional\":%s,\"wins\":%lld,"
+                     "\"losses\":%lld,\"draws\":%lld,\"rounds\":%lld,\"form\":\"%s\"}",
+                     (long long)row->rank, row->name, floor(row->rating + 0.5), row->provisional ? "true" : "false",
+                     (long long)row->wins, (long long)row->losses, (long long)row->draws, (long long)row->rounds,
+                     row->form);
+    if (n < 0) {
+        return 0;
+    }
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}

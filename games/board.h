@@ -50,6 +50,13 @@ int board_is_op(int c);
 /* Parse one request line. Returns 0, or -1 with *reason set to a static string. */
 int board_parse(const char *line, size_t len, struct board_query *q, const char **reason);
 
+/* The longest row as a JSON object. */
+#define BOARD_JSON_MAX 320
+
+/* Write one row as a JSON object ({"rank":1,"name":"ana",...}) into out (cap >= BOARD_JSON_MAX);
+ * returns its length. Names are [A-Za-z0-9_-] and forms [WLD], so nothing needs escaping. */
+size_t board_format_json(const struct board_row *row, char *out, size_t cap);
+
 /* Write one row, newline included, into out (cap >= BOARD_ROW_MAX); returns its length. */
 size_t board_format_row(const struct board_row *row, char *out, size_t cap);
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ws.h"
 
 /* Unfinished input a connection may hold: one request line and its terminator, or one frame. With
  * requests waiting for their turn, at most this plus one read. */
@@ -327,6 +328,13 @@ void conn_wrote(struct conn *c, size_t n)
     mark_dirty(c);
 }
 
+void conn_upgrade(struct conn *c, struct ws *ws)
+{
+    c->ws = ws;
+    c->out_framed = c->out.len;
+    log_debug("conn %llu: websocket", (unsigned long long)c->id);
+}
+
 int conn_write(struct conn *c, const void *p, size_t n)
 {
     char *dst = conn_reserve(c, n);
@@ -407,6 +415,7 @@ static void conn_free(struct conn *c)
               c->close_reason ? c->close_reason : "done", pool->n);
     pool->out_bytes -= c->out.cap;
     buf_free(&c->out);
+    ws_free(c->ws);
     free(c->in);
     free(c);
 }
@@ -506,10 +515,46 @@ static size_t read_allowance(struct conn *c, ev_tstamp now)
     return tokens < CONN_READ_MAX ? (size_t)tokens : CONN_READ_MAX;
 }
 
+/* A WebSocket's output: what the protocol wrote since the last flush becomes one data message, and
+ * the control frames due follow it. Held output is framed once the commit lets it go, so that held
+ * bytes keep their offsets. Returns 0, or -1 if the connection closed. */
+static int frame_out(struct conn *c)
+{
+    if (c->out_held != CONN_HELD_NONE) {
+        return 0;
+    }
+    size_t len = c->out.len - c->out_framed;
+    if (ws_close_sent(c->ws)) {
+        c->out.len = c->out_framed;     /* nothing may follow a close frame */
+        return 0;
+    }
+    if (len > 0) {
+        char hdr[WS_HEADER_MAX];
+        size_t h = ws_header(c->ws, len, hdr);
+        if (conn_reserve(c, h) == NULL) {
+            return -1;
+        }
+        char *payload = c->out.data + c->out_framed;
+        memmove(payload + h, payload, len);
+        memcpy(payload, hdr, h);
+        c->out.len += (uint32_t)h;
+    }
+    char controls[WS_CONTROLS_MAX];
+    size_t n = ws_controls(c->ws, controls);
+    if (n > 0 && conn_write(c, controls, n) < 0) {
+        return -1;
+    }
+    c->out_framed = c->out.len;
+    return 0;
+}
+
 /* Write [out_sent, limit) now; returns 0, or -1 if the connection closed. */
 static int write_out(struct conn *c)
 {
-    uint32_t limit = c->out_held != CONN_HELD_NONE ? c->out_held : c->out.len;
+    if (c->ws != NULL && frame_out(c) < 0) {
+        return -1;
+    }
+    uint32_t limit = c->ws != NULL ? c->out_framed : c->out_held != CONN_HELD_NONE ? c->out_held : c->out.len;
 
     while (c->out_sent < limit) {
         ssize_t n = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
@@ -538,11 +583,12 @@ static int write_out(struct conn *c)
     if (c->out_sent == c->out.len && c->out.cap > OUT_KEEP) {
         c->pool->out_bytes -= c->out.cap;
         buf_free(&c->out);
-        c->out_sent = 0;
+        c->out_sent = c->out_framed = 0;
     } else if (c->out_sent == c->out.len) {
-        c->out.len = c->out_sent = 0;
+        c->out.len = c->out_sent = c->out_framed = 0;
     } else if (c->out_held == CONN_HELD_NONE && c->out_sent > 0) {
         buf_consume(&c->out, c->out_sent);
+        c->out_framed -= c->out_sent;
         c->out_sent = 0;
     }
     pause_reading(c, 0);
@@ -553,6 +599,9 @@ void conn_flush(struct conn *c)
 {
     if (c->state == CONN_CLOSED) {
         return;
+    }
+    if (c->state == CONN_DRAINING && c->ws != NULL) {
+        ws_close(c->ws, WS_CLOSE_NORMAL, c->close_reason != NULL ? c->close_reason : "");
     }
     if (write_out(c) < 0) {
         return;
@@ -714,8 +763,18 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         return;
     }
+    size_t got = (size_t)n;
+    if (c->ws != NULL && n > 0) {
+        got = ws_decode(c->ws, scratch + have, got, scratch + have);
+        mark_dirty(c);      /* a pong or a close may be due */
+    }
     /* A short read means nothing more is waiting: an unterminated request may be answered. */
-    feed(c, scratch, have + (size_t)n, n > 0 && (size_t)n == allowed, n == 0);
+    if (got > 0 || n == 0) {
+        feed(c, scratch, have + got, n > 0 && (size_t)n == allowed, n == 0);
+    }
+    if (c->ws != NULL && ws_closing(c->ws)) {
+        conn_drain(c, "websocket closed");
+    }
 }
 
 static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)

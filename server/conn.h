@@ -21,6 +21,7 @@
 
 struct conn;
 struct conn_holder;
+struct ws;
 
 /* What the protocol that owns a connection does with it. */
 struct conn_ops {
@@ -91,6 +92,8 @@ struct conn {
     struct buf out;             /* replies not yet written */
     uint32_t out_sent;          /* bytes of out already written */
     uint32_t out_held;          /* out bytes from here on wait for the commit */
+    struct ws *ws;              /* a WebSocket: bytes in and out travel in its frames */
+    uint32_t out_framed;        /* a WebSocket's out bytes before this are frames; after, payload */
 
     struct conn *prev, *next;   /* pool->all */
     struct conn *dirty_next;    /* pool->dirty */
@@ -127,6 +130,10 @@ void conn_pool_free(struct conn_pool *pool);
 /* Hand the connection to a protocol: its callbacks, its data, its idle timeout, and whether its
  * frames count against the frame rate. */
 void conn_set_kind(struct conn *c, const struct conn_ops *ops, void *owner, double idle, int metered);
+
+/* From now on the connection is a WebSocket (its handshake answer already queued): what it reads
+ * is the payload of ws's frames, what it writes is sent in them. */
+void conn_upgrade(struct conn *c, struct ws *ws);
 
 /* Queue bytes for the client. Returns 0, or -1 when the connection is closed or the output cap
  * was passed (the connection is then closed). */

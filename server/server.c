@@ -3,13 +3,15 @@
  * port. Calls go down the layers, never back up:
  *
  *   server (this file: listeners, signals, the flush)
- *     -> protocols: short (request lines), play (rock-paper-scissors frames)
+ *     -> protocols: short (request lines), play (rock-paper-scissors frames), http (the page,
+ *        the JSON API, WebSockets), watch (the live leaderboard)
  *       -> services: session, match, account, batch (the group commit), store
- *         -> conn (the transport) -> buf, limit, net, log
+ *         -> conn (the transport; ws frames a WebSocket) -> buf, limit, net, log
  *   games/ (rules, parsers, the leaderboard's rows) is used by all and uses none.
  *
  * How a byte travels:
- *   accept -> conn; its first decisive byte hands it to short or play
+ *   accept -> conn; its first decisive bytes hand it to short, play or http (which may hand a
+ *       WebSocket on to play or watch)
  *   readable conn -> ops->input -> replies queued, results held for the commit
  *   prepare (once per iteration, before the loop sleeps), until nothing is left:
  *       conn_pool_tell_gone: protocols hear of connections that closed
@@ -39,6 +41,7 @@
 
 #include "account.h"
 #include "board.h"
+#include "http.h"
 #include "limit.h"
 #include "log.h"
 #include "match.h"
@@ -48,6 +51,7 @@
 #include "session.h"
 #include "short.h"
 #include "store.h"
+#include "watch.h"
 
 #define ACCEPTS_PER_EVENT 64
 #define DATAGRAMS_PER_EVENT 64
@@ -74,7 +78,15 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
     if (i == len) {
         return len;
     }
-    if (rps_opens((unsigned char)buf[i])) {
+    enum http_sniff http = http_sniff(buf + i, len - i);
+    /* Too few bytes to tell an HTTP method from a frame or a request: wait for more, unless nothing
+     * more is coming, or the bytes are the whole `P` frame of a client that now waits for `W`. */
+    if (http == HTTP_MAYBE && !eof && (more || len - i > 1 || buf[i] != 'P')) {
+        return i;
+    }
+    if (http == HTTP_YES) {
+        http_attach(&srv->site, c);
+    } else if (rps_opens((unsigned char)buf[i])) {
         play_attach(&srv->game, c);
     } else {
         short_attach(c, srv->store, srv->cfg.idle_timeout);
@@ -248,6 +260,7 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
     for (;;) {
         conn_pool_tell_gone(pool);
+        watch_tick(&srv->watch);
         /* While the database is locked elsewhere, one try per retry tick. */
         int waiting = ev_is_active(&srv->retry_w);
         if ((!batch_pending(&srv->game.batch) || waiting) && !conn_pool_dirty(pool)) {
@@ -397,6 +410,8 @@ int server_init(struct server *srv, const struct config *cfg)
         goto fail;
     }
     g->store = srv->store;
+    watch_init(&srv->watch, srv->loop, srv->store, cfg->long_idle_timeout);
+    srv->site = (struct http_site){ .game = g, .watch = &srv->watch, .idle = cfg->idle_timeout };
     ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
@@ -442,6 +457,7 @@ int server_run(struct server *srv)
     ev_prepare_stop(srv->loop, &srv->flush_w);
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
+    watch_free(&srv->watch);
     store_close(srv->store);
     close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {

@@ -9,6 +9,8 @@
 
 #include "conn.h"
 #include "game.h"
+#include "http.h"
+#include "watch.h"
 
 #define ARCADE_VERSION "1.0.0"
 #define SERVER_STOP_SIGNALS 3
@@ -47,6 +49,8 @@ struct server {
     struct store *store;        /* results, players and the leaderboard */
     struct conn_pool pool;      /* every TCP connection */
     struct game game;           /* sessions, matches, accounts and the group commit */
+    struct watch watch;         /* live leaderboard WebSockets */
+    struct http_site site;      /* what HTTP connections are served from */
 
     int tcp_fd;                 /* listening socket */
     int udp_fd;                 /* datagram socket on the same port */

@@ -1,0 +1,542 @@
+/*
+ * http: requests in, responses out, on one connection, with keep-alive and
+ * pipelining. http-parser does the parsing; this file bounds what a client may
+ * send, keeps the few header fields that matter, and answers. Only GET and
+ * HEAD are served, and no request may have a body.
+ *
+ * A WebSocket handshake (RFC 6455 section 4.2) is answered here with SHA-1 and
+ * base64 from nettle; the connection is then handed to the protocol that owns
+ * the endpoint, and ws frames its bytes from then on.
+ */
+#include "http.h"
+
+#include <http_parser.h>
+#include <nettle/base64.h>
+#include <nettle/sha1.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "assets.h"
+#include "buf.h"
+#include "conn.h"
+#include "log.h"
+#include "play.h"
+#include "store.h"
+#include "watch.h"
+#include "ws.h"
+
+#define HTTP_TURN 16            /* requests one connection may have answered in one turn */
+#define HTTP_ADDR_TURN 256      /* and all connections of one address together */
+#define HTTP_BODY_MAX (1u << 20) /* the longest response body */
+#define FIELD_MAX 32            /* the longest header name kept */
+#define VALUE_MAX 256           /* the longest header value kept */
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_KEY_BYTES 16
+
+/* The header fields that are kept; the others are only counted. */
+enum field { H_OTHER, H_HOST, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_FIELDS };
+
+static const char *const field_names[H_FIELDS] = {
+    [H_HOST] = "host",
+    [H_UPGRADE] = "upgrade",
+    [H_CONNECTION] = "connection",
+    [H_WS_KEY] = "sec-websocket-key",
+    [H_WS_VERSION] = "sec-websocket-version",
+    [H_ORIGIN] = "origin",
+};
+
+struct http {
+    http_parser parser;
+    struct http_site *site;
+    struct conn *c;
+    int status;                 /* an error found while parsing: the answer's status; 0: none */
+    size_t head;                /* bytes of the request's line and headers so far */
+    unsigned nfields;
+    char url[HTTP_URL_MAX + 1];
+    size_t url_len;
+    char name[FIELD_MAX + 1];   /* the header name being read */
+    size_t name_len;
+    int name_done;              /* its value has begun */
+    enum field field;           /* which kept field the value belongs to */
+    char values[H_FIELDS][VALUE_MAX + 1];
+    size_t value_len[H_FIELDS];
+    unsigned seen;              /* kept fields present (bit per field) */
+};
+
+struct reply {
+    int status;
+    const char *type;
+    const char *body;           /* the body, or NULL for dyn */
+    size_t len;
+    struct buf dyn;
+    const char *extra;          /* further header lines, each ending in \r\n; or NULL */
+};
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+/* ---- parsing ---- */
+
+static struct http *of(http_parser *p)
+{
+    return p->data;
+}
+
+static int too_big(struct http *h, size_t more, int status)
+{
+    h->head += more;
+    if (h->head > HTTP_HEAD_MAX) {
+        h->status = status;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http *h = of(p);
+    h->status = 0;
+    h->head = 0;
+    h->nfields = 0;
+    h->url_len = 0;
+    h->name_len = 0;
+    h->name_done = 0;
+    h->seen = 0;
+    memset(h->value_len, 0, sizeof(h->value_len));
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http *h = of(p);
+    if (h->url_len + len > HTTP_URL_MAX) {
+        h->status = 414;
+        return -1;
+    }
+    if (too_big(h, len, 431)) {
+        return -1;
+    }
+    memcpy(h->url + h->url_len, at, len);
+    h->url_len += len;
+    h->url[h->url_len] = '\0';
+    return 0;
+}
+
+/* The name of a header field is whole: find which kept field it is. */
+static void end_name(struct http *h)
+{
+    h->name[h->name_len] = '\0';
+    h->field = H_OTHER;
+    for (int f = H_OTHER + 1; f < H_FIELDS; f++) {
+        if (strcasecmp(h->name, field_names[f]) == 0) {
+            h->field = f;
+        }
+    }
+    h->name_done = 1;
+    if (h->field != H_OTHER && (h->seen & 1u << h->field) && h->field != H_CONNECTION) {
+        h->status = 400;    /* a kept field twice: which one would count? */
+    }
+    h->seen |= 1u << h->field;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http *h = of(p);
+    if (too_big(h, len, 431)) {
+        return -1;
+    }
+    if (h->name_done) {     /* a new field begins */
+        h->name_len = 0;
+        h->name_done = 0;
+        if (++h->nfields > HTTP_HEADERS_MAX) {
+            h->status = 431;
+            return -1;
+        }
+    }
+    size_t n = h->name_len + len > FIELD_MAX ? FIELD_MAX - h->name_len : len;
+    memcpy(h->name + h->name_len, at, n);
+    h->name_len += n;
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http *h = of(p);
+    if (too_big(h, len, 431)) {
+        return -1;
+    }
+    if (!h->name_done) {
+        end_name(h);
+    }
+    if (h->field == H_OTHER) {
+        return 0;
+    }
+    size_t *vl = &h->value_len[h->field];
+    if (*vl > 0 && h->field == H_CONNECTION && *vl < VALUE_MAX) {
+        h->values[h->field][(*vl)++] = ',';     /* repeated: a list */
+    }
+    size_t n = *vl + len > VALUE_MAX ? VALUE_MAX - *vl : len;
+    memcpy(h->values[h->field] + *vl, at, n);
+    *vl += n;
+    h->values[h->field][*vl] = '\0';
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http *h = of(p);
+    if (h->name_len > 0 && !h->name_done) {
+        end_name(h);
+    }
+    if (p->method != HTTP_GET && p->method != HTTP_HEAD) {
+        h->status = 405;
+    } else if ((p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0)) {
+        h->status = 413;
+    }
+    if (h->status != 0) {
+        http_parser_pause(p, 1);    /* answered at once, and the connection closed: no body is read */
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_parser_pause(p, 1);        /* one request at a time */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_message_complete = on_message_complete,
+};
+
+enum http_sniff http_sniff(const char *buf, size_t len)
+{
+    static const char *const methods[] = {
+        "GET ", "HEAD ", "POST ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE ",
+    };
+    enum http_sniff verdict = HTTP_NO;
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t m = strlen(methods[i]);
+        if (memcmp(buf, methods[i], len < m ? len : m) == 0) {
+            if (len >= m) {
+                return HTTP_YES;
+            }
+            verdict = HTTP_MAYBE;
+        }
+    }
+    return verdict;
+}
+
+/* ---- answers ---- */
+
+/* Does the comma-separated list hold token, regardless of case? */
+static int has_token(const char *list, const char *token)
+{
+    size_t t = strlen(token);
+    for (const char *p = list; *p != '\0';) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t end = n;
+        while (end > 0 && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+            end--;
+        }
+        if (end == t && strncasecmp(p, token, t) == 0) {
+            return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+static void send_reply(struct http *h, struct reply *r, int keep)
+{
+    struct conn *c = h->c;
+    const char *body = r->body != NULL ? r->body : r->dyn.data;
+    size_t len = r->body != NULL ? r->len : r->dyn.len;
+    char head[512];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "%s"
+                     "%s"
+                     "\r\n",
+                     r->status, reason_phrase(r->status), r->type, len,
+                     r->extra != NULL ? r->extra : "", keep ? "" : "Connection: close\r\n");
+    if (n > 0 && (size_t)n < sizeof(head)) {
+        conn_write(c, head, (size_t)n);
+        if (h->parser.method != HTTP_HEAD && len > 0) {
+            conn_write(c, body, len);
+        }
+    }
+    buf_free(&r->dyn);
+    if (!keep) {
+        conn_drain(c, "http done");
+    }
+}
+
+static void text(struct reply *r, int status, const char *msg)
+{
+    r->status = status;
+    r->type = "text/plain; charset=utf-8";
+    r->body = msg;
+    r->len = strlen(msg);
+}
+
+/* The handshake's answer key: base64(SHA-1(key + GUID)). 0, or -1 if the key is not 16 bytes in
+ * base64. */
+static int accept_key(const char *key, char out[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1])
+{
+    struct base64_decode_ctx b64;
+    uint8_t raw[BASE64_DECODE_LENGTH(VALUE_MAX)];
+    size_t n = sizeof(raw);
+    size_t klen = strlen(key);
+    base64_decode_init(&b64);
+    if (klen != 24 || !base64_decode_update(&b64, &n, raw, klen, key) || !base64_decode_final(&b64) ||
+        n != WS_KEY_BYTES) {
+        return -1;
+    }
+    struct sha1_ctx sha;
+    uint8_t digest[SHA1_DIGEST_SIZE];
+    sha1_init(&sha);
+    sha1_update(&sha, klen, (const uint8_t *)key);
+    sha1_update(&sha, strlen(WS_GUID), (const uint8_t *)WS_GUID);
+    sha1_digest(&sha, sizeof(digest), digest);
+    base64_encode_raw(out, sizeof(digest), digest);
+    out[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE)] = '\0';
+    return 0;
+}
+
+/* Is the page that opens the WebSocket from this server? (A browser sends Origin; other clients
+ * need not.) Nothing here rides on cookies, but another site has no business playing from a
+ * visitor's browser. */
+static int same_origin(const struct http *h)
+{
+    if (!(h->seen & 1u << H_ORIGIN)) {
+        return 1;
+    }
+    const char *o = h->values[H_ORIGIN];
+    const char *host = strstr(o, "://");
+    return host != NULL && strcmp(host + 3, h->values[H_HOST]) == 0;
+}
+
+/* The value of name=<integer> in a query, from lo to hi; def when absent; -1 when bad. */
+static long query_int(const char *query, size_t len, const char *name, long def, long lo, long hi)
+{
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < len;) {
+        size_t end = i;
+        while (end < len && query[end] != '&') {
+            end++;
+        }
+        if (end - i > nlen && memcmp(query + i, name, nlen) == 0 && query[i + nlen] == '=') {
+            long v = 0;
+            size_t j = i + nlen + 1;
+            if (j == end || end - j > 9) {
+                return -1;
+            }
+            for (; j < end; j++) {
+                if (query[j] < '0' || query[j] > '9') {
+                    return -1;
+                }
+                v = v * 10 + (query[j] - '0');
+            }
+            return v >= lo && v <= hi ? v : -1;
+        }
+        i = end + 1;
+    }
+    return def;
+}
+
+/* Answer a WebSocket handshake and hand the connection over; 0, or -1 with r filled to refuse. */
+static int upgrade(struct http *h, int top, const char *query, size_t qlen, int extra_bytes, struct reply *r)
+{
+    char accept[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
+    long rows = top ? query_int(query, qlen, "n", WATCH_DEFAULT, 1, STORE_TOP_MAX) : 0;
+
+    if (!h->parser.upgrade || !has_token(h->values[H_UPGRADE], "websocket") ||
+        !has_token(h->values[H_CONNECTION], "upgrade")) {
+        text(r, 426, "websocket only\n");
+        r->extra = "Upgrade: websocket\r\n";
+        return -1;
+    }
+    if (strcmp(h->values[H_WS_VERSION], "13") != 0) {
+        text(r, 426, "websocket version 13 only\n");
+        r->extra = "Sec-WebSocket-Version: 13\r\n";
+        return -1;
+    }
+    if (extra_bytes || accept_key(h->values[H_WS_KEY], accept) < 0) {
+        text(r, 400, extra_bytes ? "bytes before the handshake's answer\n" : "bad websocket key\n");
+        return -1;
+    }
+    if (!same_origin(h)) {
+        text(r, 403, "cross-origin websocket\n");
+        return -1;
+    }
+    if (rows < 0) {
+        text(r, 400, "bad count\n");
+        return -1;
+    }
+    struct ws *ws = ws_new(top ? WS_TEXT : WS_BINARY, top ? WS_TEXT : WS_BINARY);
+    if (ws == NULL) {
+        text(r, 503, "out of memory\n");
+        return -1;
+    }
+    char head[160];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 101 Switching Protocols\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
+    struct conn *c = h->c;
+    struct http_site *site = h->site;
+    if (conn_write(c, head, (size_t)n) < 0) {
+        ws_free(ws);
+        return 0;
+    }
+    conn_upgrade(c, ws);
+    free(h);        /* the connection belongs to the game or the watchers now */
+    if (top) {
+        watch_attach(site->watch, c, (int)rows);
+    } else {
+        play_attach(site->game, c);
+    }
+    return 0;
+}
+
+/* The request h has been read in full; extra_bytes: more bytes followed it. Returns 1 if the
+ * connection is no longer HTTP's (upgraded). */
+static int serve(struct http *h, int extra_bytes)
+{
+    struct reply r = { 0 };
+    struct http_parser_url u;
+    int keep = http_should_keep_alive(&h->parser);
+
+    http_parser_url_init(&u);
+    if (h->status != 0) {
+        text(&r, h->status, h->status == 405 ? "GET and HEAD only\n" : "bad request\n");
+        r.extra = h->status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+        keep = 0;
+    } else if (h->parser.http_major == 1 && h->parser.http_minor >= 1 && !(h->seen & 1u << H_HOST)) {
+        text(&r, 400, "no host\n");
+        keep = 0;
+    } else if (h->url[0] != '/' || http_parser_parse_url(h->url, h->url_len, 0, &u) != 0) {
+        text(&r, 400, "bad target\n");
+        keep = 0;
+    } else {
+        const char *path = h->url + u.field_data[UF_PATH].off;
+        size_t plen = u.field_data[UF_PATH].len;
+        const char *query = (u.field_set & 1u << UF_QUERY) ? h->url + u.field_data[UF_QUERY].off : "";
+        size_t qlen = (u.field_set & 1u << UF_QUERY) ? u.field_data[UF_QUERY].len : 0;
+        const struct asset *a = assets_find(path, plen);
+        int top = plen == 7 && memcmp(path, "/ws/top", 7) == 0;
+        if (a != NULL) {
+            r.status = 200;
+            r.type = a->type;
+            r.body = (const char *)a->data;
+            r.len = a->len;
+            r.extra = "Content-Security-Policy: default-src 'self'; connect-src 'self'; img-src 'self' data:\r\n";
+        } else if (top || (plen == 3 && memcmp(path, "/ws", 3) == 0)) {
+            if (upgrade(h, top, query, qlen, extra_bytes, &r) == 0) {
+                return 1;
+            }
+            keep = 0;
+        } else {
+            text(&r, 404, "not found\n");
+        }
+    }
+    send_reply(h, &r, keep);
+    return 0;
+}
+
+/* ---- the connection ---- */
+
+static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof);
+static void gone(struct conn *c);
+static const struct conn_ops http_ops = { "http", input, gone };
+
+void http_attach(struct http_site *site, struct conn *c)
+{
+    struct http *h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    h->site = site;
+    h->c = c;
+    http_parser_init(&h->parser, HTTP_REQUEST);
+    h->parser.data = h;
+    conn_set_kind(c, &http_ops, h, site->idle, 0);
+}
+
+static void gone(struct conn *c)
+{
+    free(c->owner);
+    c->owner = NULL;
+}
+
+static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    struct http *h = c->owner;
+    size_t pos = 0;
+    unsigned served = 0;
+    (void)more;
+
+    while (pos < len && c->state == CONN_OPEN) {
+        if (served >= HTTP_TURN || conn_addr_spent(c) >= HTTP_ADDR_TURN || conn_congested(c)) {
+            conn_yield(c);
+            return pos;
+        }
+        size_t n = http_parser_execute(&h->parser, &settings, buf + pos, len - pos);
+        enum http_errno err = HTTP_PARSER_ERRNO(&h->parser);
+        pos += n;
+        if (err == HPE_PAUSED) {
+            served++;
+            conn_addr_spend(c, 1);
+            conn_progress(c);
+            if (serve(h, pos < len)) {
+                return len;     /* a WebSocket now */
+            }
+            http_parser_pause(&h->parser, 0);
+            continue;
+        }
+        if (err != HPE_OK) {
+            struct reply r = { 0 };
+            text(&r, h->status != 0 ? h->status : 400, h->status == 414 ? "target too long\n"
+                                                     : h->status == 431 ? "headers too large\n"
+                                                                        : "bad request\n");
+            log_debug("conn %llu: http: %s", (unsigned long long)c->id, http_errno_name(err));
+            send_reply(h, &r, 0);
+            return len;
+        }
+    }
+    if (eof && c->state == CONN_OPEN) {
+        conn_drain(c, "client closed");
+    }
+    return pos;
+}
