@@ -23,8 +23,8 @@ const SUITE_MS = 180000; // the whole suite, past which the server and the brows
 
 // ---- the server ----
 
-async function startServer(dir) {
-  const args = ['--port', '0', '--db', join(dir, 'arcade.db'), '--move-timeout', String(MOVE_TIMEOUT)];
+async function startServer(dir, port = 0) {
+  const args = ['--port', String(port), '--db', join(dir, 'arcade.db'), '--move-timeout', String(MOVE_TIMEOUT)];
   const child = spawn(ARCADED, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const log = createWriteStream(join(dir, 'arcaded.log'));
   const exited = new Promise((done) => child.once('exit', (code, signal) => done(signal ?? code)));
@@ -48,13 +48,13 @@ async function startServer(dir) {
     exited.then((how) => { clearTimeout(timer); fail(new Error(`${ARCADED} ended (${how}) before listening: ${seen}`)); });
   });
   // As tests/harness.c reads it: "... listening on 127.0.0.1:PORT (tcp and udp), database ..."
-  const port = Number((first.match(/127\.0\.0\.1:(\d+)/) ?? first.match(/:(\d+)\D*$/) ?? [])[1]);
-  if (!port) {
+  const bound = Number((first.match(/127\.0\.0\.1:(\d+)/) ?? first.match(/:(\d+)\D*$/) ?? [])[1]);
+  if (!bound) {
     child.kill('SIGKILL');
     throw new Error(`no port in arcaded's first line: ${first}`);
   }
   console.log(`# ${first}`);
-  return { child, exited, port, logPath: join(dir, 'arcaded.log') };
+  return { child, exited, port: bound, logPath: join(dir, 'arcaded.log') };
 }
 
 async function stopServer(server) {
@@ -73,6 +73,7 @@ async function stopServer(server) {
 // ---- pages and waiting ----
 
 let browser;
+const ctx = {}; // what the steps share: the server, its directory, the players' pages
 let base;
 const pages = [];
 const consoleErrors = [];
@@ -127,7 +128,12 @@ async function shot(page, name, options = {}) {
 
 async function getJSON(path) {
   const res = await fetch(`${base}${path}`);
-  return { status: res.status, body: await res.json() };
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    throw new Error(`${path}: ${res.status}, not JSON: ${JSON.stringify(text.slice(0, 200))}`);
+  }
 }
 
 function check(cond, what) {
@@ -148,7 +154,6 @@ const rowOf = (page, name) => page.locator(`#top-rows tr[data-name="${name}"]`);
 
 // ---- the steps ----
 
-const ctx = {};
 
 const steps = [
   ['the frame parser reads every server frame, split anywhere', async () => {
@@ -258,6 +263,21 @@ const steps = [
     await shot(phone, '05-phone', { fullPage: true });
   }],
 
+  ['after the server restarts, the pages reconnect by themselves and log in again', async () => {
+    const [ana, { bo }] = [pages.find((p) => p.label === 'ana').page, ctx];
+    await stopServer(ctx.server);
+    ctx.server = await startServer(ctx.dir, ctx.server.port);
+    await Promise.all([waitText(ana, '#notices', 'Connection lost'), waitText(bo, '#notices', 'Server: server shutting down')]);
+    await Promise.all([waitAttr(ana, '#link', 'data-state', 'open'), waitAttr(bo, '#link', 'data-state', 'open')]);
+    await until(ana, 'ana logged in a second time', () => document.querySelector('#notices').textContent.split('You play as ana.').length === 3);
+    await until(bo, 'bo logged in a second time', () => document.querySelector('#notices').textContent.split('You play as bo.').length === 3);
+    await waitText(bo, '#notices', 'Your match ended while you were away');
+    await waitAttr(bo, '#play', 'data-phase', 'lobby');
+    await button(ana, 'Paper').click();
+    await waitAttr(ana, '#tally', 'data-rounds', '4');
+    await shot(bo, '06-bo-after-restart');
+  }],
+
   ['no page wrote an error to the console', async () => {
     check(consoleErrors.length === 0, `console errors:\n  ${consoleErrors.join('\n  ')}`);
   }],
@@ -279,18 +299,17 @@ async function report(server) {
 
 async function main() {
   await mkdir(SHOTS, { recursive: true });
-  const dir = await mkdtemp(join(tmpdir(), 'arcade-browser-'));
-  let server;
+  const dir = ctx.dir = await mkdtemp(join(tmpdir(), 'arcade-browser-'));
   let passed = 0;
   let failed = 0;
   const watchdog = setTimeout(() => {
     console.log(`# the suite ran past ${SUITE_MS} ms: stopping the server and the browser`);
-    server?.child.kill('SIGKILL');
+    ctx.server?.child.kill('SIGKILL');
     browser?.close().catch(() => {});
   }, SUITE_MS);
   try {
-    server = await startServer(dir);
-    base = `http://127.0.0.1:${server.port}`;
+    ctx.server = await startServer(dir);
+    base = `http://127.0.0.1:${ctx.server.port}`;
     const root = process.getuid?.() === 0;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: root ? ['--no-sandbox'] : [] });
     for (const [i, [title, run]] of steps.entries()) {
@@ -302,7 +321,7 @@ async function main() {
       } catch (err) {
         failed++;
         console.log(`not ok ${i} - ${title}\n# ${String(err.stack ?? err).split('\n').join('\n# ')}`);
-        await report(server);
+        await report(ctx.server);
         break;
       }
     }
@@ -312,8 +331,8 @@ async function main() {
   } finally {
     clearTimeout(watchdog);
     await browser?.close().catch(() => {});
-    if (server) {
-      await stopServer(server);
+    if (ctx.server) {
+      await stopServer(ctx.server);
     }
     await rm(dir, { recursive: true, force: true });
   }
