@@ -234,7 +234,7 @@ function reconnectNow(intent) {
 }
 
 function dropped() {
-  state.wasInMatch = state.phase === 'match';
+  state.wasInMatch ||= state.phase === 'match';
   state.naming = null;
   resetMatch('lobby');
   if (state.link === 'taken') {
@@ -336,6 +336,7 @@ function onAccepted({ text }) {
   state.settling = true;
   if (kind === 'account') {
     localStorage.setItem('arcade.name', text);
+    $('register-name').value = '';
   }
   notice(`You play as ${text}.`);
 }
@@ -526,8 +527,9 @@ function bindAccount() {
     const acct = store.get(state.who.name);
     store.drop(state.who.name);
     localStorage.removeItem('arcade.name');
-    $('secret-view').hidden = !acct;
-    $('secret-view').textContent = acct ? `Forgotten in this browser. To play as ${acct.name} again, keep its secret: ${acct.secret}` : '';
+    if (acct) {
+      notice(`This browser forgot ${acct.name}. To play as ${acct.name} again you need its secret: ${acct.secret}`, 'alert');
+    }
     reconnectNow({ kind: 'guest' });
   });
 }
@@ -625,6 +627,9 @@ function render() {
   $('rotate').hidden = who.kind !== 'account';
   $('release').hidden = who.kind !== 'account';
   $('forget').hidden = who.kind !== 'account';
+  $('secret-view').hidden = who.kind !== 'account';
+  $('secret-name').textContent = who.name;
+  $('secret-text').textContent = (who.kind === 'account' && store.get(who.name)?.secret) || '';
   renderSaved();
 }
 
