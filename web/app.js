@@ -101,7 +101,7 @@ const REASONS = {
   'name taken': 'that name is registered to someone else: pick another, or log in with its secret',
   'name is registered': 'that name is registered: log in with its secret',
   'name in use': 'someone is playing as that name without an account right now',
-  'wrong secret': 'the secret is not that account\'s (it may have been replaced elsewhere)',
+  'wrong secret': 'the secret is not that account\'s; it may have been replaced elsewhere',
   'too many attempts': 'too many failed logins: try again later',
   'too many new names': 'too many new names from your address: try again in a minute',
 };
@@ -125,7 +125,7 @@ const state = {
   retries: 0,
   retryAt: 0,
   retryTimer: 0,
-  naming: null, // the R or I in flight: { kind: 'register' | 'login', name, secret }
+  naming: null, // the R or I in flight: { kind: 'register' | 'login', name, secret, typed }
   settling: false, // A arrived: J or W may follow in the same message
   who: { kind: 'guest', name: '' }, // guest | account | unclaimed
   phase: 'lobby', // lobby | queued | match
@@ -133,6 +133,7 @@ const state = {
   opponent: '',
   round: 0,
   score: { win: 0, loss: 0, draw: 0 },
+  leaving: false, // L sent in a match: a T z before B is the leaver's forfeit
   mine: null, // my move in this round: 1..3, 'in' (known only to be in), or null
   theirs: null, // the opponent's move from M
   windowLength: 30, // the server's move window: ?move-timeout=S, else learned from timeouts
@@ -206,7 +207,7 @@ function say(intent) {
     state.naming = { kind: 'register', name: intent.name };
     send(encode.register(intent.name));
   } else if (intent.kind === 'login') {
-    state.naming = { kind: 'login', name: intent.name, secret: intent.secret };
+    state.naming = { kind: 'login', name: intent.name, secret: intent.secret, typed: intent.typed };
     send(encode.login(intent.name, intent.secret));
   }
 }
@@ -256,6 +257,7 @@ function dropped() {
 
 function resetMatch(phase) {
   state.phase = phase;
+  state.leaving = false;
   state.mine = null;
   state.theirs = null;
   state.awayEnd = 0;
@@ -322,14 +324,19 @@ function onTimeout({ code }) {
     state.mine = null;
   }
   countRound(code === 'y' ? 'win' : 'loss');
+  const why = state.leaving ? `you left after ${state.opponent} moved` : 'you did not move in time';
   notice(code === 'y' ? `Round ${round}: ${state.opponent} did not move in time: you win it.`
-    : `Round ${round}: you did not move in time: you lose it.`, code === 'y' ? 'win' : 'loss');
+    : `Round ${round}: ${why}: you lose it.`, code === 'y' ? 'win' : 'loss');
 }
 
 function onAccepted({ text }) {
   const kind = state.naming ? 'account' : 'unclaimed';
   if (state.naming?.kind === 'login') {
     store.put(text, state.naming.secret);
+  }
+  if (state.naming?.typed) {
+    $('login-form').reset();
+    $('secret-login').open = false;
   }
   state.who = { kind, name: text };
   state.naming = null;
@@ -356,8 +363,8 @@ function settle() {
 function onRefused({ text }) {
   const naming = state.naming;
   state.naming = null;
-  if (naming?.kind === 'login' && text === 'not registered') {
-    // The server has no such account any more (a new database, or released): claim it again.
+  if (naming?.kind === 'login' && !naming.typed && text === 'not registered') {
+    // The server no longer has the account this browser kept (a new database, or released): claim it again.
     store.drop(naming.name);
     notice(`The server no longer knows the account ${naming.name}: registering it again.`, 'alert');
     say({ kind: 'register', name: naming.name });
@@ -367,7 +374,7 @@ function onRefused({ text }) {
     localStorage.removeItem('arcade.name');
   }
   const name = naming ? ` ${naming.name}` : '';
-  notice(`Name${name} refused: ${text}${REASONS[text] ? ` (${REASONS[text]})` : ''}. You stay as you were.`, 'alert');
+  notice(`Name${name} refused (${text})${REASONS[text] ? `: ${REASONS[text]}` : ''}. You stay as you were.`, 'alert');
 }
 
 function onError({ text }) {
@@ -478,7 +485,7 @@ function onQueueButton() {
     return;
   }
   if (state.phase !== 'lobby') {
-    send(encode.op('L'));
+    state.leaving = send(encode.op('L')) && state.phase === 'match';
   } else if (send(encode.op('P'))) {
     state.phase = 'queued';
     render();
@@ -509,7 +516,7 @@ function bindAccount() {
     e.preventDefault();
     const name = $('login-name').value.trim();
     const secret = $('login-secret').value.trim().toLowerCase();
-    become({ kind: 'login', name, secret });
+    become({ kind: 'login', name, secret, typed: true });
   });
   $('saved-list').addEventListener('click', (e) => {
     const acct = store.get(e.target.closest('button')?.dataset.name ?? '');
