@@ -174,11 +174,12 @@ const steps = [
     await waitAttr(ana, '#tally', 'data-rounds', '3');
     await waitText(ana, '#last-round', 'You played scissors, the bot played');
     await waitText(ana, '#tally', '3 rounds');
-    let player;
-    const deadline = Date.now() + WAIT_MS;
-    do {
+    // Bot rounds reach a player's totals when the server folds its tallies: ask until they show.
+    let player = await getJSON('/api/players/ana');
+    for (const deadline = Date.now() + WAIT_MS; player.body.rounds !== 3 && Date.now() < deadline;) {
+      await new Promise((done) => setTimeout(done, 100));
       player = await getJSON('/api/players/ana');
-    } while (player.body.rounds !== 3 && Date.now() < deadline);
+    }
     check(player.status === 200 && player.body.rounds === 3, `/api/players/ana: ${JSON.stringify(player)}`);
     await shot(ana, '01-bot-three-rounds');
   }],
