@@ -181,6 +181,10 @@ const steps = [
       player = await getJSON('/api/players/ana');
     }
     check(player.status === 200 && player.body.rounds === 3, `/api/players/ana: ${JSON.stringify(player)}`);
+    await ana.fill('#lookup-name', 'ana');
+    await ana.press('#lookup-name', 'Enter');
+    await waitText(ana, '#lookup', 'Ranknot ranked');
+    await waitText(ana, '#lookup', 'Rounds3:');
     await shot(ana, '01-bot-three-rounds');
   }],
 
