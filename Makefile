@@ -134,6 +134,16 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(GAMES_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(GAMES_SRC) -lgmp -lm
 
+# The WebSocket decoder, with the library it frames through.
+build/fuzz/fuzz_ws: tests/fuzz/fuzz_ws.c server/ws.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -iquote server -o $@ $^ -lwslay
+
+# The HTTP request reader, with its parser.
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c server/request.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -iquote server -o $@ $^ -lhttp_parser
+
 fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p build/fuzz/corpus/$$t; \

@@ -302,7 +302,19 @@ static int on_round_timeout(struct sess *s, const struct wire_frame *f, struct s
         round_event(s, &ev[0], RPS_NONE, RPS_NONE, RPS_LOSS, SESS_YOU_TIMED_OUT);
         return 1;
     }
-    round_event(s, &ev[0], s->pending, RPS_NONE, RPS_WIN, SESS_OPP_TIMED_OUT);
+    s->forfeit = 1;     /* told with the next frame: see sess_frame */
+    return 0;
+}
+
+/* A round won by forfeit (`T y`) is told with the frame after it, which says why: `G`, the opponent
+ * left; anything else, or the end of the read, the opponent's time ran out. */
+static int tell_forfeit(struct sess *s, enum sess_why why, struct sess_event *ev)
+{
+    if (!s->forfeit) {
+        return 0;
+    }
+    s->forfeit = 0;
+    round_event(s, ev, s->pending, RPS_NONE, RPS_WIN, why);
     s->pending = RPS_NONE;
     return 1;
 }
@@ -319,14 +331,13 @@ static void leave_match(struct sess *s)
 static int on_gone(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
     (void)f;
-    int n = 0;
-    /* The server stores a forfeit only when we had moved in the round. */
-    if (s->phase == SESS_MATCH && s->pending != RPS_NONE) {
-        round_event(s, &ev[n++], s->pending, RPS_NONE, RPS_WIN, SESS_OPP_LEFT);
-    }
+    /* A forfeit stored for us came as `T y` just before. A move still pending was not in the round:
+     * it reaches the server in the lobby, is played against the bot, and its result is to come. */
+    int move = s->pending;
     leave_match(s);
-    note_event(&ev[n++], SESS_NOTE_OPP_LEFT, 0, s->opponent);
-    return n;
+    s->pending = move;
+    note_event(&ev[0], SESS_NOTE_OPP_LEFT, 0, s->opponent);
+    return 1;
 }
 
 static int on_over(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
@@ -449,17 +460,18 @@ static const frame_fn handlers[] = {
 
 int sess_frame(struct sess *s, const struct wire_frame *f, struct sess_event ev[SESS_EVENTS_MAX])
 {
+    int n = tell_forfeit(s, f->kind == WIRE_GONE ? SESS_OPP_LEFT : SESS_OPP_TIMED_OUT, ev);
     if ((size_t)f->kind >= sizeof(handlers) / sizeof(handlers[0]) || handlers[f->kind] == NULL) {
-        return 0;
+        return n;
     }
-    return handlers[f->kind](s, f, ev);
+    return n + handlers[f->kind](s, f, ev + n);
 }
 
 int sess_settle(struct sess *s, struct sess_event ev[SESS_EVENTS_MAX])
 {
-    int n = 0;
+    int n = tell_forfeit(s, SESS_OPP_TIMED_OUT, ev);
     if (s->phase != SESS_SEATED) {
-        return 0;
+        return n;
     }
     s->phase = SESS_LOBBY;
     if (s->away) {

@@ -34,7 +34,7 @@
 #include "rps.h"
 #include "wire.h"
 
-#define SESS_EVENTS_MAX 4   /* events one frame (or a settle) can make */
+#define SESS_EVENTS_MAX 5   /* events one frame (or a settle) can make */
 
 /* s->pending when J says our move is in but this process never made it (the one before it did):
  * no move may be sent, and the result tells which it was. */
@@ -101,6 +101,7 @@ struct sess {
     enum sess_phase phase;
     int named;                      /* the server accepted the name on this connection */
     int pending;                    /* our move in this round, sent, not yet resolved */
+    int forfeit;                    /* a round won by forfeit (`T y`), told with the next frame */
     int lost;                       /* the pending move when the connection dropped */
     int away;                       /* the connection dropped in a match, not yet back */
     int opp_move;                   /* from M, until the result */

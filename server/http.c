@@ -1,8 +1,7 @@
 /*
  * http: requests in, responses out, on one connection, with keep-alive and
- * pipelining. http-parser does the parsing; this file bounds what a client may
- * send, keeps the few header fields that matter, and answers. Only GET and
- * HEAD are served, and no request may have a body.
+ * pipelining; request reads each request's head. Only GET and HEAD are
+ * served, and no request may have a body.
  *
  * A WebSocket handshake (RFC 6455 section 4.2) is answered here with SHA-1 and
  * base64 from nettle; the connection is then handed to the protocol that owns
@@ -10,7 +9,6 @@
  */
 #include "http.h"
 
-#include <http_parser.h>
 #include <nettle/base64.h>
 #include <nettle/sha1.h>
 #include <stdio.h>
@@ -23,46 +21,20 @@
 #include "conn.h"
 #include "log.h"
 #include "play.h"
+#include "request.h"
 #include "store.h"
 #include "watch.h"
 #include "ws.h"
 
 #define HTTP_TURN 16            /* requests one connection may have answered in one turn */
 #define HTTP_ADDR_TURN 256      /* and all connections of one address together */
-#define HTTP_BODY_MAX (1u << 20) /* the longest response body */
-#define FIELD_MAX 32            /* the longest header name kept */
-#define VALUE_MAX 256           /* the longest header value kept */
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_KEY_BYTES 16
 
-/* The header fields that are kept; the others are only counted. */
-enum field { H_OTHER, H_HOST, H_UPGRADE, H_CONNECTION, H_WS_KEY, H_WS_VERSION, H_ORIGIN, H_FIELDS };
-
-static const char *const field_names[H_FIELDS] = {
-    [H_HOST] = "host",
-    [H_UPGRADE] = "upgrade",
-    [H_CONNECTION] = "connection",
-    [H_WS_KEY] = "sec-websocket-key",
-    [H_WS_VERSION] = "sec-websocket-version",
-    [H_ORIGIN] = "origin",
-};
-
 struct http {
-    http_parser parser;
+    struct request rq;
     struct http_site *site;
     struct conn *c;
-    int status;                 /* an error found while parsing: the answer's status; 0: none */
-    size_t head;                /* bytes of the request's line and headers so far */
-    unsigned nfields;
-    char url[HTTP_URL_MAX + 1];
-    size_t url_len;
-    char name[FIELD_MAX + 1];   /* the header name being read */
-    size_t name_len;
-    int name_done;              /* its value has begun */
-    enum field field;           /* which kept field the value belongs to */
-    char values[H_FIELDS][VALUE_MAX + 1];
-    size_t value_len[H_FIELDS];
-    unsigned seen;              /* kept fields present (bit per field) */
 };
 
 struct reply {
@@ -91,145 +63,6 @@ static const char *reason_phrase(int status)
     default: return "Error";
     }
 }
-
-/* ---- parsing ---- */
-
-static struct http *of(http_parser *p)
-{
-    return p->data;
-}
-
-static int too_big(struct http *h, size_t more, int status)
-{
-    h->head += more;
-    if (h->head > HTTP_HEAD_MAX) {
-        h->status = status;
-        return 1;
-    }
-    return 0;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    struct http *h = of(p);
-    h->status = 0;
-    h->head = 0;
-    h->nfields = 0;
-    h->url_len = 0;
-    h->name_len = 0;
-    h->name_done = 0;
-    h->seen = 0;
-    memset(h->value_len, 0, sizeof(h->value_len));
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-    struct http *h = of(p);
-    if (h->url_len + len > HTTP_URL_MAX) {
-        h->status = 414;
-        return -1;
-    }
-    if (too_big(h, len, 431)) {
-        return -1;
-    }
-    memcpy(h->url + h->url_len, at, len);
-    h->url_len += len;
-    h->url[h->url_len] = '\0';
-    return 0;
-}
-
-/* The name of a header field is whole: find which kept field it is. */
-static void end_name(struct http *h)
-{
-    h->name[h->name_len] = '\0';
-    h->field = H_OTHER;
-    for (int f = H_OTHER + 1; f < H_FIELDS; f++) {
-        if (strcasecmp(h->name, field_names[f]) == 0) {
-            h->field = f;
-        }
-    }
-    h->name_done = 1;
-    if (h->field != H_OTHER && (h->seen & 1u << h->field) && h->field != H_CONNECTION) {
-        h->status = 400;    /* a kept field twice: which one would count? */
-    }
-    h->seen |= 1u << h->field;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    struct http *h = of(p);
-    if (too_big(h, len, 431)) {
-        return -1;
-    }
-    if (h->name_done) {     /* a new field begins */
-        h->name_len = 0;
-        h->name_done = 0;
-        if (++h->nfields > HTTP_HEADERS_MAX) {
-            h->status = 431;
-            return -1;
-        }
-    }
-    size_t n = h->name_len + len > FIELD_MAX ? FIELD_MAX - h->name_len : len;
-    memcpy(h->name + h->name_len, at, n);
-    h->name_len += n;
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    struct http *h = of(p);
-    if (too_big(h, len, 431)) {
-        return -1;
-    }
-    if (!h->name_done) {
-        end_name(h);
-    }
-    if (h->field == H_OTHER) {
-        return 0;
-    }
-    size_t *vl = &h->value_len[h->field];
-    if (*vl > 0 && h->field == H_CONNECTION && *vl < VALUE_MAX) {
-        h->values[h->field][(*vl)++] = ',';     /* repeated: a list */
-    }
-    size_t n = *vl + len > VALUE_MAX ? VALUE_MAX - *vl : len;
-    memcpy(h->values[h->field] + *vl, at, n);
-    *vl += n;
-    h->values[h->field][*vl] = '\0';
-    return 0;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    struct http *h = of(p);
-    if (h->name_len > 0 && !h->name_done) {
-        end_name(h);
-    }
-    if (p->method != HTTP_GET && p->method != HTTP_HEAD) {
-        h->status = 405;
-    } else if ((p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0)) {
-        h->status = 413;
-    }
-    if (h->status != 0) {
-        http_parser_pause(p, 1);    /* answered at once, and the connection closed: no body is read */
-    }
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    http_parser_pause(p, 1);        /* one request at a time */
-    return 0;
-}
-
-static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_message_complete = on_message_complete,
-};
 
 enum http_sniff http_sniff(const char *buf, size_t len)
 {
@@ -289,7 +122,7 @@ static void send_reply(struct http *h, struct reply *r, int keep)
                      r->extra != NULL ? r->extra : "", keep ? "" : "Connection: close\r\n");
     if (n > 0 && (size_t)n < sizeof(head)) {
         conn_write(c, head, (size_t)n);
-        if (h->parser.method != HTTP_HEAD && len > 0) {
+        if (h->rq.parser.method != HTTP_HEAD && len > 0) {
             conn_write(c, body, len);
         }
     }
@@ -307,12 +140,23 @@ static void text(struct reply *r, int status, const char *msg)
     r->len = strlen(msg);
 }
 
+/* The answer to a request refused while it was read. */
+static void refusal(struct reply *r, int status)
+{
+    text(r, status, status == 405   ? "GET and HEAD only\n"
+                    : status == 413 ? "no request bodies\n"
+                    : status == 414 ? "target too long\n"
+                    : status == 431 ? "headers too large\n"
+                                    : "bad request\n");
+    r->extra = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+}
+
 /* The handshake's answer key: base64(SHA-1(key + GUID)). 0, or -1 if the key is not 16 bytes in
  * base64. */
 static int accept_key(const char *key, char out[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1])
 {
     struct base64_decode_ctx b64;
-    uint8_t raw[BASE64_DECODE_LENGTH(VALUE_MAX)];
+    uint8_t raw[BASE64_DECODE_LENGTH(REQUEST_VALUE_MAX)];
     size_t n = sizeof(raw);
     size_t klen = strlen(key);
     base64_decode_init(&b64);
@@ -336,12 +180,11 @@ static int accept_key(const char *key, char out[BASE64_ENCODE_RAW_LENGTH(SHA1_DI
  * visitor's browser. */
 static int same_origin(const struct http *h)
 {
-    if (!(h->seen & 1u << H_ORIGIN)) {
+    if (!request_has(&h->rq, RQ_ORIGIN)) {
         return 1;
     }
-    const char *o = h->values[H_ORIGIN];
-    const char *host = strstr(o, "://");
-    return host != NULL && strcmp(host + 3, h->values[H_HOST]) == 0;
+    const char *host = strstr(request_value(&h->rq, RQ_ORIGIN), "://");
+    return host != NULL && strcmp(host + 3, request_value(&h->rq, RQ_HOST)) == 0;
 }
 
 /* The value of name=<integer> in a query, from lo to hi; def when absent; -1 when bad. */
@@ -378,18 +221,18 @@ static int upgrade(struct http *h, int top, const char *query, size_t qlen, int 
     char accept[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
     long rows = top ? query_int(query, qlen, "n", WATCH_DEFAULT, 1, STORE_TOP_MAX) : 0;
 
-    if (!h->parser.upgrade || !has_token(h->values[H_UPGRADE], "websocket") ||
-        !has_token(h->values[H_CONNECTION], "upgrade")) {
+    if (!h->rq.parser.upgrade || !has_token(request_value(&h->rq, RQ_UPGRADE), "websocket") ||
+        !has_token(request_value(&h->rq, RQ_CONNECTION), "upgrade")) {
         text(r, 426, "websocket only\n");
         r->extra = "Upgrade: websocket\r\n";
         return -1;
     }
-    if (strcmp(h->values[H_WS_VERSION], "13") != 0) {
+    if (strcmp(request_value(&h->rq, RQ_WS_VERSION), "13") != 0) {
         text(r, 426, "websocket version 13 only\n");
         r->extra = "Sec-WebSocket-Version: 13\r\n";
         return -1;
     }
-    if (extra_bytes || accept_key(h->values[H_WS_KEY], accept) < 0) {
+    if (extra_bytes || accept_key(request_value(&h->rq, RQ_WS_KEY), accept) < 0) {
         text(r, 400, extra_bytes ? "bytes before the handshake's answer\n" : "bad websocket key\n");
         return -1;
     }
@@ -435,23 +278,23 @@ static int serve(struct http *h, int extra_bytes)
 {
     struct reply r = { 0 };
     struct http_parser_url u;
-    int keep = http_should_keep_alive(&h->parser);
+    struct request *rq = &h->rq;
+    int keep = http_should_keep_alive(&rq->parser);
 
     http_parser_url_init(&u);
-    if (h->status != 0) {
-        text(&r, h->status, h->status == 405 ? "GET and HEAD only\n" : "bad request\n");
-        r.extra = h->status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+    if (rq->status != 0) {
+        refusal(&r, rq->status);
         keep = 0;
-    } else if (h->parser.http_major == 1 && h->parser.http_minor >= 1 && !(h->seen & 1u << H_HOST)) {
+    } else if (rq->parser.http_major == 1 && rq->parser.http_minor >= 1 && !request_has(rq, RQ_HOST)) {
         text(&r, 400, "no host\n");
         keep = 0;
-    } else if (h->url[0] != '/' || http_parser_parse_url(h->url, h->url_len, 0, &u) != 0) {
+    } else if (rq->url[0] != '/' || http_parser_parse_url(rq->url, rq->url_len, 0, &u) != 0) {
         text(&r, 400, "bad target\n");
         keep = 0;
     } else {
-        const char *path = h->url + u.field_data[UF_PATH].off;
+        const char *path = rq->url + u.field_data[UF_PATH].off;
         size_t plen = u.field_data[UF_PATH].len;
-        const char *query = (u.field_set & 1u << UF_QUERY) ? h->url + u.field_data[UF_QUERY].off : "";
+        const char *query = (u.field_set & 1u << UF_QUERY) ? rq->url + u.field_data[UF_QUERY].off : "";
         size_t qlen = (u.field_set & 1u << UF_QUERY) ? u.field_data[UF_QUERY].len : 0;
         const struct asset *a = assets_find(path, plen);
         int top = plen == 7 && memcmp(path, "/ws/top", 7) == 0;
@@ -489,8 +332,7 @@ void http_attach(struct http_site *site, struct conn *c)
     }
     h->site = site;
     h->c = c;
-    http_parser_init(&h->parser, HTTP_REQUEST);
-    h->parser.data = h;
+    request_init(&h->rq);
     conn_set_kind(c, &http_ops, h, site->idle, 0);
 }
 
@@ -512,25 +354,20 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
             conn_yield(c);
             return pos;
         }
-        size_t n = http_parser_execute(&h->parser, &settings, buf + pos, len - pos);
-        enum http_errno err = HTTP_PARSER_ERRNO(&h->parser);
+        size_t n;
+        enum request_state state = request_parse(&h->rq, buf + pos, len - pos, &n);
         pos += n;
-        if (err == HPE_PAUSED) {
+        if (state == REQUEST_DONE) {
             served++;
             conn_addr_spend(c, 1);
             conn_progress(c);
             if (serve(h, pos < len)) {
                 return len;     /* a WebSocket now */
             }
-            http_parser_pause(&h->parser, 0);
-            continue;
-        }
-        if (err != HPE_OK) {
+            request_next(&h->rq);
+        } else if (state == REQUEST_BAD) {
             struct reply r = { 0 };
-            text(&r, h->status != 0 ? h->status : 400, h->status == 414 ? "target too long\n"
-                                                     : h->status == 431 ? "headers too large\n"
-                                                                        : "bad request\n");
-            log_debug("conn %llu: http: %s", (unsigned long long)c->id, http_errno_name(err));
+            refusal(&r, h->rq.status);
             send_reply(h, &r, 0);
             return len;
         }

@@ -13,10 +13,6 @@ struct game;
 struct watch;
 struct web;
 
-#define HTTP_HEAD_MAX 8192   /* bytes of a request's line and headers */
-#define HTTP_URL_MAX 2048    /* bytes of its target */
-#define HTTP_HEADERS_MAX 64  /* header fields in one request */
-
 /* What HTTP connections are served from. */
 struct http_site {
     struct game *game;      /* /ws: the game of long connections */

@@ -247,7 +247,9 @@ void match_leave(struct session *s)
         m->move[me] = 0;
         record_round(m, me == 0 ? 'L' : 'W', 1);
         session_send_code(s, RPS_OP_ROUND_TIMEOUT, RPS_LOSS, SESSION_HELD);
-        session_send_op(other, RPS_OP_GONE, SESSION_KEPT);
+        /* Both are told of the round stored in their names, as when the window runs out. */
+        session_send_code(other, RPS_OP_ROUND_TIMEOUT, RPS_WIN, SESSION_HELD);
+        session_send_op(other, RPS_OP_GONE, SESSION_NOW);
     } else {
         session_send_op(other, RPS_OP_GONE, SESSION_NOW);
     }

@@ -569,9 +569,10 @@ START_TEST(test_sess_pvp_match)
     ck_assert_int_eq(ev[0].note, SESS_NOTE_VOID);
     ck_assert_uint_eq(s.rounds, 3);
 
-    /* The opponent leaves: a forfeit round won, then the notice, back in the lobby. */
+    /* The opponent leaves after our move: the forfeit stored for us (`T y`), then the notice, back
+     * in the lobby. */
     sess_move(&s, RPS_SCISSORS);
-    ck_assert_int_eq(feed_sess(&s, "G", 1, ev, 4), 2);
+    ck_assert_int_eq(feed_sess(&s, "TyG", 3, ev, 4), 2);
     ck_assert_int_eq(ev[0].is_round, 1);
     ck_assert_int_eq(ev[0].why, SESS_OPP_LEFT);
     ck_assert_int_eq(ev[0].you, RPS_SCISSORS);
@@ -880,6 +881,58 @@ START_TEST(test_sess_rejoin_new_process)
 }
 END_TEST
 
+/* The opponent leaves after our move was in: the server stores our forfeit win and says so (`T y`),
+ * then `G`. One round, won because the opponent left. */
+START_TEST(test_sess_forfeit_told_before_gone_is_one_win)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char line[128];
+
+    in_match(&s, 0);
+    ck_assert_int_eq(feed_sess(&s, "TyG", 3, ev, 4), 2);
+    report_round(&ev[0], line, sizeof(line));
+    ck_assert_str_eq(line, "round 1: you rock, opponent none: win (opponent left)");
+    ck_assert_int_eq(ev[1].note, SESS_NOTE_OPP_LEFT);
+    ck_assert_uint_eq(s.wins, 1);
+    ck_assert_int_eq(s.phase, SESS_LOBBY);
+}
+END_TEST
+
+/* The opponent leaves before our move reached the server: `G` alone. No round is ours: the move is
+ * played against the bot in the lobby, and only that result is shown. */
+START_TEST(test_sess_gone_before_our_move_shows_the_bot_round_not_a_forfeit)
+{
+    struct sess s;
+    struct sess_event ev[4];
+    char line[128];
+
+    in_match(&s, 0);
+    ck_assert_int_eq(feed_sess(&s, "G", 1, ev, 4), 1);
+    ck_assert_int_eq(ev[0].note, SESS_NOTE_OPP_LEFT);
+    ck_assert_uint_eq(s.rounds, 0);
+    ck_assert_int_eq(feed_sess(&s, "M1y", 3, ev, 4), 1);
+    report_round(&ev[0], line, sizeof(line));
+    ck_assert_str_eq(line, "round 1: you rock, opponent scissors: win");
+    ck_assert_uint_eq(s.rounds, 1);
+    ck_assert_uint_eq(s.wins, 1);
+}
+END_TEST
+
+/* A forfeit that is the last frame of a read is the opponent's time running out. */
+START_TEST(test_sess_forfeit_alone_is_the_opponent_timing_out)
+{
+    struct sess s;
+    struct sess_event ev[4];
+
+    in_match(&s, 0);
+    ck_assert_int_eq(feed_sess(&s, "Ty", 2, ev, 4), 1);
+    ck_assert_int_eq(ev[0].why, SESS_OPP_TIMED_OUT);
+    ck_assert_int_eq(ev[0].you, RPS_ROCK);
+    ck_assert_int_eq(s.phase, SESS_MATCH);
+}
+END_TEST
+
 START_TEST(test_sess_opponent_drops_and_comes_back)
 {
     struct sess s;
@@ -896,7 +949,7 @@ START_TEST(test_sess_opponent_drops_and_comes_back)
     /* Not back in time: the round is ours by forfeit, then the match is over. */
     feed_sess(&s, "D\x01" "3", 3, ev, 4);
     ck_assert_int_eq(feed_sess(&s, "TyG", 3, ev, 4), 2);
-    ck_assert_int_eq(ev[0].why, SESS_OPP_TIMED_OUT);
+    ck_assert_int_eq(ev[0].why, SESS_OPP_LEFT);
     ck_assert_int_eq(ev[1].note, SESS_NOTE_OPP_LEFT);
     ck_assert_int_eq(s.opp_away, 0);
 }
@@ -2909,6 +2962,9 @@ static Suite *client_suite(void)
     tcase_add_test(unit, test_sess_rejoin_new_process);
     tcase_add_test(unit, test_sess_login_back_in_the_queue);
     tcase_add_test(unit, test_sess_opponent_drops_and_comes_back);
+    tcase_add_test(unit, test_sess_forfeit_told_before_gone_is_one_win);
+    tcase_add_test(unit, test_sess_gone_before_our_move_shows_the_bot_round_not_a_forfeit);
+    tcase_add_test(unit, test_sess_forfeit_alone_is_the_opponent_timing_out);
     tcase_add_test(unit, test_report_lines);
     tcase_add_test(unit, test_report_notes);
     tcase_add_test(unit, test_report_rejoined);

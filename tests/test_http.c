@@ -11,6 +11,7 @@
 
 #include "expect.h"
 #include "http.h"
+#include "request.h"
 #include "tracked.h"
 #include "wsclient.h"
 
@@ -142,7 +143,7 @@ END_TEST
 START_TEST(test_bad_requests_get_their_status_and_a_close)
 {
     static char out[RESPONSE_MAX];
-    static char big[HTTP_HEAD_MAX + 512];
+    static char big[REQUEST_HEAD_MAX + 512];
     start_server(NULL, NULL);
     ck_assert_int_eq(request("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", out, sizeof(out), NULL), 405);
     ck_assert_ptr_nonnull(strstr(out, "Allow: GET, HEAD\r\n"));
@@ -154,19 +155,19 @@ START_TEST(test_bad_requests_get_their_status_and_a_close)
     ck_assert_int_eq(request("GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out), NULL), 400);
     ck_assert_int_eq(request("GET * HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out), NULL), 400);
 
-    /* A target over HTTP_URL_MAX, and headers over HTTP_HEAD_MAX. */
+    /* A target over REQUEST_URL_MAX, and headers over REQUEST_HEAD_MAX. */
     memcpy(big, "GET /", 5);
-    memset(big + 5, 'a', HTTP_URL_MAX);
-    strcpy(big + 5 + HTTP_URL_MAX, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    memset(big + 5, 'a', REQUEST_URL_MAX);
+    strcpy(big + 5 + REQUEST_URL_MAX, " HTTP/1.1\r\nHost: x\r\n\r\n");
     ck_assert_int_eq(request(big, out, sizeof(out), NULL), 414);
     strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ");
     size_t at = strlen(big);
-    memset(big + at, 'p', HTTP_HEAD_MAX);
-    strcpy(big + at + HTTP_HEAD_MAX, "\r\n\r\n");
+    memset(big + at, 'p', REQUEST_HEAD_MAX);
+    strcpy(big + at + REQUEST_HEAD_MAX, "\r\n\r\n");
     ck_assert_int_eq(request(big, out, sizeof(out), NULL), 431);
     /* Too many header fields, each small. */
     strcpy(big, "GET / HTTP/1.1\r\nHost: x\r\n");
-    for (int i = 0; i < HTTP_HEADERS_MAX + 1; i++) {
+    for (int i = 0; i < REQUEST_FIELDS_MAX + 1; i++) {
         strcat(big, "A: b\r\n");
     }
     strcat(big, "\r\n");
@@ -195,6 +196,48 @@ START_TEST(test_websocket_handshake_answers_the_rfc_key)
     ck_assert_int_eq(wsc_open(&w, srv.port, "/ws/top?n=0", NULL, head, sizeof(head)), 400);
     wsc_close(&w);
     stop_server();
+}
+END_TEST
+
+/* A request's fields are its own: the next request on the connection does not inherit them. */
+START_TEST(test_fields_of_one_request_are_not_read_as_the_next_ones)
+{
+    static char out[RESPONSE_MAX];
+    start_server(NULL, NULL);
+    int fd = dial(srv.port);
+    send_str(fd, "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n"
+                 "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    ck_assert_int_eq(read_response(fd, out, sizeof(out), NULL), 200);
+    ck_assert_int_eq(read_response(fd, out, sizeof(out), NULL), 426);    /* no version of its own */
+    close(fd);
+    stop_server();
+}
+END_TEST
+
+/* A request read a byte at a time (each read ending inside a field) keeps the same fields, and a
+ * field given twice is one list. */
+START_TEST(test_request_read_a_byte_at_a_time_keeps_its_fields)
+{
+    static const char req[] = "GET /ws?n=3 HTTP/1.1\r\nHost: h:1\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nX-Other: ignored\r\n\r\n";
+    static struct request rq;
+    request_init(&rq);
+    enum request_state st = REQUEST_MORE;
+    for (size_t i = 0; i < sizeof(req) - 1; i++) {
+        size_t used;
+        ck_assert_int_eq(st, REQUEST_MORE);
+        st = request_parse(&rq, req + i, 1, &used);
+        ck_assert_uint_eq(used, 1);
+    }
+    ck_assert_int_eq(st, REQUEST_DONE);
+    ck_assert_int_eq(rq.status, 0);
+    ck_assert_str_eq(rq.url, "/ws?n=3");
+    ck_assert_str_eq(request_value(&rq, RQ_HOST), "h:1");
+    ck_assert_str_eq(request_value(&rq, RQ_CONNECTION), "keep-alive,Upgrade");
+    ck_assert_str_eq(request_value(&rq, RQ_UPGRADE), "websocket");
+    ck_assert(!request_has(&rq, RQ_WS_KEY));
+    ck_assert_str_eq(request_value(&rq, RQ_WS_KEY), "");
 }
 END_TEST
 
@@ -395,6 +438,8 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_keep_alive_answers_pipelined_requests_in_order);
     tcase_add_test(tc, test_bad_requests_get_their_status_and_a_close);
     tcase_add_test(tc, test_websocket_handshake_answers_the_rfc_key);
+    tcase_add_test(tc, test_fields_of_one_request_are_not_read_as_the_next_ones);
+    tcase_add_test(tc, test_request_read_a_byte_at_a_time_keeps_its_fields);
     tcase_add_test(tc, test_websocket_plays_the_long_connection_game);
     tcase_add_test(tc, test_websocket_and_tcp_players_play_each_other);
     tcase_add_test(tc, test_websocket_protocol_errors_get_close_codes);

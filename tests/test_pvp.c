@@ -485,6 +485,8 @@ START_TEST(test_opponent_disconnect_sends_G_and_returns_to_lobby)
     send_move(&ana, ROCK);
     expect_frame(&ana, 'E', "already moved");
     hang_up(&bo);
+    /* The forfeit stored in her name is told, then the opponent's leaving. */
+    expect_code(&ana, 'T', 'y');
     expect_op(&ana, 'G');
     expect_bot_round(&ana, ROCK);
     match_pair(&ana, &cy);
@@ -605,8 +607,9 @@ START_TEST(test_decided_rounds_are_stored_and_rated_bot_rounds_are_not)
     send_move(&bo, ROCK);                       /* shows the server has the first) */
     expect_frame(&bo, 'E', "already moved");
     send_bytes(&ana, "L");                      /* leaving loses a round the other moved in, */
-    expect_code(&ana, 'T', 'z');                /* and the leaver is told so */
+    expect_code(&ana, 'T', 'z');                /* and the leaver is told so, */
     expect_op(&ana, 'B');
+    expect_code(&bo, 'T', 'y');                 /* and so is the winner */
     expect_op(&bo, 'G');
     hang_up(&ana);
     hang_up(&bo);
@@ -684,6 +687,7 @@ START_TEST(test_top_and_rank_around_after_games)
     send_bytes(&bo, "L");
     expect_code(&bo, 'T', 'z');
     expect_op(&bo, 'B');
+    expect_code(&ana, 'T', 'y');
     expect_op(&ana, 'G');
     /* dy beats cy, cy moves, then dy leaves and loses by forfeit: 1180/1220 -> 1202.29/1197.71. */
     match_pair(&cy, &dy);
@@ -694,6 +698,7 @@ START_TEST(test_top_and_rank_around_after_games)
     send_bytes(&dy, "L");
     expect_code(&dy, 'T', 'z');
     expect_op(&dy, 'B');
+    expect_code(&cy, 'T', 'y');
     expect_op(&cy, 'G');
 
     int fd = harness_connect(srv.port);
