@@ -133,6 +133,7 @@ const state = {
   opponent: '',
   round: 0,
   score: { win: 0, loss: 0, draw: 0 },
+  forfeit: 0, // the round a T y just won, until the frames after it tell why
   leaving: false, // L sent in a match: a T z before B is the leaver's forfeit
   mine: null, // my move in this round: 1..3, 'in' (known only to be in), or null
   theirs: null, // the opponent's move from M
@@ -183,6 +184,7 @@ function connect(intent) {
     for (const frame of reader.push(e.data)) {
       (handlers[frame.kind] ?? handlers['?'])(frame);
     }
+    tellForfeit();
     settle();
     render();
   };
@@ -322,11 +324,21 @@ function onTimeout({ code }) {
   }
   if (code === 'y') {
     state.mine = null;
+    state.forfeit = round; // told once the rest of the message shows why (G: the opponent left)
+    countRound('win');
+    return;
   }
-  countRound(code === 'y' ? 'win' : 'loss');
+  countRound('loss');
   const why = state.leaving ? `you left after ${state.opponent} moved` : 'you did not move in time';
-  notice(code === 'y' ? `Round ${round}: ${state.opponent} did not move in time: you win it.`
-    : `Round ${round}: ${why}: you lose it.`, code === 'y' ? 'win' : 'loss');
+  notice(`Round ${round}: ${why}: you lose it.`, 'loss');
+}
+
+/* A T y with no G after it in the same message: the opponent's time ran out. */
+function tellForfeit(why = 'did not move in time') {
+  if (state.forfeit) {
+    notice(`Round ${state.forfeit}: ${state.opponent} ${why}: you win it.`, 'win');
+    state.forfeit = 0;
+  }
 }
 
 function onAccepted({ text }) {
@@ -432,12 +444,10 @@ const handlers = {
   Q: () => { resetMatch('lobby'); notice('Nobody came to play: back in the lobby.'); },
   T: onTimeout,
   G: () => {
-    if (state.mine !== null && state.phase === 'match') {
-      state.tally.rounds += 1;
-      state.tally.win += 1;
-      notice(`You win round ${state.round}: ${state.opponent} left after you moved.`, 'win');
-    }
+    tellForfeit('left after you moved');
+    const mine = state.mine; // a move the server did not have in the match: it plays the bot
     resetMatch('lobby');
+    state.mine = Number.isInteger(mine) ? mine : null;
     notice(`${state.opponent} left: the match is over.`, 'alert');
   },
   F: ({ code }) => {
