@@ -105,17 +105,18 @@ const REASONS = {
   'too many attempts': 'too many failed logins: try again later',
   'too many new names': 'too many new names from your address: try again in a minute',
 };
+/* Accounts kept in this browser: arcade.secret.<name in lower case> = {name, secret}. */
 const store = {
-  key: (name) => `arcade.secret.${name.toLowerCase()}`,
-  get(name) {
-    try { return JSON.parse(localStorage.getItem(this.key(name))); } catch { return null; }
+  prefix: 'arcade.secret.',
+  read(key) {
+    try { return JSON.parse(localStorage.getItem(key)); } catch { return null; }
   },
-  put(name, secret) { localStorage.setItem(this.key(name), JSON.stringify({ name, secret })); },
-  drop(name) { localStorage.removeItem(this.key(name)); },
+  get(name) { return this.read(this.prefix + name.toLowerCase()); },
+  put(name, secret) { localStorage.setItem(this.prefix + name.toLowerCase(), JSON.stringify({ name, secret })); },
+  drop(name) { localStorage.removeItem(this.prefix + name.toLowerCase()); },
   all() {
-    return Object.keys(localStorage).filter((k) => k.startsWith('arcade.secret.')).map((k) => {
-      try { return JSON.parse(localStorage.getItem(k)); } catch { return null; }
-    }).filter((a) => a && NAME_RE.test(a.name));
+    return Object.keys(localStorage).filter((k) => k.startsWith(this.prefix)).map((k) => this.read(k))
+      .filter((a) => a && NAME_RE.test(a.name));
   },
 };
 
