@@ -1,10 +1,7 @@
 /*
  * json: the few pieces of JSON that arcade's --json output needs, written
  * straight to a stream. Strings are always valid JSON whatever bytes they
- * hold: quotes, backslashes and control bytes are escaped, and a byte above
- * 0x7f is written as \u00XX (read as Latin-1), since nothing arcade prints
- * is meant to be anything but ASCII and a stray byte must not make the whole
- * document unreadable.
+ * hold, escaped as games/jsonstr.h says.
  */
 #ifndef ARCADE_JSON_H
 #define ARCADE_JSON_H

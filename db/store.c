@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "elo.h"
@@ -176,6 +177,12 @@ static const struct {
     " AND (rating < ?1 OR rated_at > ?2 OR (rated_at = ?2 AND id > ?3))"                           \
     " ORDER BY rating DESC, rated_at, id LIMIT ?4"
 
+/* A player's rating after each rated round, newest first, ?2 rounds at most: the player's entries
+ * of ratings_player (one per rated round, in round order), each with its round's time. */
+#define SQL_RATINGS                                                                                \
+    "SELECT r.at, g.after FROM ratings AS g JOIN rounds AS r ON r.id = g.round"                    \
+    " WHERE g.player = ?1 ORDER BY g.round DESC LIMIT ?2"
+
 enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
@@ -195,6 +202,7 @@ enum stmt_id {
     ST_AHEAD,
     ST_ABOVE,
     ST_BELOW,
+    ST_RATINGS,
     ST_LOG,
     ST_LOG_READ,
     ST_LOG_CLEAR,
@@ -240,6 +248,7 @@ static const struct {
     [ST_AHEAD] = {"rank", SQL_AHEAD},
     [ST_ABOVE] = {"players above", SQL_ABOVE},
     [ST_BELOW] = {"players below", SQL_BELOW},
+    [ST_RATINGS] = {"rating history", SQL_RATINGS},
     [ST_LOG] = {"log tallies", "INSERT INTO tallies(counts) VALUES (?1)"},
     [ST_LOG_READ] = {"read tallies", "SELECT counts FROM tallies"},
     [ST_LOG_CLEAR] = {"clear tallies", "DELETE FROM tallies"},
@@ -258,6 +267,7 @@ static const struct {
     {"rank", "EXPLAIN QUERY PLAN " SQL_AHEAD},
     {"above", "EXPLAIN QUERY PLAN " SQL_ABOVE},
     {"below", "EXPLAIN QUERY PLAN " SQL_BELOW},
+    {"history", "EXPLAIN QUERY PLAN " SQL_RATINGS},
 };
 
 /* Bot rounds of one player: one entry of the tally log. */
@@ -929,6 +939,33 @@ void store_rollback(struct store *st)
     }
 }
 
+int store_writable(struct store *st, char *err, size_t errlen)
+{
+    if (in_batch(st)) {
+        return 0;   /* a batch is being written */
+    }
+    st->busy = st->full = 0;
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        snprintf(err, errlen, "the database is read-only");
+        return -1;
+    }
+    if (run(st, ST_BEGIN, err, errlen) != 0) {
+        return -1;
+    }
+    sqlite3_step(st->stmt[ST_ROLLBACK]);
+    sqlite3_reset(st->stmt[ST_ROLLBACK]);
+    /* No file name: a temporary or in-memory database, whose room is memory. */
+    const char *file = sqlite3_db_filename(st->db, "main");
+    struct statvfs fs;
+    if (file != NULL && file[0] != '\0' && statvfs(file, &fs) == 0 &&
+        (uint64_t)fs.f_bavail * fs.f_frsize < STORE_ROOM_MIN) {
+        st->full = 1;
+        snprintf(err, errlen, "disk full: %llu KiB free", (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+        return -1;
+    }
+    return 0;
+}
+
 static int need_no_batch(struct store *st, char *err, size_t errlen)
 {
     if (in_batch(st)) {
@@ -1379,28 +1416,34 @@ int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t
     return count;
 }
 
-/* Returns 1 with *me filled when the player is on the leaderboard, 0 when not, -1 on error. */
-static int read_me(struct store *st, const char *name, struct ranked *me, char *err, size_t errlen)
+/* Returns 1 with *me filled when a named player has that name (ASCII case ignored), 0 when none
+ * has, -1 on error; *on_board says whether it is on the leaderboard (has a rated round). */
+static int read_me(struct store *st, const char *name, struct ranked *me, int *on_board, char *err,
+                   size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_ME];
     int rc;
-    int on_board = 0;
 
+    *on_board = 0;
+    if (name == NULL || strlen(name) > STORE_NAME_MAX) {
+        return 0;
+    }
     if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
         return fail(st, stmt_sql[ST_ME].name, err, errlen);
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         row_fill(s, &me->row);
+        me->row.rank = 0;
         me->id = sqlite3_column_int64(s, 8);
         me->rated_at = sqlite3_column_int64(s, 9);
-        on_board = sqlite3_column_int(s, 2) > 0;
+        *on_board = sqlite3_column_int(s, 2) > 0;
     } else if (rc != SQLITE_DONE) {
         fail(st, stmt_sql[ST_ME].name, err, errlen);
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? on_board : -1;
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* BUCKET_OF in C, step for step, so the triggers and the rank query agree on every bucket. */
@@ -1457,19 +1500,16 @@ int store_rank(struct store *st, const char *name, int k, struct board_row *rows
                char *err, size_t errlen)
 {
     struct ranked me;
-    int found, above, below;
+    int found, on_board, above, below;
 
     if (k < 0 || k > STORE_AROUND_MAX) {
         snprintf(err, errlen, "bad neighbour count %d", k);
         return -1;
     }
     fold_for_read(st);
-    if (name == NULL || strlen(name) > STORE_NAME_MAX) {
-        return 0;
-    }
-    found = read_me(st, name, &me, err, errlen);
-    if (found <= 0) {
-        return found;
+    found = read_me(st, name, &me, &on_board, err, errlen);
+    if (found <= 0 || !on_board) {
+        return found < 0 ? -1 : 0;
     }
     if (rank_of(st, &me, err, errlen) != 0) {
         return -1;
@@ -1495,6 +1535,57 @@ int store_rank(struct store *st, const char *name, int k, struct board_row *rows
     }
     *self = above;
     return above + 1 + below;
+}
+
+int store_row(struct store *st, const char *name, struct board_row *row, int64_t *id, char *err,
+              size_t errlen)
+{
+    struct ranked me;
+    int on_board;
+
+    fold_for_read(st);
+    int found = read_me(st, name, &me, &on_board, err, errlen);
+    if (found <= 0) {
+        return found;
+    }
+    if (on_board && rank_of(st, &me, err, errlen) != 0) {
+        return -1;
+    }
+    *row = me.row;
+    *id = me.id;
+    return 1;
+}
+
+int store_history(struct store *st, int64_t player, int n, struct store_rating *points, char *err,
+                  size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_RATINGS];
+    int count = 0;
+    int rc = SQLITE_DONE;
+
+    if (n < 0 || n > STORE_HISTORY_MAX) {
+        snprintf(err, errlen, "bad history length %d", n);
+        return -1;
+    }
+    if (sqlite3_bind_int64(s, 1, player) != SQLITE_OK || sqlite3_bind_int(s, 2, n) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_RATINGS].name, err, errlen);
+    }
+    /* Newest first from the index: each point goes to its place from the end, then the points
+     * move to the front of the array. */
+    while (count < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_rating *p = &points[n - 1 - count++];
+        p->at = sqlite3_column_int64(s, 0) / 1000;   /* rounds.at is in milliseconds */
+        p->rating = sqlite3_column_double(s, 1);
+    }
+    if (count < n && rc != SQLITE_DONE) {
+        fail(st, stmt_sql[ST_RATINGS].name, err, errlen);
+        count = -1;
+    }
+    sqlite3_reset(s);
+    if (count > 0 && count < n) {
+        memmove(points, points + n - count, (size_t)count * sizeof(*points));
+    }
+    return count;
 }
 
 /* printf into out at *used, never past outlen - 1; the text is cut when out is full. */

@@ -26,6 +26,8 @@
 #define STORE_AROUND_MAX 50 /* most players store_rank shows on each side */
 #define STORE_OPEN_BUSY_MS 5000 /* longest wait for a lock while opening (and migrating) */
 #define STORE_HASH_LEN 32  /* bytes of a secret's hash */
+#define STORE_HISTORY_MAX 100 /* most points store_history returns */
+#define STORE_ROOM_MIN (1 << 20) /* free bytes on the database's disk below which it counts as full */
 
 struct store;
 
@@ -47,6 +49,13 @@ int store_full(const struct store *st);
  * a second, so the WAL holds about a second of commits and never grows to fill a disk. TRUNCATE also
  * gives the WAL file's space back: after a full disk failed a commit. Returns 0 or -1. */
 int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen);
+
+/* Could a batch be written now, as far as can be told without writing anything? The database is
+ * not read-only, the write lock is taken and let go at once (BEGIN IMMEDIATE, ROLLBACK), and the
+ * database's file system has STORE_ROOM_MIN bytes free. For health checks; outside a batch (inside
+ * one, the answer is yes). Returns 0, or -1 with the reason (store_busy: locked by another
+ * process; store_full: no room). */
+int store_writable(struct store *st, char *err, size_t errlen);
 
 /* Open a batch (a write transaction). Fails if one is already open or the database is locked. */
 int store_begin(struct store *st, char *err, size_t errlen);
@@ -132,9 +141,26 @@ uint64_t store_board_version(const struct store *st);
 int store_rank(struct store *st, const char *name, int k, struct board_row *rows, int *self,
                char *err, size_t errlen);
 
-/* The query plans (EXPLAIN QUERY PLAN) of the name lookup and the leaderboard statements, as text
- * lines into out (NUL-terminated, truncated to outlen). For tests and the benchmark. Returns 0 or
- * -1. */
+/* A named player (regardless of ASCII case), on the leaderboard or not, into row: its rank there,
+ * or 0 when it has no rated round yet. *id gets its store id, for store_history. Returns 1, 0 when
+ * no player has that name, or -1. */
+int store_row(struct store *st, const char *name, struct board_row *row, int64_t *id, char *err,
+              size_t errlen);
+
+/* One point of a player's rating history: the rating after a rated round. */
+struct store_rating {
+    int64_t at;         /* when the round was stored, in Unix seconds */
+    double rating;      /* unrounded Elo rating after it */
+};
+
+/* The player's ratings after its last n (0 to STORE_HISTORY_MAX) rated rounds, oldest first, into
+ * points (room for n). Returns how many there are (<= n), or -1. */
+int store_history(struct store *st, int64_t player, int n, struct store_rating *points, char *err,
+                  size_t errlen);
+
+/* The query plans (EXPLAIN QUERY PLAN) of the name lookup, the leaderboard and the rating
+ * history statements, as text lines into out (NUL-terminated, truncated to outlen). For tests and
+ * the benchmark. Returns 0 or -1. */
 int store_plan(struct store *st, char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

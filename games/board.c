@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonstr.h"
 
 int board_is_op(int c)
 {
@@ -72,10 +73,15 @@ int board_parse(const char *line, size_t len, struct board_query *q, const char 
     return 0;
 }
 
+long long board_rating(double rating)
+{
+    return (long long)floor(rating + 0.5);
+}
+
 size_t board_format_row(const struct board_row *row, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%lld\t%s\t%.0f\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", (long long)row->rank, row->name,
-                     floor(row->rating + 0.5), row->provisional ? 1 : 0, (long long)row->wins, (long long)row->losses,
+    int n = snprintf(out, cap, "%lld\t%s\t%lld\t%d\t%lld\t%lld\t%lld\t%lld\t%s\n", (long long)row->rank, row->name,
+                     board_rating(row->rating), row->provisional ? 1 : 0, (long long)row->wins, (long long)row->losses,
                      (long long)row->draws, (long long)row->rounds, row->form);
     if (n < 0) {
         return 0;
@@ -83,14 +89,29 @@ size_t board_format_row(const struct board_row *row, char *out, size_t cap)
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
+/* s as a JSON string, quotes included, into out (room for 2 + JSONSTR_BYTE_MAX * strlen(s) + 1),
+ * NUL-terminated. */
+static void json_text(const char *s, char *out)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *s != '\0'; s++) {
+        n += jsonstr_byte((unsigned char)*s, out + n);
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
 size_t board_format_json(const struct board_row *row, char *out, size_t cap)
 {
+    char name[2 + JSONSTR_BYTE_MAX * RPS_NAME_MAX + 1], form[2 + JSONSTR_BYTE_MAX * BOARD_FORM_MAX + 1];
+    json_text(row->name, name);
+    json_text(row->form, form);
     int n = snprintf(out, cap,
-                     "{\"rank\":%lld,\"name\":\"%s\",\"rating\":%.0f,\"provisional\":%s,\"wins\":%lld,"
-                     "\"losses\":%lld,\"draws\":%lld,\"rounds\":%lld,\"form\":\"%s\"}",
-                     (long long)row->rank, row->name, floor(row->rating + 0.5), row->provisional ? "true" : "false",
-                     (long long)row->wins, (long long)row->losses, (long long)row->draws, (long long)row->rounds,
-                     row->form);
+                     "{\"rank\":%lld,\"name\":%s,\"rating\":%lld,\"provisional\":%s,\"wins\":%lld,"
+                     "\"losses\":%lld,\"draws\":%lld,\"rounds\":%lld,\"form\":%s}",
+                     (long long)row->rank, name, board_rating(row->rating), row->provisional ? "true" : "false",
+                     (long long)row->wins, (long long)row->losses, (long long)row->draws, (long long)row->rounds, form);
     if (n < 0) {
         return 0;
     }

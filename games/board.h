@@ -50,11 +50,16 @@ int board_is_op(int c);
 /* Parse one request line. Returns 0, or -1 with *reason set to a static string. */
 int board_parse(const char *line, size_t len, struct board_query *q, const char **reason);
 
-/* The longest row as a JSON object. */
-#define BOARD_JSON_MAX 320
+/* A rating as rows show it: rounded to the nearest integer. */
+long long board_rating(double rating);
+
+/* The longest row as a JSON object: its keys, six 20-digit numbers, and a name and form whose every
+ * byte would need the longest escape. */
+#define BOARD_JSON_MAX 512
 
 /* Write one row as a JSON object ({"rank":1,"name":"ana",...}) into out (cap >= BOARD_JSON_MAX);
- * returns its length. Names are [A-Za-z0-9_-] and forms [WLD], so nothing needs escaping. */
+ * returns its length. Names are [A-Za-z0-9_-] and forms [WLD], but they are escaped all the same
+ * (games/jsonstr.h): the JSON stays valid whatever a row holds. */
 size_t board_format_json(const struct board_row *row, char *out, size_t cap);
 
 /* Write one row, newline included, into out (cap >= BOARD_ROW_MAX); returns its length. */

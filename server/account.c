@@ -13,6 +13,7 @@
 #include "game.h"
 #include "limit.h"
 #include "log.h"
+#include "stats.h"
 
 #define SECRET_BYTES (RPS_SECRET_HEX / 2)
 #define FAIL_TABLE_MAX 65536
@@ -90,6 +91,7 @@ static int name_allowed(struct game *g, const struct sockaddr_storage *peer, con
     limit_addr_owner_key(peer, addr);
     if (!limit_table_take(g->names_by_addr, addr, sizeof(addr), g->name_rate / 60, g->name_rate, ev_now(g->loop))) {
         *reason = "too many new names";
+        stats.throttled[STATS_THROTTLE_NAMES]++;
         return 0;
     }
     return 1;
@@ -170,6 +172,7 @@ int account_login(struct game *g, const struct sockaddr_storage *peer, const cha
     limit_addr_owner_key(peer, addr);
     if (limit_table_peek(g->fails_by_addr, addr, sizeof(addr), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now) < 1) {
         *reason = "too many attempts";
+        stats.throttled[STATS_THROTTLE_ATTEMPTS]++;
         return -1;
     }
     int found = store_account_find(g->store, name, acct, err, sizeof(err));
@@ -188,6 +191,7 @@ int account_login(struct game *g, const struct sockaddr_storage *peer, const cha
         limit_table_peek(g->fails_by_pair, pair, sizeof(pair), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now) <
             ACCOUNT_FAIL_BURST) {
         *reason = "too many attempts";
+        stats.throttled[STATS_THROTTLE_ATTEMPTS]++;
         return -1;
     }
     /* A secret of the wrong form hashes like any other wrong one, so every failure costs the same. */

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "log.h"
 #include "rps.h"
+#include "stats.h"
 #include "store.h"
 
 #define UNAVAILABLE "games unavailable"
@@ -80,7 +81,7 @@ int batch_pending(const struct batch *b)
 }
 
 /* Store the batch; returns 0, or -1 with err filled (the caller rolls back). */
-static int write_batch(struct batch *b, struct store *st, char *err, size_t errlen)
+static int write_all(struct batch *b, struct store *st, char *err, size_t errlen)
 {
     if (store_begin(st, err, errlen) < 0) {
         return -1;
@@ -109,6 +110,27 @@ static int write_batch(struct batch *b, struct store *st, char *err, size_t errl
         }
     }
     return store_commit(st, err, errlen);
+}
+
+/* write_all, its failure counted by why. */
+static int write_batch(struct batch *b, struct store *st, char *err, size_t errlen)
+{
+    if (write_all(b, st, err, errlen) == 0) {
+        return 0;
+    }
+    stats.commit_failures[store_busy(st) ? STATS_DB_LOCKED : store_full(st) ? STATS_DB_FULL : STATS_DB_OTHER]++;
+    return -1;
+}
+
+/* The batch is stored: its rounds, and the time its transaction took, are counted. */
+static void count_stored(const struct batch *b, double took)
+{
+    for (size_t i = 0; i < b->ntotals; i++) {
+        const struct batch_totals *t = &b->totals[i];
+        stats.rounds[t->player != 0 ? STATS_ROUND_BOT : STATS_ROUND_GUEST] += (uint64_t)(t->wins + t->losses + t->draws);
+    }
+    stats.rounds[STATS_ROUND_PERSON] += b->nrounds;
+    stats_commit_took(took);
 }
 
 static int span_order(const void *pa, const void *pb)
@@ -150,6 +172,10 @@ static void replace_results(struct conn *c, const struct batch_span *s, size_t n
 
 static void fail_batch(struct batch *b)
 {
+    stats.results_refused += b->nspans;
+    if (b->nspans == 0) {
+        return;     /* rounds of players who are all away: nothing to replace (and qsort wants an array) */
+    }
     qsort(b->spans, b->nspans, sizeof(*b->spans), span_order);
     for (size_t i = 0, j; i < b->nspans; i = j) {
         for (j = i + 1; j < b->nspans && b->spans[j].c == b->spans[i].c; j++) {
@@ -203,6 +229,7 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
     if (!batch_pending(b)) {
         return BATCH_DONE;
     }
+    double start = stats_clock();
     int ok = write_batch(b, st, err, sizeof(err)) == 0;
     if (!ok && store_full(st)) {
         /* The disk may have room again, or the WAL may only need its space back: checkpoint, and
@@ -228,8 +255,11 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
             return BATCH_WAITING;
         }
         log_failure(b, now, err);
+        b->failed_at = now;
         fail_batch(b);
     } else {
+        count_stored(b, stats_clock() - start);
+        b->failed_at = 0;
         if (b->locked_since != 0) {
             log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
         }

@@ -58,6 +58,7 @@ struct batch {
     int guests_new;             /* made by the commit in progress */
     ev_tstamp locked_since;     /* the database has been locked by another process since; 0: not */
     ev_tstamp full_at;          /* a full disk last failed a commit; 0: long enough ago */
+    ev_tstamp failed_at;        /* the last commit that failed; 0: one was stored since */
     ev_tstamp failure_logged;   /* when a failed commit was last logged */
     unsigned failures;          /* failed commits since */
 };

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stats.h"
 #include "ws.h"
 
 /* Unfinished input a connection may hold: one request line and its terminator, or one frame. With
@@ -313,7 +314,9 @@ char *conn_reserve(struct conn *c, size_t n)
     if (c->state == CONN_CLOSED) {
         return NULL;
     }
-    uint32_t cap = c->out.cap;
+    /* An idle buffer is counted again once it holds output. */
+    uint32_t cap = c->out_idle ? 0 : c->out.cap;
+    c->out_idle = 0;
     char *p = buf_reserve(&c->out, n, c->pool->out_max);
     c->pool->out_bytes += c->out.cap - cap;
     if (p == NULL) {
@@ -413,7 +416,7 @@ static void conn_free(struct conn *c)
     unhold(pool, c);
     log_debug("conn %llu: closed (%s, %u open)", (unsigned long long)c->id,
               c->close_reason ? c->close_reason : "done", pool->n);
-    pool->out_bytes -= c->out.cap;
+    pool->out_bytes -= c->out_idle ? 0 : c->out.cap;
     buf_free(&c->out);
     ws_free(c->ws);
     free(c->in);
@@ -505,6 +508,7 @@ static size_t read_allowance(struct conn *c, ev_tstamp now)
     double tokens = limit_refill(&c->budget, rate, rate, now);
     if (tokens < 1) {
         c->throttled = 1;
+        stats.throttled[STATS_THROTTLE_FRAMES]++;
         update_reading(c);
         ev_timer_set(&c->resume_w, (1 - tokens) / rate, 0.);
         ev_timer_start(c->pool->loop, &c->resume_w);
@@ -585,7 +589,13 @@ static int write_out(struct conn *c)
         buf_free(&c->out);
         c->out_sent = c->out_framed = 0;
     } else if (c->out_sent == c->out.len) {
+        /* A small written buffer is kept for the next answer, but holds nothing for a client: it
+         * does not count against out_total until it does. */
         c->out.len = c->out_sent = c->out_framed = 0;
+        if (!c->out_idle) {
+            c->pool->out_bytes -= c->out.cap;
+            c->out_idle = 1;
+        }
     } else if (c->out_held == CONN_HELD_NONE && c->out_sent > 0) {
         buf_consume(&c->out, c->out_sent);
         c->out_framed -= c->out_sent;
@@ -767,6 +777,10 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
     if (c->ws != NULL && n > 0) {
         got = ws_decode(c->ws, scratch + have, got, scratch + have);
         mark_dirty(c);      /* a pong or a close may be due */
+        if (c->metered) {
+            /* Frames cost their headers too: empty frames are no way around the frame rate. */
+            c->budget.tokens -= (double)((size_t)n - got);
+        }
     }
     /* A short read means nothing more is waiting: an unterminated request may be answered. */
     if (got > 0 || n == 0) {

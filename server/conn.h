@@ -48,7 +48,7 @@ struct conn_pool {
     double frame_rate;              /* frames per second on a metered connection; 0: no limit */
     uint32_t out_max;               /* queued output past which a connection is dropped */
     size_t out_total;               /* output buffers of all connections together, before they wait */
-    size_t out_bytes;               /* allocated to output buffers now */
+    size_t out_bytes;               /* allocated to output buffers that hold output now */
     const struct conn_ops *first;   /* the ops of a connection whose kind is not decided yet */
     double first_idle;              /* and its idle timeout */
     struct conn *all;               /* every connection, newest first */
@@ -108,6 +108,7 @@ struct conn {
     unsigned yielded : 1;       /* the protocol stopped before the end of its input: reading waits */
     unsigned ready : 1;         /* on pool->ready */
     unsigned eof : 1;           /* the client half-closed while requests waited for their turn */
+    unsigned out_idle : 1;      /* out is empty, its buffer kept but not counted in out_bytes */
     unsigned skip_line : 1;     /* line protocol (short.c): discarding the rest of an overlong line */
     unsigned sent_newline : 1;  /* line protocol (short.c): has ended a request with \n */
     const char *close_reason;   /* why it closed, for the log */

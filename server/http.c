@@ -22,8 +22,8 @@
 #include "log.h"
 #include "play.h"
 #include "request.h"
-#include "store.h"
 #include "watch.h"
+#include "web.h"
 #include "ws.h"
 
 #define HTTP_TURN 16            /* requests one connection may have answered in one turn */
@@ -59,6 +59,7 @@ static const char *reason_phrase(int status)
     case 414: return "URI Too Long";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Error";
     }
@@ -187,39 +188,11 @@ static int same_origin(const struct http *h)
     return host != NULL && strcmp(host + 3, request_value(&h->rq, RQ_HOST)) == 0;
 }
 
-/* The value of name=<integer> in a query, from lo to hi; def when absent; -1 when bad. */
-static long query_int(const char *query, size_t len, const char *name, long def, long lo, long hi)
-{
-    size_t nlen = strlen(name);
-    for (size_t i = 0; i < len;) {
-        size_t end = i;
-        while (end < len && query[end] != '&') {
-            end++;
-        }
-        if (end - i > nlen && memcmp(query + i, name, nlen) == 0 && query[i + nlen] == '=') {
-            long v = 0;
-            size_t j = i + nlen + 1;
-            if (j == end || end - j > 9) {
-                return -1;
-            }
-            for (; j < end; j++) {
-                if (query[j] < '0' || query[j] > '9') {
-                    return -1;
-                }
-                v = v * 10 + (query[j] - '0');
-            }
-            return v >= lo && v <= hi ? v : -1;
-        }
-        i = end + 1;
-    }
-    return def;
-}
-
 /* Answer a WebSocket handshake and hand the connection over; 0, or -1 with r filled to refuse. */
 static int upgrade(struct http *h, int top, const char *query, size_t qlen, int extra_bytes, struct reply *r)
 {
     char accept[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
-    long rows = top ? query_int(query, qlen, "n", WATCH_DEFAULT, 1, STORE_TOP_MAX) : 0;
+    int rows = top ? web_top_rows(query, qlen) : 0;
 
     if (!h->rq.parser.upgrade || !has_token(request_value(&h->rq, RQ_UPGRADE), "websocket") ||
         !has_token(request_value(&h->rq, RQ_CONNECTION), "upgrade")) {
@@ -265,11 +238,26 @@ static int upgrade(struct http *h, int top, const char *query, size_t qlen, int 
     conn_upgrade(c, ws);
     free(h);        /* the connection belongs to the game or the watchers now */
     if (top) {
-        watch_attach(site->watch, c, (int)rows);
+        watch_attach(site->watch, c, rows);
     } else {
         play_attach(site->game, c);
     }
     return 0;
+}
+
+/* The JSON API, /healthz or /metrics, when the path is one of web's: 1 with r filled, else 0. */
+static int answer_data(struct web *web, const char *path, size_t plen, const char *query, size_t qlen,
+                       struct reply *r)
+{
+    struct web_reply data;
+    if (!web_route(web, path, plen, query, qlen, &data)) {
+        buf_free(&data.body);
+        return 0;
+    }
+    r->status = data.status;
+    r->type = data.type;
+    r->dyn = data.body;     /* freed by send_reply */
+    return 1;
 }
 
 /* The request h has been read in full; extra_bytes: more bytes followed it. Returns 1 if the
@@ -309,7 +297,7 @@ static int serve(struct http *h, int extra_bytes)
                 return 1;
             }
             keep = 0;
-        } else {
+        } else if (!answer_data(h->site->web, path, plen, query, qlen, &r)) {
             text(&r, 404, "not found\n");
         }
     }

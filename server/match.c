@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "stats.h"
 
 #define MATCH_TIMEOUTS_MAX 3
 
@@ -77,6 +78,7 @@ static void start(struct session *a, struct session *b)
     }
     ev_timer_init(&m->window_w, window_cb, g->move_timeout, g->move_timeout);
     ev_timer_start(g->loop, &m->window_w);
+    stats.matches++;
     log_info("match: %s against %s", a->name, b->name);
 }
 

@@ -4,9 +4,10 @@
  *
  *   server (this file: listeners, signals, the flush)
  *     -> protocols: short (request lines), play (rock-paper-scissors frames), http (the page,
- *        the JSON API, WebSockets), watch (the live leaderboard)
+ *        WebSockets; the JSON API, /healthz and /metrics from web), watch (the live leaderboard)
  *       -> services: session, match, account, batch (the group commit), store
- *         -> conn (the transport; ws frames a WebSocket) -> buf, limit, net, log
+ *         -> conn (the transport; ws frames a WebSocket) -> buf, limit, net, log, stats (counters
+ *            any layer bumps)
  *   games/ (rules, parsers, the leaderboard's rows) is used by all and uses none.
  *
  * How a byte travels:
@@ -52,6 +53,7 @@
 #include "short.h"
 #include "store.h"
 #include "watch.h"
+#include "web.h"
 
 #define ACCEPTS_PER_EVENT 64
 #define DATAGRAMS_PER_EVENT 64
@@ -107,21 +109,22 @@ static const char *const refusal_names[REFUSALS] = {
     [DROPPED_DATAGRAMS] = "datagrams dropped over their source's rate",
 };
 
-static void refuse(struct server *srv, int fd, enum refusal why)
+static void refuse(int fd, enum refusal why)
 {
     /* Best effort: a client that cannot take these few bytes now will see the close. */
     ssize_t n = send(fd, BUSY, strlen(BUSY), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)n;
     close(fd);
-    srv->refusals[why]++;
+    stats.refusals[why]++;
 }
 
 static void report_refusals(struct server *srv)
 {
     for (int i = 0; i < REFUSALS; i++) {
-        if (srv->refusals[i] > 0) {
-            log_info("in the last second: %u %s", srv->refusals[i], refusal_names[i]);
-            srv->refusals[i] = 0;
+        if (stats.refusals[i] > srv->refusals_told[i]) {
+            log_info("in the last second: %llu %s", (unsigned long long)(stats.refusals[i] - srv->refusals_told[i]),
+                     refusal_names[i]);
+            srv->refusals_told[i] = stats.refusals[i];
         }
     }
 }
@@ -132,12 +135,12 @@ static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa)
 {
     const struct config *cfg = &srv->cfg;
     if (cfg->conn_rate > 0 && !limit_addrs_take(srv->addrs, sa, cfg->conn_rate, ev_now(srv->loop))) {
-        refuse(srv, fd, REFUSED_RATE);
+        refuse(fd, REFUSED_RATE);
         return 0;
     }
     unsigned held = conn_pool_held(&srv->pool, sa);
     if (cfg->addr_conns > 0 && held >= (unsigned)cfg->addr_conns) {
-        refuse(srv, fd, REFUSED_SHARE);
+        refuse(fd, REFUSED_SHARE);
         return 0;
     }
     if (srv->pool.n - srv->pool.closing < (unsigned)cfg->max_conns) {
@@ -145,11 +148,11 @@ static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa)
     }
     struct conn *idlest = conn_pool_crowding(&srv->pool, held + 1);
     if (idlest == NULL) {
-        refuse(srv, fd, REFUSED_FULL);
+        refuse(fd, REFUSED_FULL);
         return 0;
     }
     conn_close(idlest, "closed to make room for another address");
-    srv->refusals[EVICTED]++;
+    stats.refusals[EVICTED]++;
     return 1;
 }
 
@@ -178,7 +181,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_new(&srv->pool, fd, &sa);
+        if (conn_new(&srv->pool, fd, &sa) != NULL) {
+            stats.accepted++;
+        }
     }
 }
 
@@ -197,11 +202,16 @@ static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * when even that fits. Leaderboards, a few bytes answered with kilobytes, are TCP only. */
 static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, char *out)
 {
+    /* The datagram is read as a TCP line is: a \n ends it, a \r before that is dropped, spaces and
+     * tabs before the request are skipped; anything else is the request's, trailing blanks too. */
     size_t len = got, start = 0;
-    while (len > 0 && rps_is_space((unsigned char)in[len - 1])) {
+    if (len > 0 && in[len - 1] == '\n') {
         len--;
     }
-    while (start < len && rps_is_space((unsigned char)in[start])) {
+    if (len > 0 && in[len - 1] == '\r') {
+        len--;
+    }
+    while (start < len && (in[start] == ' ' || in[start] == '\t')) {
         start++;
     }
     size_t reply = n > got                                                 ? reply_error(out, "line too long")
@@ -230,11 +240,12 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         limit_addr_key(&from, key);
         if (rate > 0 && !limit_table_take(srv->udp_sources, key, sizeof(key), rate, rate, ev_now(loop))) {
-            srv->refusals[DROPPED_DATAGRAMS]++;
+            stats.refusals[DROPPED_DATAGRAMS]++;
             continue;
         }
         size_t got = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
         size_t reply = udp_answer(srv, in, (size_t)n, got, out);
+        stats.requests[STATS_UDP] += reply > 0;
         if (reply > 0 && sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
         }
@@ -295,6 +306,7 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
     report_refusals(srv);
 
     if (store_fold(srv->store, err, sizeof(err)) < 0) {
+        stats.fold_failures++;
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
     /* A failed checkpoint (busy, disk full) is tried again in a second. */
@@ -410,8 +422,14 @@ int server_init(struct server *srv, const struct config *cfg)
         goto fail;
     }
     g->store = srv->store;
+    if ((srv->web = web_new(srv->store, g, &srv->pool)) == NULL) {
+        log_error("out of memory");
+        goto fail;
+    }
     watch_init(&srv->watch, srv->loop, srv->store, cfg->long_idle_timeout);
-    srv->site = (struct http_site){ .game = g, .watch = &srv->watch, .idle = cfg->idle_timeout };
+    srv->site = (struct http_site){
+        .game = g, .watch = &srv->watch, .web = srv->web, .idle = cfg->idle_timeout,
+    };
     ev_io_init(&srv->accept_w, accept_cb, srv->tcp_fd, EV_READ);
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
@@ -434,6 +452,8 @@ int server_init(struct server *srv, const struct config *cfg)
     return 0;
 
 fail:
+    web_free(srv->web);
+    store_close(srv->store);
     if (srv->db_lock >= 0) {
         close(srv->db_lock);
     }
@@ -459,6 +479,7 @@ int server_run(struct server *srv)
      * cannot kill the process in the middle of the last fold. */
     watch_free(&srv->watch);
     store_close(srv->store);
+    web_free(srv->web);
     close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_stop(srv->loop, &srv->stop_w[i]);

@@ -11,6 +11,7 @@
 #include "game.h"
 #include "http.h"
 #include "watch.h"
+#include "stats.h"
 
 #define ARCADE_VERSION "1.0.0"
 #define SERVER_STOP_SIGNALS 3
@@ -38,10 +39,7 @@ struct config {
 struct limit_addrs;
 struct limit_table;
 struct store;
-
-/* Why a new connection was refused, an old one closed to make room, or a datagram dropped: counted,
- * and logged at most once a second, so that a flood cannot turn the log into a second flood. */
-enum refusal { REFUSED_RATE, REFUSED_SHARE, REFUSED_FULL, EVICTED, DROPPED_DATAGRAMS, REFUSALS };
+struct web;
 
 struct server {
     struct ev_loop *loop;
@@ -51,6 +49,7 @@ struct server {
     struct game game;           /* sessions, matches, accounts and the group commit */
     struct watch watch;         /* live leaderboard WebSockets */
     struct http_site site;      /* what HTTP connections are served from */
+    struct web *web;            /* the HTTP routes that answer with data: API, health, metrics */
 
     int tcp_fd;                 /* listening socket */
     int udp_fd;                 /* datagram socket on the same port */
@@ -66,7 +65,9 @@ struct server {
 
     struct limit_addrs *addrs;  /* recent connections per source address */
     struct limit_table *udp_sources; /* datagrams per source address */
-    unsigned refusals[REFUSALS]; /* connections refused or closed for room since the last report */
+    /* Refusals (enum refusal, counted in stats.refusals) are logged at most once a second, so that
+     * a flood cannot turn the log into a second flood: these are the counts last logged. */
+    uint64_t refusals_told[REFUSALS];
     int stopping;               /* a stop signal received */
 };
 

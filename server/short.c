@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "math.h"
 #include "reply.h"
+#include "stats.h"
 #include "store.h"
 
 #define LINE_TOO_LONG "eline too long\n"
@@ -118,6 +119,7 @@ static void answer(struct conn *c, const char *line, size_t len)
         blank++;
     }
     if (blank < len) {   /* blank lines are ignored */
+        stats.requests[STATS_TCP]++;
         conn_write(c, reply, short_reply(c->owner, line + blank, len - blank, reply));
     }
 }

@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #define WATCH_INTERVAL 0.25     /* seconds between two pushes of the board */
-#define WATCH_DEFAULT 10        /* rows when the watcher does not say */
 
 struct conn;
 struct store;

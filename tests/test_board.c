@@ -134,14 +134,22 @@ static struct board_row make_row(int64_t rank, const char *name, double rating, 
     return r;
 }
 
-static const char *format(const struct board_row *r)
+/* A row as fmt writes it into a buffer of cap bytes (at most 512), checked to fit. */
+static const char *format_by(size_t (*fmt)(const struct board_row *, char *, size_t), const struct board_row *r,
+                             size_t cap)
 {
-    static char out[BOARD_ROW_MAX];
+    static char out[512];
+    ck_assert_uint_le(cap, sizeof(out));
     memset(out, '#', sizeof(out));
-    size_t n = board_format_row(r, out, sizeof(out));
-    ck_assert_uint_lt(n, sizeof(out));
+    size_t n = fmt(r, out, cap);
+    ck_assert_uint_lt(n, cap);
     ck_assert_uint_eq(n, strlen(out));
     return out;
+}
+
+static const char *format(const struct board_row *r)
+{
+    return format_by(board_format_row, r, BOARD_ROW_MAX);
 }
 
 START_TEST(test_row_of_the_protocol)
@@ -190,6 +198,38 @@ START_TEST(test_widest_row_fits)
 }
 END_TEST
 
+static const char *format_json(const struct board_row *r)
+{
+    return format_by(board_format_json, r, BOARD_JSON_MAX);
+}
+
+START_TEST(test_row_as_json)
+{
+    struct board_row r = make_row(1, "ana", 1261.5, 1, 12, 3, 1, "WWDWW");
+    ck_assert_str_eq(format_json(&r), "{\"rank\":1,\"name\":\"ana\",\"rating\":1262,\"provisional\":true,\"wins\":12,"
+                                      "\"losses\":3,\"draws\":1,\"rounds\":16,\"form\":\"WWDWW\"}");
+    r = make_row(7, "Z_z-1", 1200.0, 0, 0, 0, 3, "");
+    ck_assert_str_eq(format_json(&r), "{\"rank\":7,\"name\":\"Z_z-1\",\"rating\":1200,\"provisional\":false,\"wins\":0,"
+                                      "\"losses\":0,\"draws\":3,\"rounds\":3,\"form\":\"\"}");
+}
+END_TEST
+
+/* Rows hold valid names, but JSON stays valid whatever they hold; the widest still fits. */
+START_TEST(test_row_as_json_escapes_and_fits)
+{
+    struct board_row r = make_row(2, "a\"b\\c", 1200.0, 1, 0, 0, 0, "W\n");
+    ck_assert_str_eq(format_json(&r), "{\"rank\":2,\"name\":\"a\\\"b\\\\c\",\"rating\":1200,\"provisional\":true,"
+                                      "\"wins\":0,\"losses\":0,\"draws\":0,\"rounds\":0,\"form\":\"W\\n\"}");
+    r = make_row(INT64_MIN, "", -1e18, 0, INT64_MIN, INT64_MIN, INT64_MIN, "");
+    memset(r.name, 1, RPS_NAME_MAX);
+    memset(r.form, 1, BOARD_FORM_MAX);
+    r.rounds = INT64_MIN;
+    const char *json = format_json(&r);
+    ck_assert_ptr_nonnull(strstr(json, "\"form\":\"\\u0001"));
+    ck_assert_int_eq(json[strlen(json) - 1], '}');
+}
+END_TEST
+
 static Suite *board_suite(void)
 {
     Suite *s = suite_create("board");
@@ -208,6 +248,8 @@ static Suite *board_suite(void)
     tcase_add_test(row_tc, test_row_rounds_rating);
     tcase_add_test(row_tc, test_row_flag_and_empty_form);
     tcase_add_test(row_tc, test_widest_row_fits);
+    tcase_add_test(row_tc, test_row_as_json);
+    tcase_add_test(row_tc, test_row_as_json_escapes_and_fits);
     suite_add_tcase(s, row_tc);
     return s;
 }

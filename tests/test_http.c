@@ -195,6 +195,9 @@ START_TEST(test_websocket_handshake_answers_the_rfc_key)
     wsc_close(&w);
     ck_assert_int_eq(wsc_open(&w, srv.port, "/ws/top?n=0", NULL, head, sizeof(head)), 400);
     wsc_close(&w);
+    /* The count is read as /api/top reads it, escapes and all. */
+    ck_assert_int_eq(wsc_open(&w, srv.port, "/ws/top?n=%35", NULL, head, sizeof(head)), 101);
+    wsc_close(&w);
     stop_server();
 }
 END_TEST

@@ -558,7 +558,9 @@ START_TEST(test_udp_requests)
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     static const char *const cases[][2] = {
         { "a12", "d144\n" }, { "a12\n", "d144\n" }, { "a12\r\n", "d144\n" },
-        { "x5555", "eunknown op\n" }, { " a2", "d4\n" },
+        { "x5555", "eunknown op\n" }, { " a2", "d4\n" }, { "\ta2", "d4\n" },
+        /* Read as a TCP line is: blanks after the number are junk, as they are over TCP. */
+        { "a1234567 ", "ejunk after number\n" }, { "a1234567\t\n", "ejunk after number\n" },
         /* Leaderboards are TCP only: over UDP they would amplify forged requests. */
         { "t100", "etcp only\n" }, { "rnobody\n", "etcp only\n" },
     };

@@ -1122,6 +1122,85 @@ START_TEST(test_rank_unknown_or_unrated)
 }
 END_TEST
 
+/* A player's row whether ranked or not, and its rank the same as store_rank's. */
+START_TEST(test_row_ranked_or_not)
+{
+    struct board_row row, rows[3];
+    struct store *st;
+    int64_t ana, bo, cy, id = 0;
+    int self;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    cy = player(st, "cy");
+    play(st, ana, bo, 'W');
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, cy, 2, 1, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_commit(st, err, sizeof(err)), 0); /* left in the tally log */
+
+    ck_assert_int_eq(store_row(st, "BO", &row, &id, err, sizeof(err)), 1);
+    ck_assert_int_eq(id, bo);
+    ck_assert_str_eq(row.name, "bo");
+    ck_assert_int_eq(store_rank(st, "bo", 1, rows, &self, err, sizeof(err)), 2);
+    ck_assert_int_eq(row.rank, rows[self].rank);
+    ck_assert_int_eq(row.rank, 2);
+    ck_assert_int_eq(row.losses, 1);
+    ck_assert_str_eq(row.form, "L");
+    /* Bot rounds only: found, not ranked, its logged rounds counted. */
+    ck_assert_int_eq(store_row(st, "cy", &row, &id, err, sizeof(err)), 1);
+    ck_assert_int_eq(id, cy);
+    ck_assert_int_eq(row.rank, 0);
+    ck_assert_int_eq(row.wins, 2);
+    ck_assert_int_eq(row.rounds, 3);
+    ck_assert_int_eq(row.provisional, 1);
+    ck_assert_str_eq(row.form, "");
+    ck_assert_int_eq(store_row(st, "nobody", &row, &id, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_row(st, "abcdefghijklmnopqrstuvwxyz0123456", &row, &id, err, sizeof(err)),
+                     0);
+    store_close(st);
+}
+END_TEST
+
+/* The rating history: the rating after each rated round, oldest first, the last n of them. */
+START_TEST(test_history_oldest_first)
+{
+    struct store_rating points[STORE_HISTORY_MAX];
+    struct board_row row;
+    struct store *st;
+    int64_t ana, bo, id;
+    double after[5];
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    ck_assert_int_eq(store_history(st, ana, 10, points, err, sizeof(err)), 0);
+    for (int i = 0; i < 5; i++) {
+        begin(st);
+        ck_assert_int_eq(store_pvp_round(st, ana, bo, 2, 1, i == 2 ? 'L' : 'W', 0, &after[i], NULL, err,
+                                         sizeof(err)),
+                         0);
+        commit(st);
+    }
+    ck_assert_int_eq(store_history(st, ana, STORE_HISTORY_MAX, points, err, sizeof(err)), 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_double_eq(points[i].rating, after[i]);
+        ck_assert_int_le(points[i].at, (int64_t)time(NULL));
+        ck_assert_int_gt(points[i].at, (int64_t)time(NULL) - 60);
+    }
+    ck_assert_int_eq(store_history(st, ana, 2, points, err, sizeof(err)), 2);
+    ck_assert_double_eq(points[0].rating, after[3]);
+    ck_assert_double_eq(points[1].rating, after[4]);
+    ck_assert_int_eq(store_row(st, "ana", &row, &id, err, sizeof(err)), 1);
+    ck_assert_double_eq(row.rating, after[4]);
+    ck_assert_int_eq(store_history(st, ana, STORE_HISTORY_MAX + 1, points, err, sizeof(err)), -1);
+    ck_assert_int_eq(store_history(st, 9999, 10, points, err, sizeof(err)), 0);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(test_guests_never_on_the_board)
 {
     struct board_row rows[10];
@@ -1236,6 +1315,9 @@ START_TEST(test_plans_use_the_board_index)
     /* Names, in any case, through the unique index (covering or not). */
     ck_assert_msg(names_by_index(plan, "find:\n"), "%s", plan);
     ck_assert_msg(names_by_index(plan, "me:\n"), "%s", plan);
+    /* A player's history: its entries of ratings_player, each round by its key. */
+    ck_assert_ptr_nonnull(strstr(plan, "history:\n  SEARCH g USING INDEX ratings_player (player=?)\n"
+                                       "  SEARCH r USING INTEGER PRIMARY KEY (rowid=?)\n"));
     store_close(st);
 }
 END_TEST
@@ -1695,6 +1777,8 @@ static Suite *store_suite(void)
     tcase_add_test(board, test_top_matches_a_full_sort);
     tcase_add_test(board, test_rank_top_middle_bottom);
     tcase_add_test(board, test_rank_unknown_or_unrated);
+    tcase_add_test(board, test_row_ranked_or_not);
+    tcase_add_test(board, test_history_oldest_first);
     tcase_add_test(board, test_guests_never_on_the_board);
     tcase_add_test(board, test_names_stored_as_given);
     tcase_add_test(board, test_plans_use_the_board_index);

@@ -1,0 +1,673 @@
+/*
+ * web: a table of routes, each a function that builds its reply's body in a buffer. Values from
+ * the query and names from the path are percent-decoded into bounded buffers, then handed to the
+ * parsers the short protocol uses: a route is a request line in other clothes.
+ */
+#include "web.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "conn.h"
+#include "game.h"
+#include "jsonstr.h"
+#include "math.h"
+#include "session.h"
+#include "short.h"
+#include "stats.h"
+#include "store.h"
+
+#define JSON "application/json"
+#define TEXT "text/plain; charset=utf-8"
+#define METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define COUNT_MAX 4             /* bytes of a count kept: one past the 3 digits board_parse takes */
+#define HEALTH_AFTER_FAILURE 10.0   /* seconds a failed commit keeps /healthz failing */
+#define UNAVAILABLE "games unavailable"
+#define UNRANKED_WHY "only players with a rated round (a round against a person) are on the leaderboard"
+
+struct web {
+    struct store *store;
+    struct game *game;
+    struct conn_pool *pool;
+};
+
+/* A reply being built. The first append that fails (no memory, or past WEB_BODY_MAX) marks it,
+ * and web_route answers 500 instead. */
+struct answer {
+    struct web_reply *r;
+    int failed;
+};
+
+/* A request as a route sees it. */
+struct call {
+    const char *arg;        /* the path after a prefix route's path (a name) */
+    size_t arg_len;
+    const char *query;
+    size_t query_len;
+    int op;                 /* the route's request letter */
+};
+
+static void put_bytes(struct answer *a, const void *p, size_t n)
+{
+    if (!a->failed && buf_append(&a->r->body, p, n, WEB_BODY_MAX) < 0) {
+        a->failed = 1;
+    }
+}
+
+static void put(struct answer *a, const char *s)
+{
+    put_bytes(a, s, strlen(s));
+}
+
+static void putf(struct answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct answer *a, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(text)) {
+        a->failed = 1;
+        return;
+    }
+    put_bytes(a, text, (size_t)n);
+}
+
+/* s[0..len) as a JSON string, quotes included. */
+static void put_string(struct answer *a, const char *s, size_t len)
+{
+    char esc[JSONSTR_BYTE_MAX];
+    put(a, "\"");
+    for (size_t i = 0; i < len; i++) {
+        put_bytes(a, esc, jsonstr_byte((unsigned char)s[i], esc));
+    }
+    put(a, "\"");
+}
+
+static void put_cstring(struct answer *a, const char *s)
+{
+    put_string(a, s, strlen(s));
+}
+
+static void reply(struct answer *a, int status, const char *type)
+{
+    a->r->status = status;
+    a->r->type = type;
+}
+
+static void json_error(struct answer *a, int status, const char *reason)
+{
+    reply(a, status, JSON);
+    put(a, "{\"error\":");
+    put_cstring(a, reason);
+    put(a, "}");
+}
+
+/* ---- decoding ---- */
+
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20;  /* ASCII lower case */
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode s[0..n) into out, keeping at most cap bytes; *len gets the whole decoded length,
+ * which may pass cap. Returns 0, or -1 for a '%' not followed by two hex digits. */
+static int decode(const char *s, size_t n, char *out, size_t cap, size_t *len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++, k++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? hex_value((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_value((unsigned char)s[i + 2]) : -1;
+            if (lo < 0) {
+                return -1;
+            }
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (k < cap) {
+            out[k] = (char)c;
+        }
+    }
+    *len = k;
+    return 0;
+}
+
+/* The value of key in the query's name=value pairs (split at '&'), decoded as decode does. The
+ * first pair with the key counts. Returns 1, 0 when no pair has it, -1 for a bad escape. */
+static int query_value(const struct call *q, const char *key, char *out, size_t cap, size_t *len)
+{
+    size_t klen = strlen(key), pos = 0;
+    while (pos < q->query_len) {
+        const char *pair = q->query + pos;
+        const char *amp = memchr(pair, '&', q->query_len - pos);
+        size_t plen = amp != NULL ? (size_t)(amp - pair) : q->query_len - pos;
+        if (plen > klen && memcmp(pair, key, klen) == 0 && pair[klen] == '=') {
+            return decode(pair + klen + 1, plen - klen - 1, out, cap, len) < 0 ? -1 : 1;
+        }
+        pos += plen + 1;
+    }
+    *len = 0;
+    return 0;
+}
+
+/* The player's name from the path into name (room for RPS_NAME_MAX + 1), NUL-terminated. Returns
+ * 0, or -1 (a 400 answered) when it is not a valid name. */
+static int path_name(const struct call *q, char *name, struct answer *a)
+{
+    size_t len;
+    if (decode(q->arg, q->arg_len, name, RPS_NAME_MAX, &len) < 0 || !rps_valid_name(name, len)) {
+        json_error(a, 400, "bad name");
+        return -1;
+    }
+    name[len] = '\0';
+    return 0;
+}
+
+/* A leaderboard request line: op, arg, and the count from the query's key when it has one (after a
+ * space when there is an arg), parsed by board_parse into bq. Returns 0, or -1 with the 400
+ * answered. */
+static int board_request(const struct call *q, const char *arg, const char *key, struct board_query *bq,
+                         struct answer *a)
+{
+    char line[1 + RPS_NAME_MAX + 1 + COUNT_MAX], count[COUNT_MAX];
+    size_t arg_len = strlen(arg), used = 0, len;
+    const char *reason;
+
+    int has = query_value(q, key, count, sizeof(count), &len);
+    if (has < 0) {
+        json_error(a, 400, "bad query");
+        return -1;
+    }
+    if (has && len == 0) {
+        json_error(a, 400, "bad count");
+        return -1;
+    }
+    line[used++] = (char)q->op;
+    memcpy(line + used, arg, arg_len);
+    used += arg_len;
+    if (has && arg_len > 0) {
+        line[used++] = ' ';
+    }
+    /* A count cut to COUNT_MAX bytes is still too long for board_parse. */
+    memcpy(line + used, count, len < COUNT_MAX ? len : COUNT_MAX);
+    used += len < COUNT_MAX ? len : COUNT_MAX;
+    if (board_parse(line, used, bq, &reason) < 0) {
+        json_error(a, 400, reason);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the JSON API ---- */
+
+static void put_totals(struct answer *a, const struct board_row *row)
+{
+    putf(a, "\"wins\":%lld,\"losses\":%lld,\"draws\":%lld,\"rounds\":%lld", (long long)row->wins,
+         (long long)row->losses, (long long)row->draws, (long long)row->rounds);
+}
+
+static void put_rows(struct answer *a, const struct board_row *rows, int n)
+{
+    char row[BOARD_JSON_MAX];
+    put(a, "{\"players\":[");
+    for (int i = 0; i < n; i++) {
+        put(a, i == 0 ? "" : ",");
+        put_bytes(a, row, board_format_json(&rows[i], row, sizeof(row)));
+    }
+    put(a, "]}");
+}
+
+static void api_top(struct web *w, const struct call *q, struct answer *a)
+{
+    struct board_row rows[BOARD_TOP_MAX];
+    struct board_query bq;
+    char err[256];
+
+    if (board_request(q, "", "n", &bq, a) < 0) {
+        return;
+    }
+    int n = store_top(w->store, bq.count, rows, err, sizeof(err));
+    if (n < 0) {
+        json_error(a, 503, UNAVAILABLE);
+        return;
+    }
+    reply(a, 200, JSON);
+    put_rows(a, rows, n);
+}
+
+/* A name the leaderboard does not show: nobody's, or a player's with no rated round yet. */
+static void not_on_board(struct web *w, const char *name, struct answer *a)
+{
+    struct board_row row;
+    char err[256];
+    int64_t id;
+
+    int found = store_row(w->store, name, &row, &id, err, sizeof(err));
+    if (found < 0) {
+        json_error(a, 503, UNAVAILABLE);
+    } else if (found == 0) {
+        json_error(a, 404, "unknown player");
+    } else {
+        reply(a, 404, JSON);
+        put(a, "{\"error\":\"not ranked\",\"why\":");
+        put_cstring(a, UNRANKED_WHY);
+        put(a, ",\"name\":");
+        put_cstring(a, row.name);
+        put(a, ",");
+        put_totals(a, &row);
+        put(a, "}");
+    }
+}
+
+static void api_rank(struct web *w, const struct call *q, struct answer *a)
+{
+    struct board_row rows[2 * BOARD_AROUND_MAX + 1];
+    struct board_query bq;
+    char name[RPS_NAME_MAX + 1], err[256];
+    int self;
+
+    if (path_name(q, name, a) < 0 || board_request(q, name, "k", &bq, a) < 0) {
+        return;
+    }
+    int n = store_rank(w->store, bq.name, bq.count, rows, &self, err, sizeof(err));
+    if (n < 0) {
+        json_error(a, 503, UNAVAILABLE);
+    } else if (n == 0) {
+        not_on_board(w, bq.name, a);
+    } else {
+        reply(a, 200, JSON);
+        put_rows(a, rows, n);
+    }
+}
+
+static void api_player(struct web *w, const struct call *q, struct answer *a)
+{
+    struct store_rating points[STORE_HISTORY_MAX];
+    struct board_row row;
+    char name[RPS_NAME_MAX + 1], err[256];
+    int64_t id;
+
+    if (path_name(q, name, a) < 0) {
+        return;
+    }
+    int found = store_row(w->store, name, &row, &id, err, sizeof(err));
+    int n = found > 0 ? store_history(w->store, id, STORE_HISTORY_MAX, points, err, sizeof(err)) : 0;
+    if (found < 0 || n < 0) {
+        json_error(a, 503, UNAVAILABLE);
+        return;
+    }
+    if (found == 0) {
+        json_error(a, 404, "unknown player");
+        return;
+    }
+    reply(a, 200, JSON);
+    put(a, "{\"name\":");
+    put_cstring(a, row.name);
+    putf(a, ",\"rating\":%lld,\"provisional\":%s,\"rank\":", board_rating(row.rating), row.provisional ? "true" : "false");
+    if (row.rank > 0) {
+        putf(a, "%lld,", (long long)row.rank);
+    } else {
+        put(a, "null,");
+    }
+    put_totals(a, &row);
+    put(a, ",\"form\":");
+    put_cstring(a, row.form);
+    put(a, ",\"history\":[");
+    for (int i = 0; i < n; i++) {
+        putf(a, "%s{\"at\":%lld,\"rating\":%lld}", i == 0 ? "" : ",", (long long)points[i].at,
+             board_rating(points[i].rating));
+    }
+    put(a, "]}");
+}
+
+/* The short protocol's answer to the line op + n: "d<result>\n" or "e<reason>\n". */
+static void api_math(struct web *w, const struct call *q, struct answer *a)
+{
+    static char line[1 + MATH_LINE_MAX], out[SHORT_REPLY_MAX];
+    size_t len;
+
+    line[0] = (char)q->op;
+    if (query_value(q, "n", line + 1, MATH_LINE_MAX, &len) < 0) {
+        json_error(a, 400, "bad query");
+        return;
+    }
+    /* A value past the line's bound is kept to one byte more than a line may hold: too long. */
+    size_t n = short_reply(w->store, line, 1 + (len < MATH_LINE_MAX ? len : MATH_LINE_MAX), out);
+    size_t text = n >= 2 ? n - 2 : 0;   /* without the letter and the newline */
+    if (n < 2 || out[0] != 'd') {
+        reply(a, 400, JSON);
+        put(a, "{\"error\":");
+    } else {
+        reply(a, 200, JSON);
+        put(a, "{\"result\":");
+    }
+    put_string(a, out + 1, text);
+    put(a, "}");
+}
+
+static void api_unknown(struct web *w, const struct call *q, struct answer *a)
+{
+    (void)w;
+    (void)q;
+    json_error(a, 404, "no such route");
+}
+
+/* ---- health ---- */
+
+/* Does the database take writes? No when results wait for a lock held elsewhere, when a commit
+ * failed in the last HEALTH_AFTER_FAILURE seconds (and none was stored since), or when the store's
+ * own check fails: read-only, locked, or a disk without room. Nothing is written. */
+static int healthy(struct web *w, char *why, size_t cap)
+{
+    const struct batch *b = &w->game->batch;
+    char err[256];
+
+    if (b->locked_since != 0) {
+        snprintf(why, cap, "database locked by another process: results waiting for %.0f s",
+                 ev_now(w->game->loop) - b->locked_since);
+        return 0;
+    }
+    if (b->failed_at != 0 && ev_now(w->game->loop) - b->failed_at < HEALTH_AFTER_FAILURE) {
+        snprintf(why, cap, "the last commit failed %.0f s ago", ev_now(w->game->loop) - b->failed_at);
+        return 0;
+    }
+    if (store_writable(w->store, err, sizeof(err)) < 0) {
+        snprintf(why, cap, "%s%s", store_busy(w->store) ? "database locked by another process: " : "", err);
+        return 0;
+    }
+    return 1;
+}
+
+static void healthz(struct web *w, const struct call *q, struct answer *a)
+{
+    char why[320];
+    (void)q;
+    if (healthy(w, why, sizeof(why))) {
+        reply(a, 200, TEXT);
+        put(a, "ok\n");
+    } else {
+        reply(a, 503, TEXT);
+        putf(a, "%s\n", why);
+    }
+}
+
+/* ---- metrics ---- */
+
+/* The connections always shown, even at 0: a kind (the protocol that owns it) over a transport
+ * (plain TCP, or a WebSocket's frames). Others are added as they are found. */
+static const struct kind {
+    const char *kind;
+    const char *transport;
+} known_kinds[] = {
+    { "new", "tcp" }, { "short", "tcp" }, { "long", "tcp" }, { "http", "tcp" },
+    { "long", "websocket" }, { "watch", "websocket" },
+};
+#define KINDS_MAX 16
+
+static const char *const refusal_labels[REFUSALS] = {
+    [REFUSED_RATE] = "conn_rate",
+    [REFUSED_SHARE] = "addr_share",
+    [REFUSED_FULL] = "server_full",
+    [EVICTED] = "evicted",
+    [DROPPED_DATAGRAMS] = "udp_rate",
+};
+static const char *const round_labels[STATS_ROUND_KINDS] = {
+    [STATS_ROUND_BOT] = "bot",
+    [STATS_ROUND_GUEST] = "guest",
+    [STATS_ROUND_PERSON] = "person",
+};
+static const char *const throttle_labels[STATS_THROTTLES] = {
+    [STATS_THROTTLE_FRAMES] = "frame_rate",
+    [STATS_THROTTLE_ATTEMPTS] = "attempts",
+    [STATS_THROTTLE_NAMES] = "new_names",
+};
+static const char *const db_failure_labels[STATS_DB_FAILURES] = {
+    [STATS_DB_LOCKED] = "locked",
+    [STATS_DB_FULL] = "full",
+    [STATS_DB_OTHER] = "other",
+};
+static const char *const transport_labels[STATS_TRANSPORTS] = {
+    [STATS_TCP] = "tcp",
+    [STATS_UDP] = "udp",
+};
+
+/* A metric family's HELP and TYPE lines, which come before its samples. */
+static void family(struct answer *a, const char *name, const char *type, const char *help)
+{
+    putf(a, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sample(struct answer *a, const char *name, unsigned long long value)
+{
+    putf(a, "%s %llu\n", name, value);
+}
+
+/* A label's value, escaped as the format wants (\\, \", \n). */
+static void put_label_value(struct answer *a, const char *value)
+{
+    for (const char *p = value; *p != '\0'; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
+        put_bytes(a, esc != NULL ? esc : p, esc != NULL ? 2 : 1);
+    }
+}
+
+/* One sample with one label. */
+static void labelled(struct answer *a, const char *name, const char *label, const char *value, unsigned long long n)
+{
+    putf(a, "%s{%s=\"", name, label);
+    put_label_value(a, value);
+    putf(a, "\"} %llu\n", n);
+}
+
+/* A family of counters with one label, from an array indexed as labels. */
+static void counters(struct answer *a, const char *name, const char *help, const char *label,
+                     const char *const *labels, const uint64_t *values, int n)
+{
+    family(a, name, "counter", help);
+    for (int i = 0; i < n; i++) {
+        labelled(a, name, label, labels[i], values[i]);
+    }
+}
+
+/* Open connections (closed ones waiting to be freed are not), by kind and transport. */
+static void connections(struct web *w, struct answer *a)
+{
+    struct kind kinds[KINDS_MAX];
+    unsigned long long count[KINDS_MAX] = { 0 };
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(known_kinds) / sizeof(known_kinds[0]); i++) {
+        kinds[n++] = known_kinds[i];
+    }
+    for (const struct conn *c = w->pool->all; c != NULL; c = c->next) {
+        const char *transport = c->ws != NULL ? "websocket" : "tcp";
+        int k = 0;
+        if (c->state == CONN_CLOSED) {
+            continue;
+        }
+        while (k < n && (strcmp(kinds[k].kind, c->ops->kind) != 0 || strcmp(kinds[k].transport, transport) != 0)) {
+            k++;
+        }
+        if (k == n && n < KINDS_MAX) {
+            kinds[n++] = (struct kind){ c->ops->kind, transport };
+        }
+        if (k < n) {
+            count[k]++;
+        }
+    }
+    family(a, "arcade_connections", "gauge",
+           "Open TCP connections, by kind (new: not decided yet; watch: the live leaderboard) and transport.");
+    for (int k = 0; k < n; k++) {
+        put(a, "arcade_connections{kind=\"");
+        put_label_value(a, kinds[k].kind);
+        put(a, "\",transport=\"");
+        put_label_value(a, kinds[k].transport);
+        putf(a, "\"} %llu\n", count[k]);
+    }
+    family(a, "arcade_connections_accepted_total", "counter", "TCP connections accepted.");
+    sample(a, "arcade_connections_accepted_total", stats.accepted);
+}
+
+/* Sessions by where they are. */
+static void players(struct web *w, struct answer *a)
+{
+    unsigned long long named = 0, guests = 0, away = 0, queued = 0, matches = 0;
+
+    for (const struct session *s = w->game->sessions; s != NULL; s = s->next) {
+        named += s->conn != NULL && s->named;
+        guests += s->conn != NULL && !s->named;
+        away += s->conn == NULL && s->place == SESSION_MATCH;
+        matches += s->place == SESSION_MATCH && s->side == 0;
+    }
+    for (const struct session *s = w->game->queue_head; s != NULL; s = s->queue_next) {
+        queued++;
+    }
+    family(a, "arcade_players_online", "gauge", "Players with a connection, named or guests.");
+    labelled(a, "arcade_players_online", "kind", "named", named);
+    labelled(a, "arcade_players_online", "kind", "guest", guests);
+    family(a, "arcade_players_away", "gauge", "Players in a match whose connection dropped: their seat is held.");
+    sample(a, "arcade_players_away", away);
+    family(a, "arcade_players_queued", "gauge", "Players waiting for an opponent.");
+    sample(a, "arcade_players_queued", queued);
+    family(a, "arcade_matches_running", "gauge", "Player-vs-player matches being played.");
+    sample(a, "arcade_matches_running", matches);
+    family(a, "arcade_matches_total", "counter", "Player-vs-player matches started.");
+    sample(a, "arcade_matches_total", stats.matches);
+}
+
+static void commits(struct web *w, struct answer *a)
+{
+    const char *name = "arcade_commit_duration_seconds";
+    unsigned long long below = 0;
+    char err[256];
+
+    family(a, "arcade_commits_total", "counter", "Group commits stored.");
+    sample(a, "arcade_commits_total", stats.commits);
+    family(a, name, "histogram", "Time the transaction of a stored group commit took.");
+    for (int i = 0; i < STATS_COMMIT_BUCKETS; i++) {
+        below += stats.commit_took[i];
+        putf(a, "%s_bucket{le=\"%g\"} %llu\n", name, stats_commit_bounds[i], below);
+    }
+    below += stats.commit_took[STATS_COMMIT_BUCKETS];
+    putf(a, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name, below, name, stats.commit_seconds,
+         name, (unsigned long long)stats.commits);
+    counters(a, "arcade_commit_failures_total", "Group commit transactions that failed, by why.", "reason",
+             db_failure_labels, stats.commit_failures, STATS_DB_FAILURES);
+    family(a, "arcade_results_refused_total", "counter",
+           "Results answered 'games unavailable' because their commit failed.");
+    sample(a, "arcade_results_refused_total", stats.results_refused);
+    family(a, "arcade_fold_failures_total", "counter", "Folds of the bot rounds' tally log put off by the database.");
+    sample(a, "arcade_fold_failures_total", stats.fold_failures);
+    family(a, "arcade_database_writable", "gauge", "1 while the database takes writes (as /healthz), else 0.");
+    sample(a, "arcade_database_writable", healthy(w, err, sizeof(err)));
+}
+
+static void metrics(struct web *w, const struct call *q, struct answer *a)
+{
+    (void)q;
+    reply(a, 200, METRICS);
+    connections(w, a);
+    players(w, a);
+    counters(a, "arcade_requests_total", "Short requests answered, by transport.", "transport", transport_labels,
+             stats.requests, STATS_TRANSPORTS);
+    counters(a, "arcade_rounds_total", "Rounds stored: named players and guests against the bot, people against each other.",
+             "kind", round_labels, stats.rounds, STATS_ROUND_KINDS);
+    commits(w, a);
+    counters(a, "arcade_refusals_total", "Connections refused or closed to make room, and datagrams dropped, by why.",
+             "reason", refusal_labels, stats.refusals, REFUSALS);
+    counters(a, "arcade_throttled_total",
+             "Times a budget held someone back: a long connection's frame rate (reading paused), "
+             "proofs refused unchecked, new names refused.",
+             "reason", throttle_labels, stats.throttled, STATS_THROTTLES);
+}
+
+/* ---- routing ---- */
+
+struct route {
+    const char *path;       /* the whole path, or its beginning when prefix */
+    int prefix;             /* the rest of the path is the request's arg */
+    void (*answer)(struct web *w, const struct call *q, struct answer *a);
+    int op;                 /* the request letter the route stands for */
+};
+
+/* First match wins: "/api/" last, for every other path under it. */
+static const struct route routes[] = {
+    { "/api/top", 0, api_top, BOARD_TOP },
+    { "/api/rank/", 1, api_rank, BOARD_RANK },
+    { "/api/players/", 1, api_player, 0 },
+    { "/api/square", 0, api_math, 'a' },
+    { "/api/cube", 0, api_math, 'b' },
+    { "/api/fourth", 0, api_math, 'c' },
+    { "/healthz", 0, healthz, 0 },
+    { "/metrics", 0, metrics, 0 },
+    { "/api/", 1, api_unknown, 0 },
+};
+
+static const struct route *find_route(const char *path, size_t len)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        size_t n = strlen(routes[i].path);
+        if ((routes[i].prefix ? len >= n : len == n) && memcmp(path, routes[i].path, n) == 0) {
+            return &routes[i];
+        }
+    }
+    return NULL;
+}
+
+int web_top_rows(const char *query, size_t query_len)
+{
+    struct call q = { .arg = "", .query = query, .query_len = query_len, .op = 't' };
+    struct web_reply r = { 0 };
+    struct answer a = { .r = &r };
+    struct board_query bq;
+    int ok = board_request(&q, "", "n", &bq, &a) == 0;
+    buf_free(&r.body);
+    return ok ? bq.count : -1;
+}
+
+int web_route(struct web *w, const char *path, size_t path_len, const char *query, size_t query_len,
+              struct web_reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    const struct route *rt = find_route(path, path_len);
+    if (rt == NULL) {
+        return 0;
+    }
+    size_t skip = rt->prefix ? strlen(rt->path) : path_len;
+    struct call q = { path + skip, path_len - skip, query, query_len, rt->op };
+    struct answer a = { r, 0 };
+    rt->answer(w, &q, &a);
+    if (a.failed) {
+        buf_free(&r->body);
+        r->status = 500;
+        r->type = TEXT;
+        buf_append(&r->body, "out of memory\n", 14, WEB_BODY_MAX);
+    }
+    return 1;
+}
+
+struct web *web_new(struct store *st, struct game *g, struct conn_pool *pool)
+{
+    struct web *w = calloc(1, sizeof(*w));
+    if (w != NULL) {
+        w->store = st;
+        w->game = g;
+        w->pool = pool;
+    }
+    return w;
+}
+
+void web_free(struct web *w)
+{
+    free(w);
+}

@@ -1,0 +1,57 @@
+/*
+ * web: the HTTP routes that answer with data: the JSON API, /healthz and /metrics. http.c serves
+ * the page and the WebSocket upgrades itself and hands every other GET or HEAD here. web knows
+ * nothing of HTTP's bytes, only a path, a query and a reply's status, type and body; its answers
+ * come from the same code as the short protocol's (board_parse and the store for the leaderboard,
+ * short_reply for the math), so both say the same thing the same way.
+ *
+ *   GET /api/top?n=N            the best N players (1 to 100, default 10)
+ *   GET /api/rank/NAME?k=K      NAME's place with K players on each side (0 to 50, default 5)
+ *   GET /api/players/NAME       NAME's totals, rating, rank and rating history
+ *   GET /api/square?n=X         also /api/cube, /api/fourth: the exact power, as a string
+ *   GET /healthz                "ok" while the database takes writes, else 503 and why
+ *   GET /metrics                the counters and gauges in Prometheus' text format
+ *
+ * API answers are JSON objects; an error is {"error":"<reason>"} with a 4xx or 5xx status. Paths
+ * and values are percent-decoded here; '+' in a query is a plus sign, not a space.
+ */
+#ifndef ARCADE_WEB_H
+#define ARCADE_WEB_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct conn_pool;
+struct game;
+struct store;
+
+#define WEB_BODY_MAX (1u << 20)     /* the largest body a route builds */
+
+struct web_reply {
+    int status;         /* HTTP status code */
+    const char *type;   /* Content-Type, a static string */
+    struct buf body;    /* built with buf_append; the caller frees it (buf_free) */
+};
+
+/* What the routes read: the store, the game (sessions, queue, the group commit's state) and the
+ * connection pool. */
+struct web;
+
+/* NULL when memory ran out. */
+struct web *web_new(struct store *st, struct game *g, struct conn_pool *pool);
+/* NULL is allowed. */
+void web_free(struct web *w);
+
+/* Answer the GET (or HEAD: the caller drops the body) of path (raw, not percent-decoded, without
+ * the query) and query (raw, without '?', may be empty). Returns 1 with r filled when the path is
+ * one of web's (errors included, as JSON: 400, 404, 503), 0 when it is not (r is then empty). r is
+ * set either way, so buf_free(&r->body) is always right. */
+int web_route(struct web *w, const char *path, size_t path_len, const char *query, size_t query_len,
+              struct web_reply *r);
+
+/* The n of a query asking for the top n players (1 to 100, default 10), read as /api/top reads it;
+ * -1 when it is bad. */
+int web_top_rows(const char *query, size_t query_len);
+
+#endif

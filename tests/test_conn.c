@@ -1,0 +1,160 @@
+/* server/conn: the transport's accounting and a WebSocket's framing, over a socketpair and without
+ * a server: the connection's peer end is read directly. */
+#include <check.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "expect.h"
+#include "ws.h"
+
+#define OUT_MAX 65536
+#define OUT_TOTAL 1024
+
+static size_t swallow(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    (void)c;
+    (void)buf;
+    (void)more;
+    (void)eof;
+    return len;
+}
+
+static const struct conn_ops test_ops = { "test", swallow, NULL };
+
+struct rig {
+    struct ev_loop *loop;
+    struct conn_pool pool;
+    struct conn *c;
+    int peer;       /* the client's end */
+};
+
+static void rig_up(struct rig *r)
+{
+    int sv[2];
+    struct sockaddr_storage from = { 0 };
+    struct sockaddr_in *in = (struct sockaddr_in *)&from;
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+    r->loop = ev_loop_new(0);
+    conn_pool_init(&r->pool, r->loop, 0, OUT_MAX, OUT_TOTAL, &test_ops, 10);
+    r->c = conn_new(&r->pool, sv[0], &from);
+    ck_assert_ptr_nonnull(r->c);
+    r->peer = sv[1];
+}
+
+static void rig_down(struct rig *r)
+{
+    conn_close(r->c, "test over");
+    conn_pool_tell_gone(&r->pool);
+    conn_pool_flush(&r->pool);
+    ck_assert_uint_eq(r->pool.n, 0);
+    ck_assert_uint_eq(r->pool.out_bytes, 0);
+    conn_pool_free(&r->pool);
+    ev_loop_destroy(r->loop);
+    close(r->peer);
+}
+
+/* Exactly want is waiting at the peer. */
+static void peer_reads(struct rig *r, const void *want, size_t n)
+{
+    char got[256];
+    ssize_t k = recv(r->peer, got, sizeof(got), MSG_DONTWAIT);
+    ck_assert_msg(k == (ssize_t)n && memcmp(got, want, n) == 0, "peer read %zd bytes: %s", k,
+                  k > 0 ? show(got, (size_t)k) : "");
+}
+
+/* A written answer's small buffer is kept for the next one, but counts against --out-total only
+ * while it holds output: idle connections do not make busy ones wait. */
+START_TEST(test_idle_buffers_do_not_count_against_the_total)
+{
+    struct rig r;
+    rig_up(&r);
+    ck_assert_int_eq(conn_write(r.c, "d144\n", 5), 0);
+    ck_assert_uint_gt(r.pool.out_bytes, 0);
+    conn_pool_flush(&r.pool);
+    peer_reads(&r, "d144\n", 5);
+    ck_assert_uint_gt(r.c->out.cap, 0);          /* kept */
+    ck_assert_uint_eq(r.pool.out_bytes, 0);      /* not counted */
+    ck_assert_int_eq(conn_write(r.c, "d9\n", 3), 0);
+    ck_assert_uint_eq(r.pool.out_bytes, r.c->out.cap);
+    conn_pool_flush(&r.pool);
+    peer_reads(&r, "d9\n", 3);
+    ck_assert_uint_eq(r.pool.out_bytes, 0);
+    rig_down(&r);
+}
+END_TEST
+
+/* What the protocol writes goes out as one binary message per flush. */
+START_TEST(test_websocket_output_is_one_message_per_flush)
+{
+    struct rig r;
+    rig_up(&r);
+    conn_write(r.c, "HTTP/1.1 101\r\n\r\n", 16);    /* the handshake's answer is not framed */
+    conn_upgrade(r.c, ws_new(WS_BINARY, WS_BINARY));
+    conn_write(r.c, "A\x03" "ana", 5);
+    conn_write(r.c, "W", 1);
+    conn_pool_flush(&r.pool);
+    peer_reads(&r, "HTTP/1.1 101\r\n\r\n\x82\x06" "A\x03" "anaW", 24);
+    conn_write(r.c, "y", 1);
+    conn_pool_flush(&r.pool);
+    peer_reads(&r, "\x82\x01y", 3);
+    rig_down(&r);
+}
+END_TEST
+
+/* Output held for a commit is neither sent nor framed until it is let go, and then it is framed
+ * whole, with what was written after it. */
+START_TEST(test_websocket_held_output_is_framed_when_let_go)
+{
+    struct rig r;
+    rig_up(&r);
+    conn_upgrade(r.c, ws_new(WS_BINARY, WS_BINARY));
+    conn_write(r.c, "M2", 2);
+    conn_hold(r.c, r.c->out.len);
+    conn_write(r.c, "y", 1);
+    conn_pool_flush(&r.pool);
+    char got[16];
+    ck_assert_int_lt(recv(r.peer, got, sizeof(got), MSG_DONTWAIT), 0);     /* nothing yet */
+    conn_unhold(r.c);
+    conn_pool_flush(&r.pool);
+    peer_reads(&r, "\x82\x03" "M2y", 5);
+    rig_down(&r);
+}
+END_TEST
+
+/* Draining a WebSocket sends what is queued, then a close frame with the reason. */
+START_TEST(test_websocket_drain_ends_with_a_close_frame)
+{
+    struct rig r;
+    rig_up(&r);
+    conn_upgrade(r.c, ws_new(WS_BINARY, WS_BINARY));
+    conn_write(r.c, "B", 1);
+    conn_drain(r.c, "bye");
+    conn_pool_tell_gone(&r.pool);
+    conn_pool_flush(&r.pool);
+    peer_reads(&r, "\x82\x01" "B" "\x88\x05\x03\xe8" "bye", 10);
+    ck_assert_int_eq(r.c->state, CONN_CLOSED);
+    rig_down(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("conn");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_idle_buffers_do_not_count_against_the_total);
+    tcase_add_test(tc, test_websocket_output_is_one_message_per_flush);
+    tcase_add_test(tc, test_websocket_held_output_is_framed_when_let_go);
+    tcase_add_test(tc, test_websocket_drain_ends_with_a_close_frame);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
