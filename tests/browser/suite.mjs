@@ -3,8 +3,9 @@
 // Every step waits on what the page shows, never on the clock, and saves screenshots to
 // build/screenshots/. Run from this directory: npm ci --no-audit --no-fund && node suite.mjs
 // Environment: ARCADED (default ../../bin/arcaded), CHROMIUM (default /usr/bin/chromium).
+// Prints "ok N - ..." per step and ends with "N passed, N failed"; exits 1 on any failure.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +15,10 @@ import { checkFrames } from './frames.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
-const ARCADED = resolve(process.env.ARCADED || join(ROOT, 'bin/arcaded'));
+// A relative ARCADED is looked for from here, then from the repository root (as the C suites name it).
+const ARCADED = process.env.ARCADED
+  ? [resolve(process.env.ARCADED), resolve(ROOT, process.env.ARCADED)].find((p) => existsSync(p)) ?? process.env.ARCADED
+  : join(ROOT, 'bin/arcaded');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'build/screenshots');
 const MOVE_TIMEOUT = 5; // seconds: short, so a round that goes wrong ends quickly
@@ -293,7 +297,7 @@ const steps = [
 async function report(server) {
   for (const { label, page } of pages) {
     await shot(page, `failed-${label}`, { fullPage: true }).catch(() => {});
-    const notices = await textOf(page, '#notices').catch(() => '');
+    const notices = await page.$$eval('#notices li', (items) => items.map((li) => li.textContent).join(' | ')).catch(() => '');
     console.log(`# ${label}: status "${await textOf(page, '#status').catch(() => '?')}"; notices, newest first: ${notices}`);
   }
   if (server) {
@@ -303,6 +307,7 @@ async function report(server) {
 }
 
 async function main() {
+  await rm(SHOTS, { recursive: true, force: true }); // only this run's pictures
   await mkdir(SHOTS, { recursive: true });
   const dir = ctx.dir = await mkdtemp(join(tmpdir(), 'arcade-browser-'));
   let passed = 0;
