@@ -168,8 +168,10 @@ function send(bytes) {
 
 // ---- the connection ----
 
+const wsURL = (path) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
+
 function connect(intent) {
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  const ws = new WebSocket(wsURL('/ws'));
   ws.binaryType = 'arraybuffer';
   const reader = new FrameReader();
   state.ws = ws;
@@ -530,7 +532,7 @@ function bindAccount() {
     become({ kind: 'login', name, secret, typed: true });
   });
   $('saved-list').addEventListener('click', (e) => {
-    const acct = store.get(e.target.closest('button')?.dataset.name ?? '');
+    const acct = store.get(e.target.closest('button')?.value ?? '');
     if (acct) {
       become({ kind: 'login', name: acct.name, secret: acct.secret });
     }
@@ -607,11 +609,7 @@ function renderSaved() {
   $('saved').hidden = saved.length === 0;
   $('saved-list').replaceChildren(...saved.map((a) => {
     const li = document.createElement('li');
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.dataset.name = a.name;
-    b.textContent = `Log in as ${a.name}`;
-    li.append(b);
+    li.append(cell('button', `Log in as ${a.name}`, { type: 'button', value: a.name }));
     return li;
   }));
 }
@@ -642,10 +640,9 @@ function render() {
     : who.kind === 'unclaimed' ? `You play as ${who.name}, which nobody owns now.`
     : 'You play as a guest: your rounds count, but only named players are ranked.';
   $('account-actions').hidden = !named;
-  $('rotate').hidden = who.kind !== 'account';
-  $('release').hidden = who.kind !== 'account';
-  $('forget').hidden = who.kind !== 'account';
-  $('secret-view').hidden = who.kind !== 'account';
+  for (const id of ['rotate', 'release', 'forget', 'secret-view']) {
+    $(id).hidden = who.kind !== 'account';
+  }
   $('secret-name').textContent = who.name;
   $('secret-text').textContent = (who.kind === 'account' && store.get(who.name)?.secret) || '';
   renderSaved();
@@ -662,29 +659,23 @@ async function getJSON(path) {
   return body;
 }
 
-function cell(tag, text, className) {
-  const el = document.createElement(tag);
-  el.textContent = text;
-  if (className) {
-    el.className = className;
-  }
-  return el;
+/* An element with its text and properties (className, title, colSpan, ...). */
+function cell(tag, text, props = {}) {
+  return Object.assign(document.createElement(tag), { textContent: text }, props);
 }
 
 function formCell(form) {
   const td = document.createElement('td');
   td.className = 'form';
   td.setAttribute('aria-label', form ? `last results, oldest first: ${form}` : 'no rated results');
-  td.append(...Array.from(form ?? '', (c) => cell('span', c, `f${c}`)));
+  td.append(...Array.from(form ?? '', (c) => cell('span', c, { className: `f${c}` })));
   return td;
 }
 
 function boardRows(players, highlight = '') {
   if (!players?.length) {
     const tr = document.createElement('tr');
-    const td = cell('td', 'Nobody is ranked yet.', 'empty');
-    td.colSpan = 5;
-    tr.append(td);
+    tr.append(cell('td', 'Nobody is ranked yet.', { className: 'empty', colSpan: 5 }));
     return [tr];
   }
   return players.map((p) => {
@@ -693,19 +684,18 @@ function boardRows(players, highlight = '') {
     if (p.name.toLowerCase() === highlight.toLowerCase() || p.name.toLowerCase() === state.who.name.toLowerCase()) {
       tr.className = 'me';
     }
-    const rating = cell('td', String(p.rating), 'rating');
+    const rating = cell('td', String(p.rating), { className: 'rating' });
     if (p.provisional) {
-      rating.append(cell('abbr', '?', 'prov'));
-      rating.lastChild.title = 'provisional: fewer than 30 rated rounds';
+      rating.append(cell('abbr', '?', { className: 'prov', title: 'provisional: fewer than 30 rated rounds' }));
     }
-    tr.append(cell('td', String(p.rank)), cell('th', p.name), rating, cell('td', `${p.wins}–${p.losses}–${p.draws}`), formCell(p.form));
-    tr.cells[1].scope = 'row';
+    tr.append(cell('td', String(p.rank)), cell('th', p.name, { scope: 'row' }), rating,
+      cell('td', `${p.wins}–${p.losses}–${p.draws}`), formCell(p.form));
     return tr;
   });
 }
 
 function watchTop(retries = 0) {
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/top?n=10`);
+  const ws = new WebSocket(wsURL('/ws/top?n=10'));
   ws.onopen = () => { retries = 0; $('top-live').dataset.live = 'yes'; $('top-live').textContent = 'live'; };
   ws.onmessage = (e) => {
     try {
@@ -749,7 +739,7 @@ async function lookUp(name) {
       around = (await getJSON(`/api/rank/${encodeURIComponent(p.name)}?k=3`)).players;
     }
   } catch (err) {
-    out.replaceChildren(cell('p', `${name}: ${err.message}`, 'error'));
+    out.replaceChildren(cell('p', `${name}: ${err.message}`, { className: 'error' }));
     return;
   }
   const facts = document.createElement('dl');
@@ -763,8 +753,7 @@ async function lookUp(name) {
     card.push(sparkline(p.history));
   }
   if (around?.length) {
-    const table = document.createElement('table');
-    table.className = 'board';
+    const table = cell('table', '', { className: 'board' });
     table.createTBody().append(...boardRows(around, p.name));
     card.push(table);
   }
@@ -778,7 +767,7 @@ async function doMath(op, n) {
   out.textContent = '…';
   try {
     const { result } = await getJSON(`/api/${op}?n=${encodeURIComponent(n)}`);
-    out.replaceChildren(cell('span', `(${n})${POWERS[op]} = `, 'expr'), cell('span', result, 'result'));
+    out.replaceChildren(cell('span', `(${n})${POWERS[op]} = `, { className: 'expr' }), cell('span', result, { className: 'result' }));
     out.dataset.ok = 'true';
   } catch (err) {
     out.textContent = `${n}: ${err.message}`;
