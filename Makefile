@@ -4,6 +4,8 @@
 #   make run        install missing packages, build, start the server on :5000
 #   make test       build and run every Check suite (unit and end-to-end)
 #   make test SAN=1 the same, built with AddressSanitizer and UBSan
+#   make test-browser  the page in headless Chromium against the real server (needs chromium,
+#                   Node.js and npm; fetches the browser driver from the npm registry)
 #   make bench      run the load benchmark against arcaded and a null server
 #   make fuzz       run each libFuzzer target for FUZZ_SECS seconds (default 60)
 #   make memcheck   the end-to-end suites with arcaded under valgrind
@@ -57,7 +59,7 @@ ifneq ($(wildcard client/main.c),)
 BINS += $(BIN)/arcade
 endif
 
-.PHONY: all run test bench bench-rank fuzz memcheck deps install uninstall clean
+.PHONY: all run test test-browser bench bench-rank fuzz memcheck deps install uninstall clean
 .SECONDARY:
 all: $(BINS)
 
@@ -95,6 +97,11 @@ test: deps $(BINS) $(TEST_BIN)
 	@status=0; for t in $(TEST_BIN); do \
 		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade $$t || status=1; \
 	done; echo "== tests/install.sh"; MAKE="$(MAKE)" bash tests/install.sh || status=1; exit $$status
+
+# The page (web/) in Debian's headless Chromium, driven by playwright-core, against the real
+# arcaded; screenshots of every step go to build/screenshots/.
+test-browser: all
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && ARCADED=$(CURDIR)/$(BIN)/arcaded node suite.mjs
 
 # Not a test: figures for README's performance section (BENCH_SECS, BENCH_HOLD_SECS).
 bench: deps all $(BIN)/arcade-null

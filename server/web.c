@@ -388,6 +388,15 @@ static int healthy(struct web *w, char *why, size_t cap)
     return 1;
 }
 
+/* What a client needs to know of this server's rules: the windows it counts down. */
+static void api_settings(struct web *w, const struct call *q, struct answer *a)
+{
+    (void)q;
+    reply(a, 200, JSON);
+    putf(a, "{\"move_timeout\":%g,\"queue_timeout\":%g,\"long_idle_timeout\":%g}", w->game->move_timeout,
+         w->game->queue_timeout, w->game->long_idle);
+}
+
 static void healthz(struct web *w, const struct call *q, struct answer *a)
 {
     char why[320];
@@ -608,6 +617,7 @@ static const struct route routes[] = {
     { "/api/square", 0, api_math, 'a' },
     { "/api/cube", 0, api_math, 'b' },
     { "/api/fourth", 0, api_math, 'c' },
+    { "/api/settings", 0, api_settings, 0 },
     { "/healthz", 0, healthz, 0 },
     { "/metrics", 0, metrics, 0 },
     { "/api/", 1, api_unknown, 0 },

@@ -9,6 +9,7 @@
  *   GET /api/rank/NAME?k=K      NAME's place with K players on each side (0 to 50, default 5)
  *   GET /api/players/NAME       NAME's totals, rating, rank and rating history
  *   GET /api/square?n=X         also /api/cube, /api/fourth: the exact power, as a string
+ *   GET /api/settings           the move window, the queue's wait and the idle timeout, in seconds
  *   GET /healthz                "ok" while the database takes writes, else 503 and why
  *   GET /metrics                the counters and gauges in Prometheus' text format
  *

@@ -2,7 +2,7 @@
 # memcheck: run the end-to-end suites against bin/arcaded under valgrind's memcheck, and fail if any
 # run of the server reported a memory error or a definite or indirect leak.
 #
-#   bash tests/memcheck.sh                      test_server, test_pvp, test_accounts, test_crash, test_faults
+#   bash tests/memcheck.sh                      test_server, test_pvp, test_accounts, test_crash, test_faults, test_http
 #   MEMCHECK_SUITES="test_pvp" bash tests/memcheck.sh
 #
 # The suites start the server through $ARCADED, so ARCADED points at a wrapper that runs the real
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-suites=${MEMCHECK_SUITES:-"test_server test_pvp test_accounts test_crash test_faults"}
+suites=${MEMCHECK_SUITES:-"test_server test_pvp test_accounts test_crash test_faults test_http"}
 # Valgrind runs the server some 20 to 50 times slower: Check's per-test limits are multiplied.
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
 

@@ -390,6 +390,16 @@ START_TEST(test_math)
 }
 END_TEST
 
+/* The windows a client counts down are the server's own. */
+START_TEST(test_settings_are_the_servers_windows)
+{
+    game.move_timeout = 5;
+    game.queue_timeout = 12.5;
+    game.long_idle = 300;
+    EXPECT_JSON("/api/settings", 200, "{\"move_timeout\":5,\"queue_timeout\":12.5,\"long_idle_timeout\":300}");
+}
+END_TEST
+
 /* A request line holds 1024 bytes: the op and 1023 of number. */
 START_TEST(test_math_line_bound)
 {
@@ -939,6 +949,7 @@ static Suite *web_suite(void)
     tcase_add_test(api, test_players_history_is_the_last_hundred);
     tcase_add_test(api, test_math);
     tcase_add_test(api, test_math_line_bound);
+    tcase_add_test(api, test_settings_are_the_servers_windows);
     tcase_add_test(api, test_routes_not_ours);
     tcase_add_test(health, test_health);
     tcase_add_test(health, test_health_read_only);

@@ -138,7 +138,7 @@ const state = {
   leaving: false, // L sent in a match: a T z before B is the leaver's forfeit
   mine: null, // my move in this round: 1..3, 'in' (known only to be in), or null
   theirs: null, // the opponent's move from M
-  windowLength: 30, // the server's move window: ?move-timeout=S, else learned from timeouts
+  windowLength: 30, // the server's move window, from /api/settings (and corrected by timeouts)
   windowStart: 0, // when a whole window began (0 after J, which gives only what is left)
   windowEnd: 0,
   awayEnd: 0,
@@ -775,8 +775,21 @@ async function doMath(op, n) {
   }
 }
 
+// The server's move window, as it says (GET /api/settings); until it answers, the default.
+async function learnSettings() {
+  try {
+    const res = await fetch('/api/settings');
+    if (res.ok) {
+      const settings = await res.json();
+      state.windowLength = Number(settings.move_timeout) || state.windowLength;
+    }
+  } catch {
+    // Offline: the default stands, and timed-out rounds still correct it.
+  }
+}
+
 function start() {
-  state.windowLength = Number(new URLSearchParams(location.search).get('move-timeout')) || state.windowLength;
+  learnSettings();
   for (const b of document.querySelectorAll('button.move')) {
     b.addEventListener('click', () => playMove(Number(b.dataset.move)));
   }

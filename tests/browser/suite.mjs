@@ -93,7 +93,7 @@ async function openPage(label, contextOptions = {}) {
   });
   page.on('pageerror', (err) => consoleErrors.push(`${label}: ${err.message}`));
   pages.push({ label, page });
-  await page.goto(`${base}/?move-timeout=${MOVE_TIMEOUT}`);
+  await page.goto(`${base}/`);
   await waitAttr(page, '#link', 'data-state', 'open');
   return page;
 }
