@@ -33,7 +33,7 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
     return q;
 }
 
-int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int keep)
+int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len)
 {
     struct batch_span *s = grow(b->spans, &b->spans_cap, b->nspans + 1, sizeof(*s));
     if (s == NULL) {
@@ -42,7 +42,7 @@ int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int 
     }
     b->spans = s;
     conn_hold(c, off);
-    b->spans[b->nspans++] = (struct batch_span){ .c = c, .off = off, .len = len, .keep = keep };
+    b->spans[b->nspans++] = (struct batch_span){ .c = c, .off = off, .len = len };
     return 0;
 }
 
@@ -162,7 +162,7 @@ static void replace_results(struct conn *c, const struct batch_span *s, size_t n
     for (size_t i = 0; i < n && c->state != CONN_CLOSED; i++) {
         conn_write(c, held + (pos - from), s[i].off - pos);
         conn_write(c, frame, flen);
-        pos = s[i].keep ? s[i].off : s[i].off + s[i].len;
+        pos = s[i].off + s[i].len;
     }
     if (c->state != CONN_CLOSED) {
         conn_write(c, held + (pos - from), end - pos);

@@ -20,7 +20,6 @@ struct batch_span {
     struct conn *c;
     uint32_t off;
     uint32_t len;
-    int keep;           /* also a notice: kept after the error frame when the commit fails */
 };
 
 /* One player-vs-player round to store. */
@@ -70,7 +69,7 @@ enum batch_result {
 
 /* Hold [off, off+len) of c's output, a result, until it is stored. Returns 0 or -1 (no memory:
  * c is then closed). */
-int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len, int keep);
+int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len);
 /* Count one bot round (result RPS_WIN/LOSS/DRAW) for p. Returns 0 or -1 (no memory). */
 int batch_bot(struct batch *b, struct batch_player *p, int result);
 /* Store one player-vs-player round. Returns 0 or -1 (no memory). */

@@ -199,7 +199,7 @@ static void send_bytes(struct session *s, const void *p, size_t n, enum session_
     }
     uint32_t off = c->out.len;
     if (conn_write(c, p, n) == 0 && hold != SESSION_NOW) {
-        batch_hold(&s->game->batch, c, off, (uint32_t)n, hold == SESSION_KEPT);
+        batch_hold(&s->game->batch, c, off, (uint32_t)n);
     }
 }
 

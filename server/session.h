@@ -72,7 +72,6 @@ void session_free_all(struct game *g);
 enum session_hold {
     SESSION_NOW = 0,    /* not a result: written at the flush */
     SESSION_HELD = 1,   /* a result: written once stored, replaced by an error if storing fails */
-    SESSION_KEPT = 2,   /* a result that is also a notice: if storing fails, the error comes first */
 };
 
 /* Frames to the player, dropped while it is away. */

@@ -82,12 +82,12 @@ static void queue(struct conn *c, const char *bytes)
     ck_assert_int_eq(conn_write(c, bytes, strlen(bytes)), 0);
 }
 
-/* A result queued on c and held for the commit; keep: also a notice, kept when the commit fails. */
-static void result(struct conn *c, const char *bytes, int keep)
+/* A result queued on c and held for the commit. */
+static void result(struct conn *c, const char *bytes)
 {
     uint32_t off = c->out.len;
     queue(c, bytes);
-    ck_assert_int_eq(batch_hold(&b, c, off, (uint32_t)strlen(bytes), keep), 0);
+    ck_assert_int_eq(batch_hold(&b, c, off, (uint32_t)strlen(bytes)), 0);
 }
 
 /* A round between ana and bo, ana winning, counted in *stored once stored and out of *pending once
@@ -147,9 +147,9 @@ START_TEST(test_results_are_held_until_the_commit_then_released)
     conn_open(&c1);
     conn_open(&c2);
     queue(&c1, "W");
-    result(&c1, "M2y", 0);
-    result(&c2, "M1z", 0);
-    result(&c1, "M3x", 0);
+    result(&c1, "M2y");
+    result(&c2, "M1z");
+    result(&c1, "M3x");
     round_ana_wins(&stored, &pending);
     ck_assert_int_eq(batch_bot(&b, &p, RPS_WIN), 0);
     ck_assert_int_eq(batch_bot(&b, &p, RPS_DRAW), 0);
@@ -181,8 +181,8 @@ START_TEST(test_results_are_held_until_the_commit_then_released)
 }
 END_TEST
 
-/* A database that refuses writes: every held result becomes the error frame, a result that is also a
- * notice keeps its bytes after it, the bytes between results stay, and nothing is stored. */
+/* A database that refuses writes: every held result becomes the error frame, the bytes between
+ * results stay, and nothing is stored. */
 START_TEST(test_a_failed_commit_replaces_every_held_result_and_stores_nothing)
 {
     struct conn c1, c2;
@@ -196,16 +196,16 @@ START_TEST(test_a_failed_commit_replaces_every_held_result_and_stores_nothing)
     conn_open(&c1);
     conn_open(&c2);
     queue(&c1, "A");
-    result(&c1, "M2y", 0);
-    result(&c2, "M1z", 0);
+    result(&c1, "M2y");
+    result(&c2, "M1z");
     queue(&c1, "W");
-    result(&c1, "Tz", 1);
+    result(&c1, "Tz");
     queue(&c1, "Z");
     round_ana_wins(&stored, &pending);
     ck_assert_int_eq(batch_bot(&b, &p, RPS_LOSS), 0);
 
     ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);
-    EXPECT_QUEUED(&c1, "A" UNAVAILABLE "W" UNAVAILABLE "Tz" "Z");
+    EXPECT_QUEUED(&c1, "A" UNAVAILABLE "W" UNAVAILABLE "Z");
     EXPECT_QUEUED(&c2, UNAVAILABLE);
     ck_assert_uint_eq(c1.out_held, CONN_HELD_NONE);
     ck_assert_uint_eq(c2.out_held, CONN_HELD_NONE);
@@ -230,7 +230,7 @@ START_TEST(test_a_failed_commit_does_not_keep_the_guests_row)
     struct batch_round bad = { .player = { ana, 9999 }, .move = { 2, 1 }, .outcome = 'W' };
 
     conn_open(&c);
-    result(&c, "y", 0);
+    result(&c, "y");
     ck_assert_int_eq(batch_bot(&b, &guest, RPS_WIN), 0);
     ck_assert_int_eq(batch_round(&b, &bad), 0);
     ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);
@@ -238,7 +238,7 @@ START_TEST(test_a_failed_commit_does_not_keep_the_guests_row)
     ck_assert_int_eq(b.guests, 0);
     ck_assert_int_eq(count("SELECT count(*) FROM players"), 3);
 
-    result(&c, "z", 0);
+    result(&c, "z");
     ck_assert_int_eq(batch_bot(&b, &guest, RPS_LOSS), 0);
     ck_assert_int_eq(batch_commit(&b, st, T0 + 1, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&c, UNAVAILABLE "z");
@@ -258,7 +258,7 @@ START_TEST(test_results_wait_while_the_database_is_locked_then_go_out)
     unsigned stored = 0, pending = 0;
 
     conn_open(&c);
-    result(&c, "M2y", 0);
+    result(&c, "M2y");
     round_ana_wins(&stored, &pending);
     ck_assert_int_eq(batch_bot(&b, &p, RPS_WIN), 0);
     sqlite3 *other = lock_database();
@@ -292,7 +292,7 @@ START_TEST(test_locked_for_the_whole_wait_refuses_the_results)
     unsigned stored = 0, pending = 0;
 
     conn_open(&c);
-    result(&c, "M2y", 0);
+    result(&c, "M2y");
     round_ana_wins(&stored, &pending);
     sqlite3 *other = lock_database();
     ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_WAITING);
@@ -302,7 +302,7 @@ START_TEST(test_locked_for_the_whole_wait_refuses_the_results)
     ck_assert_uint_eq(stored, 0);
     ck_assert_uint_eq(pending, 0);
 
-    result(&c, "M1z", 0);
+    result(&c, "M1z");
     round_ana_wins(&stored, &pending);
     ck_assert_int_eq(batch_commit(&b, st, T0 + 2 * WAIT, WAIT), BATCH_WAITING);
     unlock_database(other);
@@ -325,8 +325,8 @@ START_TEST(test_a_failed_commit_skips_a_closed_connection)
 
     conn_open(&gone);
     conn_open(&open);
-    result(&gone, "M2y", 0);
-    result(&open, "M1z", 0);
+    result(&gone, "M2y");
+    result(&open, "M1z");
     ck_assert_int_eq(batch_round(&b, &bad), 0);
     conn_close(&gone, "test");
     ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);

@@ -202,6 +202,20 @@ START_TEST(test_websocket_handshake_answers_the_rfc_key)
 }
 END_TEST
 
+/* A request that never ends is not progress: the connection is closed after --idle-timeout, and the
+ * server serves others meanwhile. */
+START_TEST(test_unfinished_request_is_closed_when_idle)
+{
+    start_server("--idle-timeout", "1", NULL);
+    int fd = dial(srv.port);
+    send_str(fd, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: a");
+    ask(srv.port, "a5", "d25\n");
+    expect_eof(fd);
+    close(fd);
+    stop_server();
+}
+END_TEST
+
 /* A request's fields are its own: the next request on the connection does not inherit them. */
 START_TEST(test_fields_of_one_request_are_not_read_as_the_next_ones)
 {
@@ -440,6 +454,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_classic_clients_are_unchanged_beside_http);
     tcase_add_test(tc, test_keep_alive_answers_pipelined_requests_in_order);
     tcase_add_test(tc, test_bad_requests_get_their_status_and_a_close);
+    tcase_add_test(tc, test_unfinished_request_is_closed_when_idle);
     tcase_add_test(tc, test_websocket_handshake_answers_the_rfc_key);
     tcase_add_test(tc, test_fields_of_one_request_are_not_read_as_the_next_ones);
     tcase_add_test(tc, test_request_read_a_byte_at_a_time_keeps_its_fields);
