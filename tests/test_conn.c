@@ -50,9 +50,11 @@ static void rig_up(struct rig *r)
 
 static void rig_down(struct rig *r)
 {
-    conn_close(r->c, "test over");
-    conn_pool_tell_gone(&r->pool);
-    conn_pool_flush(&r->pool);
+    if (r->pool.n > 0) {    /* not closed and freed by the test already */
+        conn_close(r->c, "test over");
+        conn_pool_tell_gone(&r->pool);
+        conn_pool_flush(&r->pool);
+    }
     ck_assert_uint_eq(r->pool.n, 0);
     ck_assert_uint_eq(r->pool.out_bytes, 0);
     conn_pool_free(&r->pool);
@@ -139,7 +141,7 @@ START_TEST(test_websocket_drain_ends_with_a_close_frame)
     conn_pool_tell_gone(&r.pool);
     conn_pool_flush(&r.pool);
     peer_reads(&r, "\x82\x01" "B" "\x88\x05\x03\xe8" "bye", 10);
-    ck_assert_int_eq(r.c->state, CONN_CLOSED);
+    ck_assert_uint_eq(r.pool.n, 0);     /* closed once written, and freed by the same flush */
     rig_down(&r);
 }
 END_TEST
