@@ -93,9 +93,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
 # Every suite runs even when one fails; the exit status says whether all passed.
-test: deps $(BINS) $(TEST_BIN)
+test: deps $(BINS) $(BIN)/arcade-null $(TEST_BIN)
 	@status=0; for t in $(TEST_BIN); do \
-		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade $$t || status=1; \
+		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade \
+			ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null $$t || status=1; \
 	done; echo "== tests/install.sh"; MAKE="$(MAKE)" bash tests/install.sh || status=1; exit $$status
 
 # The page (web/) in Debian's headless Chromium, driven by playwright-core, against the real

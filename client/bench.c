@@ -14,6 +14,11 @@
  * A connection keeps a FIFO of what it has in flight (the move it played, when it was sent),
  * since answers come back in order: that is how a pipelined answer is matched to its move and
  * how a missing one is noticed (nothing back within the timeout).
+ *
+ * pvp ends by leaving: at the deadline every connection sends L and closes at its B. A move
+ * still on its way then is resolved, forfeited, or played against the bot, and the server tells
+ * its player which before the B; so when every B is in, the run has been told of every round
+ * stored in its players' names, which the check (bench_check) then reads back.
  */
 #include "bench.h"
 
@@ -30,11 +35,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "httpget.h"
 #include "rps.h"
 
 #define NS_PER_SEC 1000000000ull
@@ -57,6 +64,7 @@
 #define CONNS_MAX 1000000
 #define THREADS_MAX 256
 #define DEPTH_MAX 1024
+#define API_BODY_MAX 16384                  /* a player's JSON: totals and 100 ratings */
 
 static const char SHORT_REQUEST[] = "a12\n";
 static const char UDP_REQUEST[] = "a12";
@@ -155,6 +163,7 @@ static const char *const LOAD_NAMES[] = {
     [BENCH_LONG] = "long",
     [BENCH_UDP] = "udp",
     [BENCH_HOLD] = "hold",
+    [BENCH_PVP] = "pvp",
 };
 
 static void usage(FILE *out)
@@ -165,8 +174,11 @@ static void usage(FILE *out)
             "  long   persistent rock-paper-scissors connections, -p moves in flight each\n"
             "  udp    datagrams a12 -> d144, -c in flight; no answer within 1 s is an error\n"
             "  hold   open -c long connections, play a round, hold them -d seconds, play again\n"
+            "  pvp    -c pairs of new named players play each other as fast as both answer;\n"
+            "         then the rated rounds the server stored are checked against the results\n"
             "options:\n"
-            "  -c N         connections (udp: datagrams in flight; default 50, hold 10000)\n"
+            "  -c N         connections (udp: datagrams in flight; pvp: pairs; default 50,\n"
+            "               hold 10000)\n"
             "  -d SECS      duration (default 10; hold: how long to hold, default 60)\n"
             "  -t N         worker threads (default: the number of cores)\n"
             "  -p N         long: moves in flight per connection (default 1)\n"
@@ -177,7 +189,10 @@ static void usage(FILE *out)
             "               error (default 5; udp 1, hold 30), and the wait for the first one\n"
             "  -h, --help   show this help\n"
             "Prints one summary line, what its errors were (refused, closed, error answers,\n"
-            "missing), and on stderr what they say about the server's limits.\n"
+            "missing, interrupted), and on stderr what they say about the server's limits.\n"
+            "pvp reports rated rounds a second as ops/s, and reads each player's rounds back\n"
+            "from the server's JSON API on the same port (GET /api/players/NAME): a count\n"
+            "that differs from the results received is an error.\n"
             "exit status: 0 no error, 1 errors, 2 bad usage, 3 cannot connect\n");
 }
 
@@ -245,6 +260,12 @@ static void defaults(struct bench_opts *o)
     }
 }
 
+/* The connections (or datagrams in flight) the load opens: pvp's -c counts pairs. */
+static int connections(const struct bench_opts *o)
+{
+    return o->load == BENCH_PVP ? 2 * o->conns : o->conns;
+}
+
 /* What the load implies once every option is known. */
 static int settle(struct bench_opts *o, char *err, size_t errlen)
 {
@@ -267,8 +288,8 @@ static int settle(struct bench_opts *o, char *err, size_t errlen)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         o->threads = n > 0 ? (int)(n < THREADS_MAX ? n : THREADS_MAX) : 1;
     }
-    if (o->threads > o->conns) {
-        o->threads = o->conns;
+    if (o->threads > connections(o)) {
+        o->threads = connections(o);
     }
     return 0;
 }
@@ -332,10 +353,10 @@ int bench_parse(int argc, char **argv, struct bench_opts *o, char *err, size_t e
         }
     }
     if (optind >= argc) {
-        return bad(err, errlen, "which load? short, long, udp or hold");
+        return bad(err, errlen, "which load? short, long, udp, hold or pvp");
     }
     if (parse_load(argv[optind], &o->load) < 0) {
-        return bad(err, errlen, "unknown load '%s' (short, long, udp or hold)", argv[optind]);
+        return bad(err, errlen, "unknown load '%s' (short, long, udp, hold or pvp)", argv[optind]);
     }
     if (optind + 1 < argc) {
         return bad(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
@@ -352,11 +373,29 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* Player i of a pvp run (0 to 2 PAIRS - 1): new names for each run, so that its rounds can be read
+ * back on their own. */
+static int pvp_player(char *name, size_t cap, const char *run, unsigned i)
+{
+    return snprintf(name, cap, "bp%s-%u", run, i);
+}
+
+static void new_run_id(char *run, size_t cap)
+{
+    uint32_t v;
+    if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+        v = (uint32_t)(now_ns() ^ ((uint64_t)getpid() << 16));
+    }
+    snprintf(run, cap, "%08x", (unsigned)v);
+}
+
 enum cstate {
     CS_CLOSED,      /* no socket: the next scan reopens it unless the run is ending */
     CS_CONNECTING,  /* connect() in progress */
     CS_HELLO,       /* hello sent, waiting for its A */
-    CS_RUN,         /* requests or moves in flight */
+    CS_QUEUED,      /* pvp: P sent, waiting for a match */
+    CS_RUN,         /* requests or moves in flight (pvp: in a match) */
+    CS_LEAVING,     /* pvp: L sent at the end, waiting for its B */
     CS_HELD,        /* hold: round 1 answered, idle until round 2 */
     CS_DONE,        /* finished for good */
 };
@@ -366,7 +405,7 @@ struct bconn {
     enum cstate state;
     uint32_t gen;           /* bumped at every open, so a stale epoll event is ignored */
     unsigned index;         /* within its worker; names it and tags its epoll events */
-    uint64_t since;         /* ns: when connect() started */
+    uint64_t since;         /* ns: when connect() started (pvp leaving: when L was sent) */
     unsigned head;          /* FIFO of requests in flight: oldest at head, ring of depth */
     unsigned count;
     unsigned char *moves;   /* my move of each round in flight */
@@ -375,6 +414,7 @@ struct bconn {
     size_t outlen;
     size_t inlen;           /* answer bytes not yet checked */
     int rounds;             /* hold: rounds answered */
+    int in_match;           /* pvp: between V and the match's end, so a result is a rated one */
     char in[IN_CAP];
 };
 
@@ -389,6 +429,7 @@ struct worker {
     unsigned nconns;
     unsigned open;          /* connections with a socket */
     unsigned depth;         /* FIFO size of every connection */
+    size_t outcap;          /* room in each connection's out */
     unsigned source;        /* short: the next loopback source address */
     uint64_t rng;           /* xorshift state for moves */
     int draining;           /* past the deadline: no new request, close when idle */
@@ -397,12 +438,14 @@ struct worker {
     unsigned hold_settled;  /* hold: connections done with round 1, right or wrong */
     int hold_reported;      /* hold: ctx->settled counted this worker */
     int hold_round2;        /* hold: round 2 moves sent */
-    uint64_t ops;
+    uint64_t ops;           /* pvp: results of rated rounds, two a round */
     uint64_t errors;
     uint64_t refused;       /* connections refused with ebusy */
     uint64_t closed;        /* connections the server closed */
     uint64_t error_answers; /* requests answered with an error */
     uint64_t missing;       /* answers or connections that did not come in time */
+    uint64_t interrupted;   /* pvp: T, G, F or Q before the deadline */
+    uint64_t bot;           /* pvp: results of moves played against the bot */
     uint64_t opened;
     uint64_t held;
     uint64_t last_ok;       /* ns of the last right answer */
@@ -418,6 +461,8 @@ struct load {
     uint64_t timeout;                                           /* answer timeout, ns */
     void (*start)(struct worker *w, struct bconn *c, uint64_t now);   /* connected */
     void (*readable)(struct worker *w, struct bconn *c);
+    void (*answer)(struct worker *w, struct bconn *c);          /* streams: bytes in c->in */
+    void (*drain)(struct worker *w, uint64_t now);              /* the deadline passed (NULL: nothing) */
 };
 
 struct ctx {
@@ -427,6 +472,7 @@ struct ctx {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int spread;             /* short on IPv4 loopback: bind sources across 127.0.0.0/8 */
+    const char *run;        /* pvp: the run's id, in its players' names */
     uint64_t start;
     uint64_t deadline;
     _Atomic int phase;      /* hold: 0 open and play round 1, 1 hold, 2 play round 2 */
@@ -434,15 +480,20 @@ struct ctx {
     _Atomic int finished;   /* workers that are done */
 };
 
+/* Count n errors; the first one's reason goes to first unless one is there already. */
+static void count_errors(uint64_t *errors, char *first, size_t cap, uint64_t n, const char *fmt, va_list ap)
+{
+    *errors += n;
+    if (first[0] == '\0') {
+        vsnprintf(first, cap, fmt, ap);
+    }
+}
+
 static void fail(struct worker *w, uint64_t n, const char *fmt, ...)
 {
-    w->errors += n;
-    if (w->first_error[0] != '\0') {
-        return;
-    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(w->first_error, sizeof(w->first_error), fmt, ap);
+    count_errors(&w->errors, w->first_error, sizeof(w->first_error), n, fmt, ap);
     va_end(ap);
 }
 
@@ -501,6 +552,7 @@ static void conn_close(struct worker *w, struct bconn *c)
     c->head = 0;
     c->outlen = 0;
     c->inlen = 0;
+    c->in_match = 0;
 }
 
 /* Count what is in flight as missing, say why, close. */
@@ -557,6 +609,10 @@ static int conn_flush(struct worker *w, struct bconn *c)
 
 static int conn_send(struct worker *w, struct bconn *c, const void *buf, size_t len)
 {
+    if (c->outlen + len > w->outcap) {
+        conn_fail(w, c, "%zu bytes not taken by send()", c->outlen);
+        return -1;
+    }
     memcpy(c->out + c->outlen, buf, len);
     c->outlen += len;
     return conn_flush(w, c);
@@ -703,20 +759,35 @@ static void long_play(struct worker *w, struct bconn *c, uint64_t now)
     conn_send(w, c, &b, 1);
 }
 
+/* The name a connection says hello with: long and hold keep theirs from run to run, pvp's are
+ * new to each run (its check reads back their rounds), numbered 0 to 2 PAIRS - 1 across the
+ * workers as the connections are dealt out. */
+static int conn_name(const struct worker *w, const struct bconn *c, char *name, size_t cap)
+{
+    const struct ctx *x = w->ctx;
+    if (x->o->load == BENCH_PVP) {
+        return pvp_player(name, cap, x->run, c->index * (unsigned)x->o->threads + (unsigned)w->id);
+    }
+    return snprintf(name, cap, "bench%dx%u", w->id, c->index);
+}
+
+static void send_hello(struct worker *w, struct bconn *c)
+{
+    char hello[RPS_NAME_MAX + 3];
+    int len = conn_name(w, c, hello + 2, sizeof(hello) - 2);
+    hello[0] = RPS_OP_HELLO;
+    hello[1] = (char)len;
+    c->state = CS_HELLO;
+    conn_send(w, c, hello, (size_t)len + 2);
+}
+
 static void long_start(struct worker *w, struct bconn *c, uint64_t now)
 {
     if (w->ctx->o->anonymous) {
         long_play(w, c, now);
         return;
     }
-    char name[RPS_NAME_MAX + 1];
-    char hello[RPS_NAME_MAX + 2];
-    int len = snprintf(name, sizeof(name), "bench%dx%u", w->id, c->index);
-    hello[0] = RPS_OP_HELLO;
-    hello[1] = (char)len;
-    memcpy(hello + 2, name, (size_t)len);
-    c->state = CS_HELLO;
-    conn_send(w, c, hello, (size_t)len + 2);
+    send_hello(w, c);
 }
 
 /* The frame `op len text` at p, when complete: its length, or 0 for "need more". */
@@ -729,6 +800,18 @@ static size_t text_frame(const char *p, size_t left)
     return left >= len ? len : 0;
 }
 
+/* The text frame p of len bytes accepts c's hello; if not, c is closed. Returns 0 or -1. */
+static int hello_accepted(struct worker *w, struct bconn *c, const char *p, size_t len)
+{
+    char name[RPS_NAME_MAX + 1];
+    int n = conn_name(w, c, name, sizeof(name));
+    if (p[0] != RPS_OP_ACCEPTED || len != (size_t)n + 2 || memcmp(p + 2, name, (size_t)n) != 0) {
+        conn_fail(w, c, "hello %s: answered '%c' '%.*s'", name, p[0], (int)len - 2, p + 2);
+        return -1;
+    }
+    return 0;
+}
+
 /* Check the answer to a hello. Returns bytes used, 0 for more, -1 when the conn was closed. */
 static long hello_frame(struct worker *w, struct bconn *c, const char *p, size_t left)
 {
@@ -739,10 +822,7 @@ static long hello_frame(struct worker *w, struct bconn *c, const char *p, size_t
     if (len == 0) {
         return 0;
     }
-    char name[RPS_NAME_MAX + 1];
-    int n = snprintf(name, sizeof(name), "bench%dx%u", w->id, c->index);
-    if (p[0] != RPS_OP_ACCEPTED || len != (size_t)n + 2 || memcmp(p + 2, name, (size_t)n) != 0) {
-        conn_fail(w, c, "hello %s: answered '%c' '%.*s'", name, p[0], (int)len - 2, p + 2);
+    if (hello_accepted(w, c, p, len) < 0) {
         return -1;
     }
     long_play(w, c, now_ns());
@@ -802,14 +882,18 @@ static long move_frame(struct worker *w, struct bconn *c, const char *p, size_t 
     return c->fd >= 0 ? (long)len : -1;
 }
 
-static void long_answer(struct worker *w, struct bconn *c)
+/* One frame at p, of left bytes: bytes used, 0 for more, -1 when the connection was closed. */
+typedef long frame_reader(struct worker *w, struct bconn *c, const char *p, size_t left);
+
+/* Read every complete frame in c->in, keeping the rest for later. Returns 0, or -1 when the
+ * connection was closed. */
+static int read_frames(struct worker *w, struct bconn *c, frame_reader *frame)
 {
     size_t off = 0;
     while (off < c->inlen) {
-        long used = c->state == CS_HELLO ? hello_frame(w, c, c->in + off, c->inlen - off)
-                                         : move_frame(w, c, c->in + off, c->inlen - off);
+        long used = frame(w, c, c->in + off, c->inlen - off);
         if (used < 0) {
-            return;
+            return -1;
         }
         if (used == 0) {
             break;
@@ -818,10 +902,239 @@ static void long_answer(struct worker *w, struct bconn *c)
     }
     memmove(c->in, c->in + off, c->inlen - off);
     c->inlen -= off;
+    return 0;
+}
+
+static long long_frame(struct worker *w, struct bconn *c, const char *p, size_t left)
+{
+    return c->state == CS_HELLO ? hello_frame(w, c, p, left) : move_frame(w, c, p, left);
+}
+
+static void long_answer(struct worker *w, struct bconn *c)
+{
+    if (read_frames(w, c, long_frame) < 0) {
+        return;
+    }
     if (c->state == CS_RUN && !w->draining && !is_hold(w)) {
         long_fill(w, c, now_ns());
     }
     conn_idle_check(w, c);
+}
+
+/* ---- pvp ---- */
+
+static void pvp_start(struct worker *w, struct bconn *c, uint64_t now)
+{
+    (void)now;
+    send_hello(w, c);
+}
+
+static void pvp_queue(struct worker *w, struct bconn *c)
+{
+    c->state = CS_QUEUED;
+    char play = RPS_OP_PLAY;
+    conn_send(w, c, &play, 1);
+}
+
+static void pvp_move(struct worker *w, struct bconn *c, uint64_t now)
+{
+    int m = random_move(w);
+    char b = (char)('0' + m);
+    fifo_push(w, c, m, now);
+    conn_send(w, c, &b, 1);
+}
+
+/* In a match with nothing in flight, and the run going on: the next move. */
+static void pvp_play_on(struct worker *w, struct bconn *c, uint64_t now)
+{
+    if (c->state == CS_RUN && c->in_match && c->count == 0) {
+        pvp_move(w, c, now);
+    }
+}
+
+static void pvp_drop_move(struct worker *w, struct bconn *c)
+{
+    c->head = (c->head + 1) % w->depth;
+    c->count--;
+}
+
+/* T, G, F and Q end a round or a match early: at the end of the run, because the other side left;
+ * before it, because something went wrong (a server that lets a round time out while both sides
+ * answer at once, or an opponent whose connection failed). */
+static void pvp_interrupted(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    if (now < w->ctx->deadline) {
+        w->interrupted++;
+        fail(w, 1, "connection %d.%u: '%.*s' before the end of the run", w->id, c->index, (int)len, p);
+    }
+}
+
+typedef int pvp_handler(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now);
+
+static int pvp_accepted(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    (void)now;
+    if (hello_accepted(w, c, p, len) < 0) {
+        return -1;
+    }
+    if (c->state == CS_HELLO) {
+        pvp_queue(w, c);
+    }
+    return 0;   /* leaving: the B to come says the rest */
+}
+
+static int pvp_refused(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    char name[RPS_NAME_MAX + 1];
+    (void)now;
+    conn_name(w, c, name, sizeof(name));
+    w->error_answers++;
+    conn_fail(w, c, "%c %.*s (to %s)", p[0], (int)len - 2, p + 2, name);
+    return -1;
+}
+
+static int pvp_waiting(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    (void)w;
+    (void)c;
+    (void)p;
+    (void)len;
+    (void)now;
+    return 0;
+}
+
+static int pvp_matched(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    (void)p;
+    (void)len;
+    c->in_match = 1;
+    if (c->state == CS_QUEUED) {
+        c->state = CS_RUN;
+    }
+    pvp_play_on(w, c, now);
+    return 0;
+}
+
+/* M <their move> <my result>: in a match a rated round, else my move met the bot. */
+static int pvp_result(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    if (c->count == 0) {
+        conn_fail(w, c, "answer '%.*s' to no move", (int)len, p);
+        return -1;
+    }
+    int mine = c->moves[c->head];
+    if (p[1] < '1' || p[1] > '3' || rps_outcome(mine, p[1] - '0') != p[2]) {
+        conn_fail(w, c, "move %d: answered '%.*s'", mine, (int)len, p);
+        return -1;
+    }
+    if (c->in_match) {
+        answered(w, c, now);
+    } else {
+        w->bot++;
+        pvp_drop_move(w, c);
+    }
+    pvp_play_on(w, c, now);
+    return 0;
+}
+
+/* T <code>: the round ended by its window or a leaving. y and z were stored (a forfeit, told to both
+ * sides); y means my move was in. */
+static int pvp_round_timeout(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    pvp_interrupted(w, c, p, len, now);
+    if (p[1] == RPS_WIN || p[1] == RPS_LOSS) {
+        w->ops++;
+        w->last_ok = now;
+    }
+    if (p[1] == RPS_WIN && c->count > 0) {
+        pvp_drop_move(w, c);
+    }
+    pvp_play_on(w, c, now);
+    return 0;
+}
+
+/* G, F or Q: back in the lobby, so back in the queue while the run goes on. */
+static int pvp_lobby(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    pvp_interrupted(w, c, p, len, now);
+    c->in_match = 0;
+    if (c->state == CS_RUN || c->state == CS_QUEUED) {
+        pvp_queue(w, c);
+    }
+    return 0;
+}
+
+/* B, the answer to L: everything this connection sent has been dealt with and told. */
+static int pvp_left(struct worker *w, struct bconn *c, const char *p, size_t len, uint64_t now)
+{
+    (void)p;
+    (void)len;
+    (void)now;
+    if (c->state != CS_LEAVING) {
+        conn_fail(w, c, "B without L");
+        return -1;
+    }
+    conn_close(w, c);   /* a move still counted in flight was dropped by the leaving */
+    return -1;
+}
+
+static const struct {
+    char op;
+    unsigned char len;      /* the frame's bytes; 0: op, a length byte and that many bytes */
+    pvp_handler *on;        /* 0, or -1 when c was closed */
+} PVP_FRAMES[] = {
+    { RPS_OP_ACCEPTED, 0, pvp_accepted },
+    { RPS_OP_REFUSED, 0, pvp_refused },
+    { RPS_OP_ERROR, 0, pvp_refused },
+    { RPS_OP_WAITING, 1, pvp_waiting },
+    { RPS_OP_MATCHED, 0, pvp_matched },
+    { RPS_OP_MOVE, 3, pvp_result },
+    { RPS_OP_ROUND_TIMEOUT, 2, pvp_round_timeout },
+    { RPS_OP_GONE, 1, pvp_lobby },
+    { RPS_OP_MATCH_OVER, 2, pvp_lobby },
+    { RPS_OP_QUEUE_TIMEOUT, 1, pvp_lobby },
+    { RPS_OP_LOBBY, 1, pvp_left },
+};
+
+/* One frame from the server. Returns bytes used, 0 for more, -1 when the connection was closed. */
+static long pvp_frame(struct worker *w, struct bconn *c, const char *p, size_t left)
+{
+    if (p[0] == 'e') {
+        return error_line(w, c, p, left);
+    }
+    for (size_t i = 0; i < sizeof(PVP_FRAMES) / sizeof(PVP_FRAMES[0]); i++) {
+        if (PVP_FRAMES[i].op != p[0]) {
+            continue;
+        }
+        size_t len = PVP_FRAMES[i].len > 0 ? PVP_FRAMES[i].len : text_frame(p, left);
+        if (len == 0 || left < len) {
+            return 0;
+        }
+        return PVP_FRAMES[i].on(w, c, p, len, now_ns()) < 0 || c->fd < 0 ? -1 : (long)len;
+    }
+    conn_fail(w, c, "unexpected frame '%c' (byte %d)", p[0], (unsigned char)p[0]);
+    return -1;
+}
+
+static void pvp_answer(struct worker *w, struct bconn *c)
+{
+    read_frames(w, c, pvp_frame);
+}
+
+/* The end of the run: every connection leaves, and closes once its B is in. */
+static void pvp_drain(struct worker *w, uint64_t now)
+{
+    char leave = RPS_OP_LEAVE;
+    for (unsigned i = 0; i < w->nconns; i++) {
+        struct bconn *c = &w->conns[i];
+        if (c->state == CS_CONNECTING) {
+            conn_close(w, c);   /* sent nothing: nothing to tell */
+        } else if (c->fd >= 0 && c->state != CS_LEAVING) {
+            c->state = CS_LEAVING;
+            c->since = now;
+            conn_send(w, c, &leave, 1);
+        }
+    }
 }
 
 /* ---- reading ---- */
@@ -846,11 +1159,7 @@ static void stream_readable(struct worker *w, struct bconn *c)
         }
         c->inlen += (size_t)n;
         c->in[c->inlen] = '\0';
-        if (w->ctx->o->load == BENCH_SHORT) {
-            short_answer(w, c);
-        } else {
-            long_answer(w, c);
-        }
+        w->ctx->load->answer(w, c);
         /* Edge-triggered: a short read means the socket is drained for now. */
         if (c->gen != gen || c->fd < 0 || (size_t)n < room) {
             return;
@@ -893,10 +1202,11 @@ static void udp_readable(struct worker *w, struct bconn *c)
 }
 
 static const struct load LOADS[] = {
-    [BENCH_SHORT] = { SOCK_STREAM, TCP_TIMEOUT_NS, short_start, stream_readable },
-    [BENCH_LONG] = { SOCK_STREAM, TCP_TIMEOUT_NS, long_start, stream_readable },
-    [BENCH_UDP] = { SOCK_DGRAM, UDP_TIMEOUT_NS, udp_start, udp_readable },
-    [BENCH_HOLD] = { SOCK_STREAM, HOLD_TIMEOUT_NS, long_start, stream_readable },
+    [BENCH_SHORT] = { SOCK_STREAM, TCP_TIMEOUT_NS, short_start, stream_readable, short_answer, NULL },
+    [BENCH_LONG] = { SOCK_STREAM, TCP_TIMEOUT_NS, long_start, stream_readable, long_answer, NULL },
+    [BENCH_UDP] = { SOCK_DGRAM, UDP_TIMEOUT_NS, udp_start, udp_readable, NULL, NULL },
+    [BENCH_HOLD] = { SOCK_STREAM, HOLD_TIMEOUT_NS, long_start, stream_readable, long_answer, NULL },
+    [BENCH_PVP] = { SOCK_STREAM, TCP_TIMEOUT_NS, pvp_start, stream_readable, pvp_answer, pvp_drain },
 };
 
 static void connected(struct worker *w, struct bconn *c, uint64_t now)
@@ -942,9 +1252,11 @@ static void scan(struct worker *w, uint64_t now)
         struct bconn *c = &w->conns[i];
         if (c->state == CS_CLOSED && !w->draining && !is_hold(w)) {
             conn_open(w, c, now);   /* hold opens its connections once, in hold_tick */
-        } else if ((c->state == CS_CONNECTING || c->state == CS_HELLO) && now - c->since > timeout) {
+        } else if ((c->state == CS_CONNECTING || c->state == CS_HELLO || c->state == CS_LEAVING) &&
+                   now - c->since > timeout) {
             w->missing++;
-            conn_fail(w, c, "no %s within %g s", c->state == CS_HELLO ? "answer to hello" : "connection",
+            conn_fail(w, c, "no %s within %g s",
+                      c->state == CS_HELLO ? "answer to hello" : c->state == CS_LEAVING ? "answer to L" : "connection",
                       (double)timeout / NS_PER_SEC);
         } else if (c->count > 0 && now - c->sent[c->head] > timeout) {
             w->missing += c->count;
@@ -1011,6 +1323,9 @@ static void *worker_main(void *arg)
         if (!is_hold(w) && !w->draining && now >= x->deadline) {
             w->draining = 1;
             next_scan = now;
+            if (x->load->drain != NULL) {
+                x->load->drain(w, now);
+            }
         }
         if (now >= next_scan) {
             scan(w, now);
@@ -1032,6 +1347,7 @@ static int worker_init(struct worker *w, struct ctx *x, int id, unsigned nconns,
     w->id = id;
     w->nconns = nconns;
     w->depth = depth;
+    w->outcap = depth + 2 + RPS_NAME_MAX;
     w->rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)id * 0xbf58476d1ce4e5b9ull) ^ now_ns();
     w->rng = w->rng != 0 ? w->rng : 1;
     bench_hist_init(&w->hist);
@@ -1146,7 +1462,7 @@ static int raise_fd_limit(const struct bench_opts *o, char *err, size_t errlen)
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    rlim_t need = (rlim_t)o->conns + (rlim_t)o->threads + 32;
+    rlim_t need = (rlim_t)connections(o) + (rlim_t)o->threads + 32;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
         return bad(err, errlen, "-c %d needs %lu open files, the limit is %lu", o->conns, (unsigned long)need,
                    (unsigned long)rl.rlim_cur);
@@ -1192,13 +1508,14 @@ static void watch_timed(const struct bench_opts *o, struct ctx *x, struct worker
 {
     uint64_t next = x->start + NS_PER_SEC;
     uint64_t last_ops = 0;
+    uint64_t per_op = o->load == BENCH_PVP ? 2 : 1;    /* pvp: a round is two results */
     while (atomic_load_explicit(&x->finished, memory_order_acquire) < o->threads) {
         sleep_ms(50);
         uint64_t now = now_ns();
         if (now < next) {
             continue;
         }
-        uint64_t ops = SUM(ws, o->threads, pub_ops);
+        uint64_t ops = SUM(ws, o->threads, pub_ops) / per_op;
         progress(o, ws, "%.0f s, %llu ops, %llu ops/s", (double)(now - x->start) / NS_PER_SEC,
                  (unsigned long long)ops, (unsigned long long)(ops - last_ops));
         last_ops = ops;
@@ -1255,6 +1572,8 @@ static void collect(const struct bench_opts *o, const struct ctx *x, struct work
         r->closed += w->closed;
         r->error_answers += w->error_answers;
         r->missing += w->missing;
+        r->interrupted += w->interrupted;
+        r->bot += w->bot;
         r->opened += w->opened;
         r->held += w->held;
         last = w->last_ok > last ? w->last_ok : last;
@@ -1267,6 +1586,10 @@ static void collect(const struct bench_opts *o, const struct ctx *x, struct work
         r->errors = 1;  /* a run in which nothing was answered is no success */
         snprintf(r->first_error, sizeof(r->first_error), "no request was answered");
     }
+    if (o->load == BENCH_PVP) {
+        r->told = r->ops;
+        r->ops = r->told / 2;
+    }
     if (o->load != BENCH_HOLD) {
         r->elapsed = (double)((last > x->deadline ? last : x->deadline) - x->start) / NS_PER_SEC;
     }
@@ -1277,6 +1600,8 @@ int bench_run(const struct bench_opts *o, struct bench_result *r, char *err, siz
     struct ctx x = { .o = o, .load = &LOADS[o->load] };
     x.timeout = o->timeout > 0 ? (uint64_t)(o->timeout * NS_PER_SEC) : x.load->timeout;
     memset(r, 0, sizeof(*r));
+    new_run_id(r->run, sizeof(r->run));
+    x.run = r->run;
     if (raise_fd_limit(o, err, errlen) < 0) {
         return BENCH_EXIT_USAGE;
     }
@@ -1293,8 +1618,9 @@ int bench_run(const struct bench_opts *o, struct bench_result *r, char *err, siz
     for (int i = 0; i < o->threads; i++) {
         ws[i].epfd = -1;
     }
+    int conns = connections(o);
     for (int i = 0; i < o->threads && rc == 0; i++) {
-        unsigned share = (unsigned)(o->conns / o->threads + (i < o->conns % o->threads ? 1 : 0));
+        unsigned share = (unsigned)(conns / o->threads + (i < conns % o->threads ? 1 : 0));
         rc = worker_init(&ws[i], &x, i, share, (unsigned)o->depth);
     }
     x.start = now_ns();
@@ -1326,7 +1652,97 @@ int bench_run(const struct bench_opts *o, struct bench_result *r, char *err, siz
         bad(err, errlen, "cannot start the workers (out of memory or threads)");
         return BENCH_EXIT_ERRORS;
     }
+    if (o->load == BENCH_PVP) {
+        bench_check(o, r);
+    }
     return 0;
+}
+
+/* ---- pvp's check ---- */
+
+/* One more error of the whole run, found after it. */
+static void fail_result(struct bench_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    count_errors(&r->errors, r->first_error, sizeof(r->first_error), 1, fmt, ap);
+    va_end(ap);
+}
+
+/* A count of results as rounds: two results a round. */
+static const char *as_rounds(uint64_t results, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%llu%s", (unsigned long long)(results / 2), results % 2 != 0 ? ".5" : "");
+    return buf;
+}
+
+/* The rounds the server holds for player i of the run: 0, or -1 with r->check and r->check_why
+ * saying why there is no answer. */
+static int player_rounds(struct httpget *h, struct bench_result *r, int i, char *body, uint64_t *rounds)
+{
+    char name[RPS_NAME_MAX + 1], path[64];
+    int status = 0;
+
+    pvp_player(name, sizeof(name), r->run, (unsigned)i);
+    snprintf(path, sizeof(path), "/api/players/%.32s", name);
+    *rounds = 0;
+    enum httpget_rc rc = httpget(h, path, &status, body, API_BODY_MAX, r->check_why, sizeof(r->check_why));
+    if (rc == HTTPGET_ERROR) {
+        r->check = BENCH_CHECK_FAILED;
+        return -1;
+    }
+    if (rc == HTTPGET_NOT_HTTP) {
+        r->check = BENCH_CHECK_SKIPPED;
+        snprintf(r->check_why, sizeof(r->check_why), "GET %s was answered '%.32s', not over HTTP: no JSON API",
+                 path, body);
+        return -1;
+    }
+    if (status == 404 && strstr(body, "\"unknown player\"") != NULL) {
+        return 0;   /* its hello never went through */
+    }
+    if (status != 200 || httpget_json_uint(body, "rounds", rounds) < 0) {
+        r->check = BENCH_CHECK_FAILED;
+        snprintf(r->check_why, sizeof(r->check_why), "GET %s: %d %.40s", path, status, body);
+        return -1;
+    }
+    return 0;
+}
+
+void bench_check(const struct bench_opts *o, struct bench_result *r)
+{
+    struct httpget h;
+    char *body = malloc(API_BODY_MAX);
+    double timeout = o->timeout > 0 ? o->timeout : (double)LOADS[o->load].timeout / NS_PER_SEC;
+    uint64_t rounds = 0;
+
+    if (body == NULL) {
+        r->check = BENCH_CHECK_FAILED;
+        fail_result(r, "the rated rounds could not be checked: out of memory");
+        return;
+    }
+    r->check = BENCH_CHECK_DONE;
+    httpget_open(&h, o->host, o->port, timeout);
+    for (int i = 0; i < connections(o) && r->check == BENCH_CHECK_DONE; i++) {
+        uint64_t n;
+        if (player_rounds(&h, r, i, body, &n) == 0) {
+            rounds += n;
+        }
+    }
+    httpget_close(&h);
+    free(body);
+    if (r->check == BENCH_CHECK_FAILED) {
+        fail_result(r, "the rated rounds could not be checked: %s", r->check_why);
+        return;
+    }
+    if (r->check == BENCH_CHECK_SKIPPED) {
+        return;
+    }
+    r->stored = rounds >= r->bot ? rounds - r->bot : 0;
+    if (rounds != r->told + r->bot) {
+        char stored[32], told[32];
+        fail_result(r, "the server holds %s rated rounds of this run's players, it told of %s",
+                    as_rounds(r->stored, stored, sizeof(stored)), as_rounds(r->told, told, sizeof(told)));
+    }
 }
 
 /* ---- report ---- */
@@ -1336,17 +1752,43 @@ static double ns_to_ms(uint64_t ns)
     return (double)ns / NS_PER_MS;
 }
 
+/* pvp: what the check found, at the end of the summary line. */
+static void check_summary(FILE *out, const struct bench_result *r)
+{
+    char stored[32], told[32];
+    switch (r->check) {
+    case BENCH_CHECK_NONE:
+        break;
+    case BENCH_CHECK_DONE:
+        fprintf(out, ", stored %s of %s", as_rounds(r->stored, stored, sizeof(stored)),
+                as_rounds(r->told, told, sizeof(told)));
+        break;
+    case BENCH_CHECK_SKIPPED:
+        fputs(", check skipped", out);
+        break;
+    case BENCH_CHECK_FAILED:
+        fputs(", check failed", out);
+        break;
+    }
+    if (r->bot > 0) {
+        fprintf(out, " (and %llu bot rounds)", (unsigned long long)r->bot);
+    }
+}
+
 void bench_summary(FILE *out, const struct bench_opts *o, const struct bench_result *r)
 {
     const struct bench_hist *h = &r->hist;
-    fprintf(out, "%s: %d conns, ", LOAD_NAMES[o->load], o->conns);
+    int pvp = o->load == BENCH_PVP;
+    fprintf(out, "%s: %d %s, ", LOAD_NAMES[o->load], o->conns, pvp ? "pairs" : "conns");
     if (o->load == BENCH_HOLD) {
         fprintf(out, "held %.2f s: %llu opened, %llu answered both rounds, ", r->elapsed,
                 (unsigned long long)r->opened, (unsigned long long)r->held);
+    } else if (pvp) {
+        fprintf(out, "%.2f s: ", r->elapsed);
     } else {
         fprintf(out, "depth %d, %.2f s: ", o->depth, r->elapsed);
     }
-    fprintf(out, "%llu ops, ", (unsigned long long)r->ops);
+    fprintf(out, "%llu %s, ", (unsigned long long)r->ops, pvp ? "rated rounds" : "ops");
     if (o->load != BENCH_HOLD) {
         fprintf(out, "%.0f ops/s, ", r->elapsed > 0 ? (double)r->ops / r->elapsed : 0.0);
     }
@@ -1361,6 +1803,7 @@ void bench_summary(FILE *out, const struct bench_opts *o, const struct bench_res
         { "closed", r->closed },
         { "error answers", r->error_answers },
         { "missing", r->missing },
+        { "interrupted", r->interrupted },
     };
     const char *sep = " (";
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -1369,7 +1812,26 @@ void bench_summary(FILE *out, const struct bench_opts *o, const struct bench_res
             sep = ", ";
         }
     }
-    fputs(sep[0] == ',' ? ")\n" : "\n", out);
+    fputs(sep[0] == ',' ? ")" : "", out);
+    check_summary(out, r);
+    fputc('\n', out);
+}
+
+static void pvp_explain(FILE *out, const struct bench_result *r)
+{
+    if (r->interrupted > 0) {
+        fprintf(out, "arcade bench: %llu rounds or matches ended before the run did (T, G, F or Q): a round "
+                     "ran out of time (arcaded --move-timeout), an opponent's connection failed, or nobody came to "
+                     "play (--queue-timeout)\n",
+                (unsigned long long)r->interrupted);
+    }
+    if (r->error_answers > 0 && strstr(r->first_error, "too many new names") != NULL) {
+        fprintf(out, "arcade bench: pvp names two new players a pair, and a server takes --name-rate new names a "
+                     "minute from one address (default 60)\n");
+    }
+    if (r->check == BENCH_CHECK_SKIPPED || r->check == BENCH_CHECK_FAILED) {
+        fprintf(out, "arcade bench: the rated rounds were not checked: %s\n", r->check_why);
+    }
 }
 
 void bench_explain(FILE *out, const struct bench_opts *o, const struct bench_result *r)
@@ -1391,8 +1853,9 @@ void bench_explain(FILE *out, const struct bench_opts *o, const struct bench_res
     /* A default arcaded lets a long connection play 1000 frames a second after a burst of 1000, and
      * does not refuse past that: it reads later. A run that came out at that rate measured it. */
     double budget = 1000.0 * r->elapsed + 1000.0;
-    double per_conn = o->conns > 0 ? (double)r->ops / o->conns : 0;
-    if (o->load == BENCH_LONG && r->elapsed > 0 && per_conn >= 0.9 * budget && per_conn <= 1.05 * budget) {
+    double per_conn = o->conns > 0 ? (double)r->ops / o->conns : 0;    /* pvp: a move a round */
+    if ((o->load == BENCH_LONG || o->load == BENCH_PVP) && r->elapsed > 0 && per_conn >= 0.9 * budget &&
+        per_conn <= 1.05 * budget) {
         fprintf(out, "arcade bench: each connection played about %.0f rounds in %.2f s, what a server's "
                      "--frame-rate allows by default (a burst of 1000, then 1000 a second): that limit may be what "
                      "was measured\n",
@@ -1406,6 +1869,7 @@ void bench_explain(FILE *out, const struct bench_opts *o, const struct bench_res
         fprintf(out, "arcade bench: %llu answers or connections did not come within the timeout (--timeout)\n",
                 (unsigned long long)r->missing);
     }
+    pvp_explain(out, r);
 }
 
 int bench_main(int argc, char **argv)

@@ -28,7 +28,7 @@ static const struct {
     { "fourth", ask_alias_main, "the fourth power of each number (ask c...)" },
     { "top", leaders_top_main, "the leaderboard's best players" },
     { "rank", leaders_rank_main, "a player's place on the leaderboard" },
-    { "bench", bench_main, "load the server and measure it (short, long, udp, hold)" },
+    { "bench", bench_main, "load the server and measure it (short, long, udp, hold, pvp)" },
 };
 
 /* The command named name, or -1. */

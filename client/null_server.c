@@ -3,6 +3,11 @@
  * with constants and no game, no database, no parsing beyond this:
  *
  *   TCP, first byte '1'..'3'  long: one 'x' per move byte ('1'..'3') received, others ignored
+ *   TCP, first byte 'H'       named: the frames of a player against a player, each answered
+ *                             with what arcaded would answer in a match that never ends:
+ *                             H<len><name> -> A<len><name>, P -> V\x04null (matched at once),
+ *                             a move m -> M<m>x (the opponent played the same: a draw, so the
+ *                             result still follows the rules), L -> B; others ignored
  *   TCP, any other first byte short: one "d144\n" per '\n' received, and one at the client's
  *                             half-close when a request was left without its '\n'
  *   UDP, same port            one datagram "d144\n" per datagram
@@ -33,10 +38,15 @@
 
 static const char ANSWER[] = "d144\n";
 #define ANSWER_LEN (sizeof(ANSWER) - 1)
+static const char MATCHED[] = "V\x04null";
+#define MATCHED_LEN (sizeof(MATCHED) - 1)
+#define NAME_MAX_LEN 32             /* a hello's name, as arcaded takes it */
+#define HELLO_MAX (2 + NAME_MAX_LEN)
 
 enum kind {
     KIND_NEW,       /* no byte yet: the first one decides */
     KIND_LONG,
+    KIND_NAMED,
     KIND_SHORT,
 };
 
@@ -44,6 +54,8 @@ struct nconn {
     int fd;
     enum kind kind;
     int partial;            /* short: bytes of a request whose '\n' has not come yet */
+    size_t hello_len;       /* named: bytes of a hello read so far (0: none under way) */
+    char hello[HELLO_MAX];  /* named: the hello under way, answered with its own bytes */
     int eof;                /* the client half-closed: close once out is written */
     int reading;            /* EPOLLIN is on (off while out is too full to answer more) */
     int writing;            /* EPOLLOUT is on (after a write met EAGAIN) */
@@ -94,24 +106,69 @@ static void mark_dirty(struct nserver *s, struct nconn *c)
     }
 }
 
-/* How many input bytes can be read and still be answered within out. */
+/* How many input bytes can be read and still be answered within out. A named connection's byte
+ * is answered with at most MATCHED_LEN bytes, except the last byte of a hello begun in an earlier
+ * read, which gives back the whole hello; before the first byte, any kind may come. */
 static size_t read_budget(const struct nconn *c)
 {
     size_t room = NULL_OUT_CAP - c->outlen;
+    if (c->kind == KIND_NAMED || c->kind == KIND_NEW) {
+        return room > HELLO_MAX ? (room - HELLO_MAX) / MATCHED_LEN : 0;
+    }
     return c->kind == KIND_LONG ? room : room / ANSWER_LEN;
+}
+
+static void put(struct nconn *c, const char *p, size_t n)
+{
+    memcpy(c->out + c->outlen, p, n);
+    c->outlen += n;
+}
+
+/* One byte of a named connection. */
+static void named_byte(struct nconn *c, char b)
+{
+    if (c->hello_len > 0) {
+        c->hello[c->hello_len++] = b;
+        unsigned char len = (unsigned char)c->hello[1];
+        if (c->hello_len == 2 && (len == 0 || len > NAME_MAX_LEN)) {
+            c->hello_len = 0;   /* arcaded refuses it: not a load this server measures */
+        } else if (c->hello_len > 2 && c->hello_len == 2u + len) {
+            c->hello[0] = 'A';
+            put(c, c->hello, c->hello_len);
+            c->hello_len = 0;
+        }
+    } else if (b == 'H') {
+        c->hello[c->hello_len++] = b;
+    } else if (b == 'P') {
+        put(c, MATCHED, MATCHED_LEN);
+    } else if (b >= '1' && b <= '3') {
+        char result[] = { 'M', b, 'x' };
+        put(c, result, sizeof(result));
+    } else if (b == 'L') {
+        put(c, "B", 1);
+    }
+}
+
+static enum kind first_kind(char b)
+{
+    if (b >= '1' && b <= '3') {
+        return KIND_LONG;
+    }
+    return b == 'H' ? KIND_NAMED : KIND_SHORT;
 }
 
 static void answer(struct nconn *c, const char *in, size_t n)
 {
     if (c->kind == KIND_NEW && n > 0) {
-        c->kind = in[0] >= '1' && in[0] <= '3' ? KIND_LONG : KIND_SHORT;
+        c->kind = first_kind(in[0]);
     }
     for (size_t i = 0; i < n; i++) {
-        if (c->kind == KIND_LONG && in[i] >= '1' && in[i] <= '3') {
+        if (c->kind == KIND_NAMED) {
+            named_byte(c, in[i]);
+        } else if (c->kind == KIND_LONG && in[i] >= '1' && in[i] <= '3') {
             c->out[c->outlen++] = 'x';
         } else if (c->kind == KIND_SHORT && in[i] == '\n') {
-            memcpy(c->out + c->outlen, ANSWER, ANSWER_LEN);
-            c->outlen += ANSWER_LEN;
+            put(c, ANSWER, ANSWER_LEN);
             c->partial = 0;
         } else if (c->kind == KIND_SHORT) {
             c->partial = 1;

@@ -9,8 +9,9 @@
 #                    machine the single-threaded server keeps a core of its own)
 #   ARCADE, ARCADED, ARCADE_NULL  the binaries (default bin/arcade, bin/arcaded, bin/arcade-null)
 #
-# Prints each run's summary line, a table, and arcaded's resident memory around the hold
-# test. Exit status 0 when every run had no error.
+# Prints each run's summary line, a table, what arcaded stored of pvp's rated rounds, and
+# arcaded's resident memory around the hold test. Exit status 0 when every run had no error
+# (a pvp run whose rounds the server does not all hold is one).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
@@ -83,6 +84,7 @@ rss_start=$(rss_kb "$arcaded_pid")
 
 status=0
 rows=""
+stored=""
 
 # bench LABEL PORT ARGS...: one run; prints its summary, keeps it in $line.
 bench() {
@@ -115,6 +117,9 @@ while IFS='|' read -r label null_args arcade_args; do
     bench arcade "$arcaded_port" $arcade_args
     arcade_ops=$(ops_per_sec "$line")
     arcade_p99=$(p99 "$line")
+    case $label in
+        pvp*) stored=$(echo "$line" | sed -n 's/.*, stored \([0-9.]*\) of \([0-9.]*\).*/\1 of the \2/p') ;;
+    esac
     ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
     rows="$rows$(printf '%-18s | %10s | %12s | %5s | %s ms' "$label" "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--}")
 "
@@ -123,12 +128,15 @@ short -c 50|short -c 50|short -c 50
 long -c 100 -p 1|long -c 100 -p 1 --anonymous|long -c 100 -p 1
 long -c 100 -p 16|long -c 100 -p 16 --anonymous|long -c 100 -p 16
 udp -c 50|udp -c 50|udp -c 50
+pvp -c 50|pvp -c 50|pvp -c 50
 LOADS
 
 echo
 printf '%-18s | %10s | %12s | %5s | %s\n' load "null ops/s" "arcade ops/s" ratio "arcade p99"
 printf '%s' "$rows"
-echo "(null: arcade-null, long as a guest; arcade: arcaded, long with named players)"
+echo "(null: arcade-null, long as a guest; arcade: arcaded, long with named players;"
+echo " pvp: 50 pairs, arcade's ops are rated rounds, null's the same exchanges of frames)"
+echo "pvp: arcaded stored ${stored:-an unknown number of the} rated rounds it told of"
 
 # Hold: connections idle for a while, memory before, with all of them open, and after.
 echo

@@ -45,6 +45,11 @@ const char *harness_arcade(void)
     return env_or("ARCADE", "bin/arcade");
 }
 
+const char *harness_null(void)
+{
+    return env_or("ARCADE_NULL", "bin/arcade-null");
+}
+
 /* Read one line from fd within the deadline; returns its length or -1. */
 static int read_first_line(int fd, char *buf, size_t cap)
 {
@@ -85,21 +90,9 @@ static pid_t start_drainer(int from, const char *path)
     _exit(0);
 }
 
-static int spawn(struct harness *h, va_list ap)
+/* Start the server argv (NULL-terminated), whose first line on stderr names its port. */
+static int spawn_argv(struct harness *h, const char *const *argv)
 {
-    const char *argv[HARNESS_MAX_ARGS + 8];
-    int argc = 0;
-    argv[argc++] = harness_arcaded();
-    argv[argc++] = "--port";
-    argv[argc++] = "0";
-    argv[argc++] = "--db";
-    argv[argc++] = h->db;
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && argc < HARNESS_MAX_ARGS) {
-        argv[argc++] = a;
-    }
-    argv[argc] = NULL;
-
     int pfd[2];
     if (pipe(pfd) < 0) {
         return -1;
@@ -134,6 +127,23 @@ static int spawn(struct harness *h, va_list ap)
     return h->port > 0 ? 0 : -1;
 }
 
+static int spawn(struct harness *h, va_list ap)
+{
+    const char *argv[HARNESS_MAX_ARGS + 8];
+    int argc = 0;
+    argv[argc++] = harness_arcaded();
+    argv[argc++] = "--port";
+    argv[argc++] = "0";
+    argv[argc++] = "--db";
+    argv[argc++] = h->db;
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && argc < HARNESS_MAX_ARGS) {
+        argv[argc++] = a;
+    }
+    argv[argc] = NULL;
+    return spawn_argv(h, argv);
+}
+
 int harness_start(struct harness *h, ...)
 {
     memset(h, 0, sizeof(*h));
@@ -147,6 +157,17 @@ int harness_start(struct harness *h, ...)
     int rc = spawn(h, ap);
     va_end(ap);
     return rc;
+}
+
+int harness_start_null(struct harness *h)
+{
+    const char *argv[] = { harness_null(), "--port", "0", NULL };
+    memset(h, 0, sizeof(*h));
+    if (suite_mkdtemp(h->dir, sizeof(h->dir), "null") < 0) {
+        return -1;
+    }
+    snprintf(h->log, sizeof(h->log), "%s/arcade-null.log", h->dir);
+    return spawn_argv(h, argv);
 }
 
 int harness_restart(struct harness *h, ...)

@@ -20,13 +20,18 @@ struct harness {
     char first[256];    /* the server's first log line */
 };
 
-/* Path of a built binary: $ARCADED / $ARCADE, else bin/arcaded / bin/arcade. */
+/* Path of a built binary: $ARCADED / $ARCADE / $ARCADE_NULL, else bin/arcaded / bin/arcade /
+ * bin/arcade-null. */
 const char *harness_arcaded(void);
 const char *harness_arcade(void);
+const char *harness_null(void);
 
 /* Start arcaded with --port 0 --db <tmp>/arcade.db plus the NULL-terminated extra
  * arguments. Waits for its first log line (at most 10 s). Returns 0 or -1. */
 int harness_start(struct harness *h, ...);
+/* Start bin/arcade-null (the bench's baseline) on --port 0 instead, with a temporary directory for
+ * its log and no database; stopped and cleaned up as arcaded is. Returns 0 or -1. */
+int harness_start_null(struct harness *h);
 /* Same, keeping an existing directory and database (restart after stop). */
 int harness_restart(struct harness *h, ...);
 /* SIGTERM, wait; returns the exit status (0..255), 128+signal, or -1. Keeps dir. */

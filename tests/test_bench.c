@@ -1,7 +1,8 @@
 /* The load generator: histogram percentiles on known data, the command line's refusals, and
  * short real runs, one against bin/arcaded (named players whose rounds the server must have
  * stored, one for each op counted) and one against a fake server that answers wrongly, which
- * must count errors. No assertion depends on timing. */
+ * must count errors; pvp against bin/arcaded (its check read against the database itself) and
+ * against bin/arcade-null (no API: the check is skipped). No assertion depends on timing. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 
 #include "bench.h"
 #include "harness.h"
+#include "httpget.h"
 #include "suite.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -179,6 +181,14 @@ START_TEST(test_parse_good)
     char *g[] = { "bench", "--timeout=7", "hold" };
     ck_assert_int_eq(parse(ARGC(g), g, &o), 0);
     ck_assert(o.timeout == 7.0);
+
+    /* pvp's -c counts pairs: two connections each, so up to twice as many threads. */
+    char *h[] = { "bench", "pvp", "-c", "3", "-t", "8" };
+    ck_assert_int_eq(parse(ARGC(h), h, &o), 0);
+    ck_assert_int_eq(o.load, BENCH_PVP);
+    ck_assert_int_eq(o.conns, 3);
+    ck_assert_int_eq(o.threads, 6);
+    ck_assert_int_eq(o.depth, 1);
 }
 END_TEST
 
@@ -198,6 +208,9 @@ START_TEST(test_parse_refusals)
         { "bench", "long", "--port", "70000" },
         { "bench", "short", "-p", "4" },
         { "bench", "udp", "--anonymous" },
+        { "bench", "pvp", "--anonymous" },
+        { "bench", "pvp", "-p", "2" },
+        { "bench", "pvp", "-c", "0" },
         { "bench", "long", "--bogus" },
         { "bench", "long", "-x" },
         { "bench", "nosuch" },
@@ -215,6 +228,49 @@ START_TEST(test_parse_refusals)
         ck_assert_msg(parse(argc, bad[i], &o) == -1, "case %zu (%s %s) was accepted", i, bad[i][1],
                       argc > 2 ? bad[i][2] : "");
         ck_assert_msg(bench_main(argc, bad[i]) == BENCH_EXIT_USAGE, "case %zu: exit status not 2", i);
+    }
+}
+END_TEST
+
+/* pvp plays named players, so a guest option is refused with a reason that says which loads take it. */
+START_TEST(test_pvp_refuses_anonymous)
+{
+    struct bench_opts o;
+    char err[256] = "";
+    char *a[] = { "bench", "pvp", "--anonymous" };
+    ck_assert_int_eq(bench_parse(ARGC(a), a, &o, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "--anonymous is for the long and hold loads only");
+    char *b[] = { "bench", "sideways" };
+    ck_assert_int_eq(bench_parse(ARGC(b), b, &o, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "unknown load 'sideways' (short, long, udp, hold or pvp)");
+}
+END_TEST
+
+START_TEST(test_json_uint)
+{
+    uint64_t v = 7;
+    ck_assert_int_eq(httpget_json_uint("{\"name\":\"a\",\"rounds\":12,\"wins\":3}", "rounds", &v), 0);
+    ck_assert_uint_eq(v, 12);
+    ck_assert_int_eq(httpget_json_uint("{\"rounds\":0}", "rounds", &v), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(httpget_json_uint("{\"rounds\":999999999999999999}", "rounds", &v), 0);
+    ck_assert_uint_eq(v, 999999999999999999ull);
+    const char *bad[] = {
+        "{\"rounds\":1000000000000000000}",     /* 19 digits: past the bound */
+        "{\"rounds\":-1}",
+        "{\"rounds\":1e3}",
+        "{\"rounds\":\"12\"}",
+        "{\"rounds\":}",
+        "{\"rounds\":12",                       /* cut off */
+        "{\"round\":12}",
+        "{\"wins\":1}",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        v = 7;
+        ck_assert_msg(httpget_json_uint(bad[i], "rounds", &v) == -1, "'%s' was read as %llu", bad[i],
+                      (unsigned long long)v);
+        ck_assert_uint_eq(v, 7);
     }
 }
 END_TEST
@@ -242,20 +298,33 @@ START_TEST(test_cannot_connect_exits_3)
 }
 END_TEST
 
+/* Parse argv and run it, which must go without an error: o and r get the options and the result. */
+static void run_clean(int argc, char **argv, struct bench_opts *o, struct bench_result *r)
+{
+    char err[256] = "";
+    ck_assert_int_eq(parse(argc, argv, o), 0);
+    ck_assert_msg(bench_run(o, r, err, sizeof(err)) == 0, "bench_run: %s", err);
+    ck_assert_msg(r->errors == 0, "%s: %llu errors, first: %s", argv[1], (unsigned long long)r->errors,
+                  r->first_error);
+}
+
+/* Start arcaded with --quiet, its port into port (16 bytes). */
+static void start_quiet(struct harness *srv, char *port)
+{
+    ck_assert_msg(harness_start(srv, "--quiet", NULL) == 0, "server did not start: %s", srv->first);
+    snprintf(port, 16, "%d", srv->port);
+}
+
 START_TEST(test_long_against_arcaded)
 {
     struct harness srv;
-    ck_assert_msg(harness_start(&srv, "--quiet", NULL) == 0, "server did not start: %s", srv.first);
     struct bench_opts o;
     char port[16];
-    snprintf(port, sizeof(port), "%d", srv.port);
+    start_quiet(&srv, port);
     char *a[] = { "bench", "long", "-c", "2", "-d", "1", "-t", "1", "--port", port };
-    ck_assert_int_eq(parse(ARGC(a), a, &o), 0);
     struct bench_result *r = malloc(sizeof(*r));
     ck_assert_ptr_nonnull(r);
-    char err[256] = "";
-    ck_assert_msg(bench_run(&o, r, err, sizeof(err)) == 0, "bench_run: %s", err);
-    ck_assert_msg(r->errors == 0, "%llu errors, first: %s", (unsigned long long)r->errors, r->first_error);
+    run_clean(ARGC(a), a, &o, r);
     ck_assert_uint_gt(r->ops, 0);
     ck_assert_uint_eq(r->hist.count, r->ops);
     /* The two named players exist, and every round counted as an op was stored (the totals
@@ -271,6 +340,107 @@ START_TEST(test_long_against_arcaded)
     snprintf(port, sizeof(port), "%d", srv.port);
     char *b[] = { "bench", "long", "-c", "2", "-d", "0.3", "--port", port };
     ck_assert_int_eq(bench_main(ARGC(b), b), BENCH_EXIT_OK);
+    harness_cleanup(&srv);
+}
+END_TEST
+
+/* r's summary line, as bench_summary writes it. */
+static void summary_of(const struct bench_opts *o, const struct bench_result *r, char *line, size_t cap)
+{
+    FILE *f = fmemopen(line, cap, "w");
+    ck_assert_ptr_nonnull(f);
+    bench_summary(f, o, r);
+    fclose(f);
+}
+
+/* Pairs of new players, every rated round they were told of stored: the check says so, and so
+ * does the database read on its own after the server stopped. A count told that differs from what
+ * the server holds is an error of the check. */
+START_TEST(test_pvp_against_arcaded)
+{
+    struct harness srv;
+    struct bench_opts o;
+    char port[16];
+    start_quiet(&srv, port);
+    char *a[] = { "bench", "pvp", "-c", "2", "-d", "1", "--port", port };
+    struct bench_result *r = malloc(sizeof(*r));
+    struct bench_result *wrong = malloc(sizeof(*wrong));
+    ck_assert(r != NULL && wrong != NULL);
+    run_clean(ARGC(a), a, &o, r);
+    ck_assert_int_eq(r->check, BENCH_CHECK_DONE);
+    ck_assert_uint_gt(r->told, 0);
+    ck_assert_uint_eq(r->stored, r->told);
+    ck_assert_uint_eq(r->ops, r->told / 2);
+    ck_assert_uint_gt(r->hist.count, 0);
+    ck_assert_uint_le(r->hist.count, r->told);
+    char line[512], want[64];
+    summary_of(&o, r, line, sizeof(line));
+    snprintf(want, sizeof(want), ", stored %llu of %llu", (unsigned long long)r->ops, (unsigned long long)r->ops);
+    ck_assert_msg(strncmp(line, "pvp: 2 pairs, ", 14) == 0 && strstr(line, want) != NULL, "%s", line);
+
+    /* Two results fewer than told than the server holds: the check fails, and says so. */
+    memcpy(wrong, r, sizeof(*r));
+    wrong->told += 2;
+    bench_check(&o, wrong);
+    ck_assert_int_eq(wrong->check, BENCH_CHECK_DONE);
+    ck_assert_uint_eq(wrong->errors, 1);
+    ck_assert_msg(strstr(wrong->first_error, "rated rounds of this run's players, it told of") != NULL, "%s",
+                  wrong->first_error);
+
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM players WHERE name GLOB 'bp%s-[0-3]'", r->run);
+    ck_assert_int_eq(harness_sql_int(srv.db, sql), 4);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM rounds JOIN players a ON a.id = rounds.a JOIN players b ON b.id = rounds.b"
+             " WHERE a.name GLOB 'bp%s-*' AND b.name GLOB 'bp%s-*'", r->run, r->run);
+    ck_assert_int_eq(harness_sql_int(srv.db, sql), (long long)r->ops);
+    snprintf(sql, sizeof(sql), "SELECT sum(rounds) FROM players WHERE name GLOB 'bp%s-*'", r->run);
+    ck_assert_int_eq(harness_sql_int(srv.db, sql), (long long)(r->told + r->bot));
+    free(wrong);
+    free(r);
+
+    /* The command: a new run, new names, exit status 0. */
+    ck_assert_msg(harness_restart(&srv, "--quiet", NULL) == 0, "server did not restart: %s", srv.first);
+    snprintf(port, sizeof(port), "%d", srv.port);
+    char *b[] = { "bench", "pvp", "-c", "2", "-d", "0.3", "--port", port };
+    ck_assert_int_eq(bench_main(ARGC(b), b), BENCH_EXIT_OK);
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    ck_assert_int_eq(harness_sql_int(srv.db, "SELECT count(*) FROM players WHERE name GLOB 'bp*'"), 8);
+    harness_cleanup(&srv);
+}
+END_TEST
+
+/* The baseline answers pvp's frames, and its guests' and short requests as before; it has no API,
+ * so the check is skipped, which is no error. */
+START_TEST(test_pvp_against_null)
+{
+    struct harness srv;
+    ck_assert_msg(harness_start_null(&srv) == 0, "%s did not start: %s", harness_null(), srv.first);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", srv.port);
+    struct bench_opts o;
+    struct bench_result *r = malloc(sizeof(*r));
+    ck_assert_ptr_nonnull(r);
+    char line[512];
+
+    char *a[] = { "bench", "pvp", "-c", "2", "-d", "0.3", "--port", port };
+    run_clean(ARGC(a), a, &o, r);
+    ck_assert_uint_gt(r->ops, 0);
+    ck_assert_uint_eq(r->bot, 0);
+    ck_assert_int_eq(r->check, BENCH_CHECK_SKIPPED);
+    ck_assert_msg(strstr(r->check_why, "not over HTTP") != NULL, "%s", r->check_why);
+    summary_of(&o, r, line, sizeof(line));
+    ck_assert_msg(strstr(line, ", errors 0, check skipped\n") != NULL, "%s", line);
+
+    const char *const others[][2] = { { "long", "--anonymous" }, { "short", NULL } };
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        char *b[] = { "bench", (char *)others[i][0], "-c", "2", "-d", "0.2", "--port", port, (char *)others[i][1] };
+        run_clean(others[i][1] != NULL ? ARGC(b) : ARGC(b) - 1, b, &o, r);
+        ck_assert_uint_gt(r->ops, 0);
+        ck_assert_int_eq(r->check, BENCH_CHECK_NONE);
+    }
+    free(r);
     harness_cleanup(&srv);
 }
 END_TEST
@@ -464,6 +634,8 @@ static Suite *bench_suite(void)
     TCase *args = tcase_create("arguments");
     tcase_add_test(args, test_parse_good);
     tcase_add_test(args, test_parse_refusals);
+    tcase_add_test(args, test_pvp_refuses_anonymous);
+    tcase_add_test(args, test_json_uint);
     suite_add_tcase(s, args);
 
     TCase *runs = tcase_create("runs");
@@ -474,6 +646,8 @@ static Suite *bench_suite(void)
     tcase_add_test(runs, test_timeout_is_the_answer_deadline);
     tcase_add_test(runs, test_refusals_closes_and_error_answers_are_told);
     tcase_add_test(runs, test_hold_past_addr_conns_is_refused);
+    tcase_add_test(runs, test_pvp_against_arcaded);
+    tcase_add_test(runs, test_pvp_against_null);
     suite_add_tcase(s, runs);
     return s;
 }
