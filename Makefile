@@ -43,7 +43,7 @@ SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 # Unit suites of the pure rules: they link games/ and the suites' main (tests/suite.c), nothing else.
-UNIT_TESTS := test_math test_rps test_board test_elo
+UNIT_TESTS := test_math test_rps test_board test_elo test_query
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 # The page (web/), built into arcaded as bytes by web/embed.sh.

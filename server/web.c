@@ -15,6 +15,7 @@
 #include "game.h"
 #include "jsonstr.h"
 #include "math.h"
+#include "query.h"
 #include "session.h"
 #include "short.h"
 #include "stats.h"
@@ -107,65 +108,12 @@ static void json_error(struct answer *a, int status, const char *reason)
     put(a, "}");
 }
 
-/* ---- decoding ---- */
-
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c |= 0x20;  /* ASCII lower case */
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s[0..n) into out, keeping at most cap bytes; *len gets the whole decoded length,
- * which may pass cap. Returns 0, or -1 for a '%' not followed by two hex digits. */
-static int decode(const char *s, size_t n, char *out, size_t cap, size_t *len)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++, k++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi = i + 2 < n ? hex_value((unsigned char)s[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value((unsigned char)s[i + 2]) : -1;
-            if (lo < 0) {
-                return -1;
-            }
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (k < cap) {
-            out[k] = (char)c;
-        }
-    }
-    *len = k;
-    return 0;
-}
-
-/* The value of key in the query's name=value pairs (split at '&'), decoded as decode does. The
- * first pair with the key counts. Returns 1, 0 when no pair has it, -1 for a bad escape. */
-static int query_value(const struct call *q, const char *key, char *out, size_t cap, size_t *len)
-{
-    size_t klen = strlen(key), pos = 0;
-    while (pos < q->query_len) {
-        const char *pair = q->query + pos;
-        const char *amp = memchr(pair, '&', q->query_len - pos);
-        size_t plen = amp != NULL ? (size_t)(amp - pair) : q->query_len - pos;
-        if (plen > klen && memcmp(pair, key, klen) == 0 && pair[klen] == '=') {
-            return decode(pair + klen + 1, plen - klen - 1, out, cap, len) < 0 ? -1 : 1;
-        }
-        pos += plen + 1;
-    }
-    *len = 0;
-    return 0;
-}
-
 /* The player's name from the path into name (room for RPS_NAME_MAX + 1), NUL-terminated. Returns
  * 0, or -1 (a 400 answered) when it is not a valid name. */
 static int path_name(const struct call *q, char *name, struct answer *a)
 {
     size_t len;
-    if (decode(q->arg, q->arg_len, name, RPS_NAME_MAX, &len) < 0 || !rps_valid_name(name, len)) {
+    if (query_decode(q->arg, q->arg_len, name, RPS_NAME_MAX, &len) < 0 || !rps_valid_name(name, len)) {
         json_error(a, 400, "bad name");
         return -1;
     }
@@ -183,7 +131,7 @@ static int board_request(const struct call *q, const char *arg, const char *key,
     size_t arg_len = strlen(arg), used = 0, len;
     const char *reason;
 
-    int has = query_value(q, key, count, sizeof(count), &len);
+    int has = query_value(q->query, q->query_len, key, count, sizeof(count), &len);
     if (has < 0) {
         json_error(a, 400, "bad query");
         return -1;
@@ -337,7 +285,7 @@ static void api_math(struct web *w, const struct call *q, struct answer *a)
     size_t len;
 
     line[0] = (char)q->op;
-    if (query_value(q, "n", line + 1, MATH_LINE_MAX, &len) < 0) {
+    if (query_value(q->query, q->query_len, "n", line + 1, MATH_LINE_MAX, &len) < 0) {
         json_error(a, 400, "bad query");
         return;
     }
