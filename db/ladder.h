@@ -1,0 +1,59 @@
+/*
+ * ladder: the leaderboard's order kept in memory, so a rank is a walk down a tree instead of a count
+ * over the board index.
+ *
+ * The order is the leaderboard's: rating descending, then rated_at ascending (ties go to whoever
+ * reached the rating first), then id ascending (then to the older player). Every operation is
+ * O(log n) expected: an order-statistic treap whose nodes each know the size of their subtree.
+ * An entry costs one 40-byte node in one array that grows by doubling; removed nodes are reused
+ * before the array grows. Pure code: no I/O, nothing beyond libc.
+ *
+ * An entry is its whole key: the ladder knows nothing of players, so moving a player is a remove of
+ * the old key and an add of the new one, and the caller keeps one key per id.
+ */
+#ifndef ARCADE_LADDER_H
+#define ARCADE_LADDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ladder_key {
+    double rating;      /* finite; higher ranks ahead */
+    int64_t rated_at;   /* when the rating was reached; earlier ranks ahead */
+    int64_t id;         /* the player; lower ranks ahead */
+};
+
+struct ladder;
+
+/* Negative when a ranks ahead of b, positive when b ranks ahead of a, 0 for the same key. Ratings
+ * are compared with < and > only, so neither may be NaN. */
+int ladder_cmp(const struct ladder_key *a, const struct ladder_key *b);
+
+/* An empty ladder, or NULL when out of memory. */
+struct ladder *ladder_new(void);
+
+/* Free l and everything in it; NULL is allowed. */
+void ladder_free(struct ladder *l);
+
+/* Add an entry. Returns 0, or -1 (and l unchanged) when k's rating is not finite, when the very
+ * same key is there already, or when out of memory. */
+int ladder_add(struct ladder *l, const struct ladder_key *k);
+
+/* Remove the entry with exactly this key. Returns 0, or -1 when there is none. */
+int ladder_remove(struct ladder *l, const struct ladder_key *k);
+
+/* 1-based position of the entry with exactly this key (1 is the top), or 0 when there is none. */
+int64_t ladder_rank(const struct ladder *l, const struct ladder_key *k);
+
+/* The entry at 1-based position rank into *out. Returns 1, or 0 (and *out untouched) when rank is
+ * below 1 or above the count. */
+int ladder_at(const struct ladder *l, int64_t rank, struct ladder_key *out);
+
+/* How many entries rank ahead of k, whether k is there or not: a key about to be added will stand
+ * at ladder_before + 1. k's rating must not be NaN. */
+int64_t ladder_before(const struct ladder *l, const struct ladder_key *k);
+
+/* How many entries there are. */
+size_t ladder_count(const struct ladder *l);
+
+#endif
