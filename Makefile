@@ -42,8 +42,9 @@ DB_SRC     := $(filter-out db/bench_%.c,$(wildcard db/*.c))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
-# Unit suites of the pure rules: they link games/ and the suites' main (tests/suite.c), nothing else.
-UNIT_TESTS := test_math test_rps test_board test_elo test_query
+# Unit suites of the pure rules: they link games/ and the suites' main (tests/suite.c), nothing else,
+# but for a pure module of db/ that a suite names below.
+UNIT_TESTS := test_math test_rps test_board test_elo test_query test_ladder
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 # The page (web/), built into arcaded as bytes by web/embed.sh.
@@ -88,6 +89,9 @@ $(BIN)/arcade-null: $(call obj,client/null_server.c)
 
 $(patsubst %,$(BUILD)/tests/%,$(UNIT_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(GAMES_SRC) tests/suite.c)
 	$(CC) $(LDFLAGS) -o $@ $^ -lgmp -lm $(TESTLIBS)
+
+# The leaderboard's order in memory lives in db/ beside the store that uses it, but is pure.
+$(BUILD)/tests/test_ladder: $(call obj,db/ladder.c)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
