@@ -10,8 +10,9 @@
 #                    machine the single-threaded server keeps a core of its own)
 #   ARCADE, ARCADED, ARCADE_NULL  the binaries (default bin/arcade, bin/arcaded, bin/arcade-null)
 #
-# Prints each run's summary line, a table, what arcaded stored of pvp's rated rounds, and
-# arcaded's resident memory around the hold test. Exit status 0 when every run had no error
+# Prints each run's summary line, a table (ops/s, and each server's CPU time per op), arcaded's CPU
+# for a rated round against a bot round's, what arcaded stored of pvp's rated rounds, and arcaded's
+# resident memory around the hold test. Exit status 0 when every run had no error
 # (a pvp run whose rounds the server does not all hold is one).
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -73,6 +74,14 @@ mb() {
     awk -v kb="$1" 'BEGIN { printf "%.1f MB", kb / 1024 }'
 }
 
+# cpu_ticks PID: the user + system CPU time the process (all its threads) has used, in clock ticks:
+# fields 14 and 15 of /proc/PID/stat, counted here after the command name, which may hold spaces.
+# A tick is 1/CLK_TCK s, 10 ms on Linux: a load of a few seconds of CPU is measured within 1%.
+cpu_ticks() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+clk_tck=$(getconf CLK_TCK)
+
 # The per-address and per-connection rate limits guard against abuse; a load
 # generator is abuse by design, so they are off here, and the connection cap
 # leaves room for the held connections.
@@ -80,19 +89,31 @@ start arcaded "$arcaded" --port 0 --db "$tmp/arcade.db" --quiet --conn-rate 0 --
 arcaded_pid=$pid
 arcaded_port=$port
 start null "$null" --port 0
+null_pid=$pid
 null_port=$port
 rss_start=$(rss_kb "$arcaded_pid")
 
 status=0
 rows=""
 stored=""
+bot_label="long -c 100 -p 1"   # against arcaded, each op a named player's move: a stored bot round
+bot_cpu=""
+rated_cpu=""
 
-# bench LABEL PORT ARGS...: one run; prints its summary, keeps it in $line.
+# bench LABEL PORT PID ARGS...: one run against the server on PORT, process PID; prints its summary,
+# keeps it in $line, and the server's CPU time per op over the run, in microseconds, in $cpu_per_op.
 bench() {
-    local label=$1 port=$2
-    shift 2
+    local label=$1 port=$2 server_pid=$3
+    shift 3
+    local before after rc
+    before=$(cpu_ticks "$server_pid")
     line=$("$arcade" bench "$@" -d "$secs" -t "$threads" --port "$port" </dev/null 2>"$tmp/run.err")
-    local rc=$?
+    rc=$?
+    # Read at once: what arcaded does later for the run (folding its last second of bot rounds into
+    # the totals) is left out; in a trial it came to one tick.
+    after=$(cpu_ticks "$server_pid")
+    cpu_per_op=$(awk -v b="${before:-}" -v a="${after:-}" -v n="$(ops "$line")" -v t="$clk_tck" \
+        'BEGIN { if (b != "" && a != "" && n > 0) printf "%.2f", (a - b) * 1e6 / t / n; else print "-" }')
     printf '%-7s %s\n' "$label" "${line:-no summary}"
     if [ "$rc" -ne 0 ]; then
         status=1
@@ -100,7 +121,12 @@ bench() {
     fi
 }
 
-# The number in a summary line: ops_per_sec LINE, p99 LINE.
+# The numbers in a summary line: ops LINE (the ops counted: requests, moves, datagrams, or pvp's
+# rated rounds), ops_per_sec LINE, p99 LINE.
+ops() {
+    echo "$1" | sed -nE 's/.* s: ([0-9]+) (ops|rated rounds), .*/\1/p'
+}
+
 ops_per_sec() {
     echo "$1" | sed -n 's/.* \([0-9][0-9]*\) ops\/s.*/\1/p'
 }
@@ -113,16 +139,23 @@ echo "bench: $secs s per load, $threads client thread(s), $cores core(s)"
 # The arguments are split into words on purpose.
 # shellcheck disable=SC2086
 while IFS='|' read -r label null_args arcade_args; do
-    bench null "$null_port" $null_args
+    bench null "$null_port" "$null_pid" $null_args
     null_ops=$(ops_per_sec "$line")
-    bench arcade "$arcaded_port" $arcade_args
+    null_cpu=$cpu_per_op
+    bench arcade "$arcaded_port" "$arcaded_pid" $arcade_args
     arcade_ops=$(ops_per_sec "$line")
     arcade_p99=$(p99 "$line")
+    arcade_cpu=$cpu_per_op
     case $label in
-        pvp*) stored=$(echo "$line" | sed -n 's/.*, stored \([0-9.]*\) of \([0-9.]*\).*/\1 of the \2/p') ;;
+        pvp*)
+            stored=$(echo "$line" | sed -n 's/.*, stored \([0-9.]*\) of \([0-9.]*\).*/\1 of the \2/p')
+            rated_cpu=$arcade_cpu
+            ;;
+        "$bot_label") bot_cpu=$arcade_cpu ;;
     esac
     ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
-    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %s ms' "$label" "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--}")
+    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %14s | %16s' "$label" "${null_ops:--}" \
+        "${arcade_ops:--}" "$ratio" "${arcade_p99:--} ms" "$null_cpu" "$arcade_cpu")
 "
 done <<'LOADS'
 short -c 50|short -c 50|short -c 50
@@ -133,10 +166,18 @@ pvp -c 50|pvp -c 50|pvp -c 50
 LOADS
 
 echo
-printf '%-18s | %10s | %12s | %5s | %s\n' load "null ops/s" "arcade ops/s" ratio "arcade p99"
+printf '%-18s | %10s | %12s | %5s | %-10s | %14s | %16s\n' load "null ops/s" "arcade ops/s" ratio \
+    "arcade p99" "null cpu us/op" "arcade cpu us/op"
 printf '%s' "$rows"
 echo "(null: arcade-null, long as a guest; arcade: arcaded, long with named players;"
-echo " pvp: 50 pairs, arcade's ops are rated rounds, null's the same exchanges of frames)"
+echo " pvp: 50 pairs, arcade's ops are rated rounds, null's the same exchanges of frames;"
+echo " cpu us/op: the server process's user + system CPU time from just before the run to just after,"
+echo " in $((1000 / clk_tck)) ms ticks, over its ops: short a connection's request, long a move (against arcaded"
+echo " a stored bot round), udp a datagram, pvp a rated round (a move from each side))"
+rated_vs_bot=$(awk -v r="${rated_cpu:--}" -v b="${bot_cpu:--}" \
+    'BEGIN { if (r != "-" && b != "-" && b > 0) printf "%.1f times", r / b; else print "unknown" }')
+echo "rated round: ${rated_cpu:--} us of arcaded's CPU against ${bot_cpu:--} us for a bot round" \
+     "($bot_label): $rated_vs_bot"
 echo "pvp: arcaded stored ${stored:-an unknown number of the} rated rounds it told of"
 
 # Hold: connections idle for a while, memory before, with all of them open, and after.
