@@ -4,14 +4,18 @@
  * with bind / step / reset; values, names included, only ever travel as bound parameters. The
  * schema lives in migrations[]: entry i brings a database from user_version i to i + 1.
  *
- * The leaderboard rank must stay cheap with a million players, and a count over the board index
- * costs one step per player ahead. So the schema keeps a histogram, rating_buckets: bucket b holds
- * the number of board players whose rating is in [b, b + 1). Triggers on players keep it exact in
- * the very transaction that moves a rating, so no code path can forget it. A player's rank is then
- * 1 + (players in higher buckets, a sum over at most a few thousand small rows)
- *   + (players ahead in the same bucket, a range of the board index from the player's rating up).
- * A bucket one point wide balances both halves at a million players: a few thousand buckets to sum
- * and at most a couple of thousand players in the busiest bucket.
+ * A rated round writes one row. rounds is the record: each row holds both players' ratings after
+ * the round and, for each, the id of the player's round before (a chain a player's rating history
+ * walks back). What a round changes in a player (rating, counts, form) is kept in the roster
+ * (roster.h), and the leaderboard's order in the ladder (ladder.h), both in memory: the server is
+ * the database's only writer. The players table is their snapshot, written back by store_sweep a
+ * few rows at a time, outside batches. snapshot.round says how far it has come: every round up to
+ * it is in both its players' rows, and each row's last_round says which rounds it holds. store_open
+ * loads the rated players and replays the rounds after snapshot.round that their rows lack, so a
+ * crash loses nothing that was committed.
+ *
+ * This keeps a round's cost the same with a hundred players or a million: one row appended to
+ * rounds, not a rating, a histogram and a board index moved in pages spread over the whole table.
  */
 #include "store.h"
 
@@ -21,12 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "elo.h"
+#include "ladder.h"
+#include "roster.h"
 
 /* floor(x) without SQLite's optional math functions: CAST truncates toward zero, so step down one
- * for a negative non-integer. bucket_of does the same in C. */
+ * for a negative non-integer. Version 1's histogram triggers use it (version 4 drops them). */
 #define BUCKET_OF(x) "(CAST(" x " AS INTEGER) - (" x " < CAST(" x " AS INTEGER)))"
 
 /* Version 1. Refinements of the plain design, and why:
@@ -116,7 +123,42 @@ static const char migration_3_index[] =
     "CREATE UNIQUE INDEX players_name ON players(name COLLATE NOCASE) WHERE name IS NOT NULL;"
     "PRAGMA user_version = 3;";
 
+/* Version 4: a rated round writes one row (see the top of this file).
+ * - rounds gains both players' ratings after the round (rating_a, rating_b) and each player's
+ *   round before (prev_a, prev_b, 0 for none), filled from ratings, which goes: a player's history
+ *   is the chain from players.last_round back, one rowid lookup a point, where ratings cost two
+ *   rows and an index entry a round.
+ * - players gains last_round: the last rated round its row holds. Rows are written back after
+ *   the round (store_sweep), so it is also what store_open replays against.
+ * - snapshot holds one round id: every round up to it is in its players' rows.
+ * - rating_buckets, its triggers and players_board go: the leaderboard is kept in memory. */
+static const char migration_4[] =
+    "ALTER TABLE rounds ADD COLUMN rating_a REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE rounds ADD COLUMN rating_b REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE rounds ADD COLUMN prev_a INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rounds ADD COLUMN prev_b INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE players ADD COLUMN last_round INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE rounds SET"
+    " rating_a = coalesce((SELECT after FROM ratings WHERE player = rounds.a AND round = rounds.id), 0),"
+    " rating_b = coalesce((SELECT after FROM ratings WHERE player = rounds.b AND round = rounds.id), 0),"
+    " prev_a = coalesce((SELECT max(round) FROM ratings WHERE player = rounds.a AND round < rounds.id), 0),"
+    " prev_b = coalesce((SELECT max(round) FROM ratings WHERE player = rounds.b AND round < rounds.id), 0);"
+    "UPDATE players SET last_round = coalesce((SELECT max(round) FROM ratings"
+    " WHERE player = players.id), 0) WHERE rated > 0;"
+    "DROP TRIGGER players_board_insert;"
+    "DROP TRIGGER players_board_leave;"
+    "DROP TRIGGER players_board_enter;"
+    "DROP TRIGGER players_board_delete;"
+    "DROP TABLE rating_buckets;"
+    "DROP INDEX players_board;"
+    "DROP TABLE ratings;"
+    "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), round INTEGER NOT NULL);"
+    "INSERT INTO snapshot(id, round) SELECT 1, coalesce(max(id), 0) FROM rounds;"
+    "PRAGMA user_version = 4;";
+
 static int rename_collisions(struct store *st, char *err, size_t errlen);
+static void undo_batch(struct store *st);
+static int load_rated(struct store *st, char *err, size_t errlen);
 
 /* Entry i brings a database from version i to i + 1: its sql, then fix when there is one (for
  * what SQL alone cannot do), then finish. The last script must set user_version to i + 1; migrate
@@ -131,6 +173,7 @@ static const struct {
     {migration_1, NULL, NULL},
     {migration_2, NULL, NULL},
     {migration_3, rename_collisions, migration_3_index},
+    {migration_4, NULL, NULL},
 };
 #define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -144,44 +187,28 @@ static const struct {
 /* A name, regardless of case: what store_player and the accounts look up (players_name). */
 #define SQL_FIND "SELECT id, name, secret_hash FROM players WHERE name = ?1 COLLATE NOCASE"
 
-/* The leaderboard statements, as macros so that store_plan can explain the very same text. Their
- * WHERE repeats the partial index's condition, which is what lets SQLite use players_board.
- * Each row is ROW_COLS, in the order row_fill reads them. */
+/* The statements store_plan explains, as macros so that it explains the very same text. Each row
+ * is ROW_COLS, in the order row_fill reads them, then the player's id. */
 #define ROW_COLS "name, rating, rated, wins, losses, draws, rounds, form"
-#define ON_BOARD "name IS NOT NULL AND rated > 0"
 
-#define SQL_TOP                                                                                    \
-    "SELECT " ROW_COLS " FROM players WHERE " ON_BOARD                                             \
-    " ORDER BY rating DESC, rated_at, id LIMIT ?1"
+/* A named player, by name in any case (players_name), and any player by id. */
+#define SQL_ME "SELECT " ROW_COLS ", id FROM players WHERE name = ?1 COLLATE NOCASE"
+#define SQL_ROW "SELECT " ROW_COLS ", id FROM players WHERE id = ?1"
 
-/* The player, with id and rated_at after the row columns. */
-#define SQL_ME "SELECT " ROW_COLS ", id, rated_at FROM players WHERE name = ?1 COLLATE NOCASE"
-
-/* How many board players are ahead of the player (?2 rating, ?3 rated_at, ?4 id) in bucket ?1:
- * higher buckets from the histogram, the player's own bucket from the index, between the player's
- * rating and the bucket's top (?5). */
-#define SQL_AHEAD                                                                                  \
-    "SELECT (SELECT coalesce(sum(n), 0) FROM rating_buckets WHERE bucket > ?1)"                    \
-    " + (SELECT count(*) FROM players WHERE " ON_BOARD " AND rating >= ?2 AND rating < ?5"         \
-    " AND (rating > ?2 OR rated_at < ?3 OR (rated_at = ?3 AND id < ?4)))"
-
-/* The k (?4) players just ahead of the player (?1 rating, ?2 rated_at, ?3 id), nearest first, and
- * just behind. The plain range on rating starts the index walk at the player; the OR only skips
- * players with exactly the same rating on the wrong side. */
-#define SQL_ABOVE                                                                                  \
-    "SELECT " ROW_COLS " FROM players WHERE " ON_BOARD " AND rating >= ?1"                         \
-    " AND (rating > ?1 OR rated_at < ?2 OR (rated_at = ?2 AND id < ?3))"                           \
-    " ORDER BY rating, rated_at DESC, id DESC LIMIT ?4"
-#define SQL_BELOW                                                                                  \
-    "SELECT " ROW_COLS " FROM players WHERE " ON_BOARD " AND rating <= ?1"                         \
-    " AND (rating < ?1 OR rated_at > ?2 OR (rated_at = ?2 AND id > ?3))"                           \
-    " ORDER BY rating DESC, rated_at, id LIMIT ?4"
-
-/* A player's rating after each rated round, newest first, ?2 rounds at most: the player's entries
- * of ratings_player (one per rated round, in round order), each with its round's time. */
+/* A player's (?1) rating after each of its last ?3 rated rounds, newest first: the chain of its
+ * rounds from ?2 (its last) back, one rowid lookup a point. */
 #define SQL_RATINGS                                                                                \
-    "SELECT r.at, g.after FROM ratings AS g JOIN rounds AS r ON r.id = g.round"                    \
-    " WHERE g.player = ?1 ORDER BY g.round DESC LIMIT ?2"
+    "WITH RECURSIVE chain(n, round) AS (SELECT 1, ?2 UNION ALL"                                    \
+    " SELECT chain.n + 1, CASE WHEN r.a = ?1 THEN r.prev_a ELSE r.prev_b END"                      \
+    " FROM chain JOIN rounds AS r ON r.id = chain.round WHERE chain.n < ?3)"                       \
+    " SELECT r.at, CASE WHEN r.a = ?1 THEN r.rating_a ELSE r.rating_b END"                         \
+    " FROM chain JOIN rounds AS r ON r.id = chain.round ORDER BY chain.n"
+
+/* The rounds after ?1, oldest first: what store_open replays. */
+#define SQL_REPLAY "SELECT id, a, b, outcome, rating_a, rating_b FROM rounds WHERE id > ?1 ORDER BY id"
+
+/* The rated state of a player, as the roster holds it. */
+#define RATED_COLS "rating, rated, rated_at, last_round, form, name IS NOT NULL"
 
 enum stmt_id {
     ST_BEGIN,
@@ -193,15 +220,16 @@ enum stmt_id {
     ST_SET_HASH,
     ST_NAMED,
     ST_TOTALS,
-    ST_RATING,
+    ST_LOAD,
+    ST_LOAD_ALL,
     ST_ROUND,
-    ST_RATED,
-    ST_HISTORY,
-    ST_TOP,
+    ST_WRITE_BACK,
+    ST_SNAPSHOT_READ,
+    ST_SNAPSHOT,
+    ST_REPLAY,
+    ST_ROUND_MAX,
     ST_ME,
-    ST_AHEAD,
-    ST_ABOVE,
-    ST_BELOW,
+    ST_ROW,
     ST_RATINGS,
     ST_LOG,
     ST_LOG_READ,
@@ -230,24 +258,23 @@ static const struct {
     [ST_NAMED] = {"find named player", "SELECT 1 FROM players WHERE id = ?1 AND name IS NOT NULL"},
     [ST_TOTALS] = {"add totals", "UPDATE players SET wins = wins + ?2, losses = losses + ?3,"
                                  " draws = draws + ?4, rounds = rounds + ?5 WHERE id = ?1"},
-    [ST_RATING] = {"read rating", "SELECT rating, rated FROM players WHERE id = ?1"},
-    [ST_ROUND] = {"store round", "INSERT INTO rounds(at, a, b, move_a, move_b, outcome, timeout)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
-    /* rated_at moves only when the rating does (a draw between equal ratings leaves both where
-     * they were, and whoever got there first stays ahead); the right-hand sides see the old row.
-     * substr(x, -10) keeps the last ten letters, or all of a shorter x. */
-    [ST_RATED] = {"rate player",
-                  "UPDATE players SET wins = wins + ?2, losses = losses + ?3, draws = draws + ?4,"
-                  " rounds = rounds + 1, rating = ?5, rated = rated + 1,"
-                  " rated_at = CASE WHEN rating = ?5 THEN rated_at ELSE ?6 END,"
-                  " form = substr(form || ?7, -10) WHERE id = ?1"},
-    [ST_HISTORY] = {"store rating", "INSERT INTO ratings(round, player, before, after)"
-                                    " VALUES (?1, ?2, ?3, ?4)"},
-    [ST_TOP] = {"top", SQL_TOP},
+    [ST_LOAD] = {"read rating", "SELECT " RATED_COLS " FROM players WHERE id = ?1"},
+    [ST_LOAD_ALL] = {"read ratings", "SELECT " RATED_COLS ", id FROM players WHERE rated > 0"},
+    [ST_ROUND] = {"store round", "INSERT INTO rounds(at, a, b, move_a, move_b, outcome, timeout,"
+                                 " rating_a, rating_b, prev_a, prev_b)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+    /* The roster's entry into its row: results as additions (the tally fold adds to the same
+     * totals), the rest as it is now. */
+    [ST_WRITE_BACK] = {"write back player",
+                       "UPDATE players SET wins = wins + ?2, losses = losses + ?3,"
+                       " draws = draws + ?4, rounds = rounds + ?2 + ?3 + ?4, rating = ?5,"
+                       " rated = ?6, rated_at = ?7, form = ?8, last_round = ?9 WHERE id = ?1"},
+    [ST_SNAPSHOT_READ] = {"read snapshot", "SELECT round FROM snapshot"},
+    [ST_SNAPSHOT] = {"write snapshot", "UPDATE snapshot SET round = ?1"},
+    [ST_REPLAY] = {"replay rounds", SQL_REPLAY},
+    [ST_ROUND_MAX] = {"last round", "SELECT coalesce(max(id), 0) FROM rounds"},
     [ST_ME] = {"find ranked player", SQL_ME},
-    [ST_AHEAD] = {"rank", SQL_AHEAD},
-    [ST_ABOVE] = {"players above", SQL_ABOVE},
-    [ST_BELOW] = {"players below", SQL_BELOW},
+    [ST_ROW] = {"read player", SQL_ROW},
     [ST_RATINGS] = {"rating history", SQL_RATINGS},
     [ST_LOG] = {"log tallies", "INSERT INTO tallies(counts) VALUES (?1)"},
     [ST_LOG_READ] = {"read tallies", "SELECT counts FROM tallies"},
@@ -262,12 +289,10 @@ static const struct {
     const char *sql;
 } plan_sql[] = {
     {"find", "EXPLAIN QUERY PLAN " SQL_FIND},
-    {"top", "EXPLAIN QUERY PLAN " SQL_TOP},
     {"me", "EXPLAIN QUERY PLAN " SQL_ME},
-    {"rank", "EXPLAIN QUERY PLAN " SQL_AHEAD},
-    {"above", "EXPLAIN QUERY PLAN " SQL_ABOVE},
-    {"below", "EXPLAIN QUERY PLAN " SQL_BELOW},
+    {"row", "EXPLAIN QUERY PLAN " SQL_ROW},
     {"history", "EXPLAIN QUERY PLAN " SQL_RATINGS},
+    {"replay", "EXPLAIN QUERY PLAN " SQL_REPLAY},
 };
 
 /* Bot rounds of one player: one entry of the tally log. */
@@ -297,6 +322,22 @@ struct store {
     int rated;                    /* the open batch has rated rounds: the top changes at its commit */
     uint64_t board_version;       /* moves each time the top may have changed */
     int full;                     /* the last failure was a full disk (or a file size limit) */
+    struct roster roster;         /* every rated player (roster.h) */
+    struct ladder *ladder;        /* the named ones among them, in leaderboard order */
+    struct undo *undo;            /* the open batch's roster entries as they were */
+    size_t nundo, undo_cap;
+    size_t roster_at_begin;       /* entries before the open batch: the rest are its own */
+    int64_t round_max;            /* the last committed round */
+    int64_t batch_round_max;      /* the open batch's last round */
+    int64_t snapshot;             /* every round up to this one is in its players' rows */
+    size_t sweep_at;              /* the roster entry store_sweep visits next */
+    int64_t sweep_from;           /* round_max when the sweep's current pass began */
+};
+
+/* A roster entry before the open batch changed it. */
+struct undo {
+    size_t index;
+    struct roster_entry before;
 };
 
 /* The top may have changed: read it again when asked, and let watchers know. */
@@ -315,7 +356,6 @@ uint64_t store_board_version(const struct store *st)
 struct ranked {
     struct board_row row;
     int64_t id;
-    int64_t rated_at;
 };
 
 static int fail(struct store *st, const char *what, char *err, size_t errlen)
@@ -851,7 +891,7 @@ struct store *store_open(const char *path, int sync_full, char *err, size_t errl
     int64_t logged = 0;
     if (migrate(st, err, errlen) != 0 || configure(st, sync_full, err, errlen) != 0 ||
         prepare_all(st, err, errlen) != 0 || query_int(st, ST_MAX_ID, &st->last_player, err, errlen) != 0 ||
-        query_int(st, ST_LOG_COUNT, &logged, err, errlen) != 0) {
+        query_int(st, ST_LOG_COUNT, &logged, err, errlen) != 0 || load_rated(st, err, errlen) != 0) {
         goto fail;
     }
     /* From now on the loop serves: a lock held elsewhere fails at once, and the caller retries. */
@@ -872,10 +912,15 @@ void store_close(struct store *st)
     if (st == NULL) {
         return;
     }
-    if (st->db != NULL && st->stmt[ST_COUNT - 1] != NULL && !in_batch(st)) {
+    if (st->db != NULL && st->stmt[ST_COUNT - 1] != NULL && st->ladder != NULL && !in_batch(st)) {
         char ignored[64];
+        /* What the sweep has not written yet is in rounds: the next open replays it. */
+        store_sweep_all(st, ignored, sizeof(ignored));
         store_fold(st, ignored, sizeof(ignored));
     }
+    roster_free(&st->roster);
+    ladder_free(st->ladder);
+    free(st->undo);
     free(st->batch.t);
     free(st->sum.t);
     free(st->blob);
@@ -907,6 +952,8 @@ int store_begin(struct store *st, char *err, size_t errlen)
         snprintf(err, errlen, "a batch is already open");
         return -1;
     }
+    st->nundo = 0;
+    st->roster_at_begin = st->roster.n;
     return run(st, ST_BEGIN, err, errlen);
 }
 
@@ -918,6 +965,9 @@ int store_commit(struct store *st, char *err, size_t errlen)
     if ((st->batch.n == 0 || log_batch(st, err, errlen) == 0) && run(st, ST_COMMIT, err, errlen) == 0) {
         st->unfolded |= st->batch.n > 0;
         st->batch.n = 0;
+        st->nundo = 0;
+        st->roster_at_begin = st->roster.n;
+        st->round_max = st->batch_round_max;
         if (st->rated) {
             stale_top(st);
         }
@@ -933,6 +983,7 @@ void store_rollback(struct store *st)
 {
     st->batch.n = 0;
     st->rated = 0;
+    undo_batch(st);
     if (in_batch(st)) {
         sqlite3_step(st->stmt[ST_ROLLBACK]);
         sqlite3_reset(st->stmt[ST_ROLLBACK]);
@@ -1212,26 +1263,143 @@ int store_add_totals(struct store *st, int64_t player, int wins, int losses, int
     return 0;
 }
 
-static int read_rating(struct store *st, int64_t player, double *rating, int *rated, char *err,
-                       size_t errlen)
+static void key_of(const struct roster_entry *e, struct ladder_key *k)
 {
-    sqlite3_stmt *s = st->stmt[ST_RATING];
+    k->rating = e->rating;
+    k->rated_at = e->rated_at;
+    k->id = e->id;
+}
+
+static int on_board(const struct roster_entry *e)
+{
+    return e->named && e->rated > 0;
+}
+
+/* Take the entry off the ladder, before its key changes. */
+static void board_leave(struct store *st, const struct roster_entry *e)
+{
+    struct ladder_key k;
+
+    if (on_board(e)) {
+        key_of(e, &k);
+        ladder_remove(st->ladder, &k);
+    }
+}
+
+/* Put the entry on the ladder, if it belongs there. Returns 0, or -1 when out of memory. */
+static int board_enter(struct store *st, const struct roster_entry *e)
+{
+    struct ladder_key k;
+
+    if (!on_board(e)) {
+        return 0;
+    }
+    key_of(e, &k);
+    return ladder_add(st->ladder, &k);
+}
+
+/* Fill e from a row of RATED_COLS starting at column col. */
+static void entry_fill(sqlite3_stmt *s, int col, struct roster_entry *e)
+{
+    e->rating = sqlite3_column_double(s, col);
+    e->rated = sqlite3_column_int64(s, col + 1);
+    e->rated_at = sqlite3_column_int64(s, col + 2);
+    e->last_round = sqlite3_column_int64(s, col + 3);
+    copy_text(e->form, sizeof(e->form), sqlite3_column_text(s, col + 4));
+    e->named = sqlite3_column_int(s, col + 5) != 0;
+    e->wins = e->losses = e->draws = 0;
+    e->dirty = 0;
+}
+
+/* The roster index of the player's entry, read from its row the first time. Returns -1 when
+ * there is no such player (or on error). */
+static ssize_t entry_of(struct store *st, int64_t player, char *err, size_t errlen)
+{
+    struct roster_entry *found = roster_find(&st->roster, player);
+    sqlite3_stmt *s = st->stmt[ST_LOAD];
+    struct roster_entry e = { .id = player };
     int rc;
 
+    if (found != NULL) {
+        return found - st->roster.e;
+    }
     if (sqlite3_bind_int64(s, 1, player) != SQLITE_OK) {
-        return fail(st, stmt_sql[ST_RATING].name, err, errlen);
+        return fail(st, stmt_sql[ST_LOAD].name, err, errlen);
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *rating = sqlite3_column_double(s, 0);
-        *rated = sqlite3_column_int(s, 1);
+        entry_fill(s, 0, &e);
     } else if (rc == SQLITE_DONE) {
         snprintf(err, errlen, "no player %lld", (long long)player);
     } else {
-        fail(st, stmt_sql[ST_RATING].name, err, errlen);
+        fail(st, stmt_sql[ST_LOAD].name, err, errlen);
     }
     sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : -1;
+    if (rc != SQLITE_ROW) {
+        return -1;
+    }
+    if (roster_add(&st->roster, &e) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return (ssize_t)st->roster.n - 1;
+}
+
+/* One side's part of a rated round in its entry: result ('W', 'L', 'D'), rating after, round. The
+ * rating's time (rated_at) moves only when the rating does: a draw between equal ratings leaves
+ * both where they were, and whoever got there first stays ahead. */
+static int entry_apply(struct store *st, size_t index, char result, double after, int64_t round)
+{
+    struct roster_entry *e = &st->roster.e[index];
+
+    board_leave(st, e);
+    if (after != e->rating) {
+        e->rated_at = round;
+    }
+    e->rating = after;
+    e->rated++;
+    e->wins += result == 'W';
+    e->losses += result == 'L';
+    e->draws += result == 'D';
+    roster_form_push(e->form, result);
+    e->last_round = round;
+    e->dirty = 1;
+    return board_enter(st, e);
+}
+
+/* Keep the entry as it is now, to be put back if the batch is rolled back. */
+static int undo_push(struct store *st, size_t index, char *err, size_t errlen)
+{
+    if (st->nundo == st->undo_cap) {
+        size_t cap = st->undo_cap ? st->undo_cap * 2 : 64;
+        struct undo *p = realloc(st->undo, cap * sizeof(*p));
+        if (p == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        st->undo = p;
+        st->undo_cap = cap;
+    }
+    st->undo[st->nundo].index = index;
+    st->undo[st->nundo].before = st->roster.e[index];
+    st->nundo++;
+    return 0;
+}
+
+/* The batch is gone: every entry it changed goes back, newest change first, and the entries it
+ * added are forgotten. */
+static void undo_batch(struct store *st)
+{
+    while (st->nundo > 0) {
+        const struct undo *u = &st->undo[--st->nundo];
+        struct roster_entry *e = &st->roster.e[u->index];
+
+        board_leave(st, e);
+        *e = u->before;
+        board_enter(st, e);
+    }
+    roster_truncate(&st->roster, st->roster_at_begin);
+    st->batch_round_max = st->round_max;
 }
 
 static int check_round(int64_t a, int64_t b, int move_a, int move_b, char outcome, int timeout,
@@ -1264,8 +1432,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The round's row; returns its id or -1. */
 static int64_t insert_round(struct store *st, int64_t a, int64_t b, int move_a, int move_b,
-                            char outcome, int timeout, char *err, size_t errlen)
+                            char outcome, int timeout, const struct roster_entry *ea,
+                            const struct roster_entry *eb, double after_a, double after_b,
+                            char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_ROUND];
     char out[2] = {outcome, '\0'};
@@ -1278,6 +1449,10 @@ static int64_t insert_round(struct store *st, int64_t a, int64_t b, int move_a, 
     bad |= sqlite3_bind_int(s, 5, move_b) != SQLITE_OK;
     bad |= sqlite3_bind_text(s, 6, out, 1, SQLITE_TRANSIENT) != SQLITE_OK;
     bad |= sqlite3_bind_int(s, 7, timeout) != SQLITE_OK;
+    bad |= sqlite3_bind_double(s, 8, after_a) != SQLITE_OK;
+    bad |= sqlite3_bind_double(s, 9, after_b) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 10, ea->last_round) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 11, eb->last_round) != SQLITE_OK;
     if (bad) {
         return fail(st, stmt_sql[ST_ROUND].name, err, errlen);
     }
@@ -1285,35 +1460,6 @@ static int64_t insert_round(struct store *st, int64_t a, int64_t b, int move_a, 
         return -1;
     }
     return sqlite3_last_insert_rowid(st->db);
-}
-
-/* One side's part of a rated round: totals, rating, form, and its history row. */
-static int rate_side(struct store *st, int64_t player, char result, double before, double after,
-                     int64_t round, char *err, size_t errlen)
-{
-    sqlite3_stmt *s = st->stmt[ST_RATED];
-    sqlite3_stmt *h = st->stmt[ST_HISTORY];
-    char letter[2] = {result, '\0'};
-    int bad = 0;
-
-    bad |= sqlite3_bind_int64(s, 1, player) != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 2, result == 'W') != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 3, result == 'L') != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 4, result == 'D') != SQLITE_OK;
-    bad |= sqlite3_bind_double(s, 5, after) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 6, round) != SQLITE_OK;
-    bad |= sqlite3_bind_text(s, 7, letter, 1, SQLITE_TRANSIENT) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(h, 1, round) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(h, 2, player) != SQLITE_OK;
-    bad |= sqlite3_bind_double(h, 3, before) != SQLITE_OK;
-    bad |= sqlite3_bind_double(h, 4, after) != SQLITE_OK;
-    if (bad) {
-        return fail(st, stmt_sql[ST_RATED].name, err, errlen);
-    }
-    if (run(st, ST_RATED, err, errlen) != 0 || run(st, ST_HISTORY, err, errlen) != 0) {
-        return -1;
-    }
-    return 0;
 }
 
 static char mirror(char outcome)
@@ -1324,8 +1470,8 @@ static char mirror(char outcome)
 int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move_b, char outcome,
                     int timeout, double *rating_a, double *rating_b, char *err, size_t errlen)
 {
-    double ra, rb, na, nb;
-    int rated_a, rated_b;
+    ssize_t ia, ib;
+    double na, nb;
     int64_t round;
 
     if (check_round(a, b, move_a, move_b, outcome, timeout, err, errlen) != 0 ||
@@ -1333,19 +1479,23 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
         return -1;
     }
     st->rated = 1;
-    if (read_rating(st, a, &ra, &rated_a, err, errlen) != 0 ||
-        read_rating(st, b, &rb, &rated_b, err, errlen) != 0) {
+    /* Indexes, not pointers: reading b's entry may move the array. */
+    if ((ia = entry_of(st, a, err, errlen)) < 0 || (ib = entry_of(st, b, err, errlen)) < 0) {
         return -1;
     }
-    na = ra;
-    nb = rb;
-    elo_update(&na, rated_a, &nb, rated_b, outcome == 'W' ? 1.0 : outcome == 'D' ? 0.5 : 0.0);
-    round = insert_round(st, a, b, move_a, move_b, outcome, timeout, err, errlen);
-    if (round < 0) {
+    const struct roster_entry *ea = &st->roster.e[ia], *eb = &st->roster.e[ib];
+    na = ea->rating;
+    nb = eb->rating;
+    elo_update(&na, (int)ea->rated, &nb, (int)eb->rated, outcome == 'W' ? 1.0 : outcome == 'D' ? 0.5 : 0.0);
+    round = insert_round(st, a, b, move_a, move_b, outcome, timeout, ea, eb, na, nb, err, errlen);
+    if (round < 0 || undo_push(st, (size_t)ia, err, errlen) != 0 ||
+        undo_push(st, (size_t)ib, err, errlen) != 0) {
         return -1;
     }
-    if (rate_side(st, a, outcome, ra, na, round, err, errlen) != 0 ||
-        rate_side(st, b, mirror(outcome), rb, nb, round, err, errlen) != 0) {
+    st->batch_round_max = round;
+    if (entry_apply(st, (size_t)ia, outcome, na, round) != 0 ||
+        entry_apply(st, (size_t)ib, mirror(outcome), nb, round) != 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     if (rating_a != NULL) {
@@ -1357,9 +1507,188 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
     return 0;
 }
 
-/* Fill a row from ROW_COLS; rank is the caller's. */
-static void row_fill(sqlite3_stmt *s, struct board_row *row)
+/* Write one entry into its row. */
+static int write_back(struct store *st, const struct roster_entry *e, char *err, size_t errlen)
 {
+    sqlite3_stmt *s = st->stmt[ST_WRITE_BACK];
+    int bad = 0;
+
+    bad |= sqlite3_bind_int64(s, 1, e->id) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 2, e->wins) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 3, e->losses) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 4, e->draws) != SQLITE_OK;
+    bad |= sqlite3_bind_double(s, 5, e->rating) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 6, e->rated) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 7, e->rated_at) != SQLITE_OK;
+    bad |= sqlite3_bind_text(s, 8, e->form, -1, SQLITE_STATIC) != SQLITE_OK;
+    bad |= sqlite3_bind_int64(s, 9, e->last_round) != SQLITE_OK;
+    if (bad) {
+        return fail(st, stmt_sql[ST_WRITE_BACK].name, err, errlen);
+    }
+    return run(st, ST_WRITE_BACK, err, errlen);
+}
+
+static int write_snapshot(struct store *st, int64_t round, char *err, size_t errlen)
+{
+    if (sqlite3_bind_int64(st->stmt[ST_SNAPSHOT], 1, round) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_SNAPSHOT].name, err, errlen);
+    }
+    return run(st, ST_SNAPSHOT, err, errlen);
+}
+
+/* One transaction of the sweep: from sweep_at on, write up to max_writes changed entries,
+ * visiting at most STORE_SWEEP_VISITS entries and stopping at the end of the roster. The pass
+ * that reaches the end has visited every entry since it began, after every round up to
+ * sweep_from: those rounds are all in the rows now, and the snapshot moves up to there. */
+int store_sweep(struct store *st, size_t max_writes, char *err, size_t errlen)
+{
+    size_t end = st->sweep_at, written = 0;
+    int64_t snapshot = st->snapshot;
+    int wrapped = 0;
+
+    if (need_no_batch(st, err, errlen) != 0) {
+        return -1;
+    }
+    if (end > st->roster.n) {
+        end = st->roster.n;
+    }
+    size_t start = end;
+    while (written < max_writes && end - start < STORE_SWEEP_VISITS && end < st->roster.n) {
+        written += st->roster.e[end++].dirty;
+    }
+    if (end == st->roster.n) {
+        wrapped = 1;
+        snapshot = st->sweep_from;
+    }
+    if (written == 0 && snapshot == st->snapshot) {
+        goto moved;
+    }
+    if (run(st, ST_BEGIN, err, errlen) != 0) {
+        return -1;
+    }
+    for (size_t i = start; i < end; i++) {
+        if (st->roster.e[i].dirty && write_back(st, &st->roster.e[i], err, errlen) != 0) {
+            store_rollback(st);
+            return -1;
+        }
+    }
+    if ((snapshot != st->snapshot && write_snapshot(st, snapshot, err, errlen) != 0) ||
+        run(st, ST_COMMIT, err, errlen) != 0) {
+        store_rollback(st);
+        return -1;
+    }
+    for (size_t i = start; i < end; i++) {
+        struct roster_entry *e = &st->roster.e[i];
+        e->wins = e->losses = e->draws = 0;
+        e->dirty = 0;
+    }
+    /* Nothing a reader sees has changed: what the rows gained, the entries gave up. */
+    st->snapshot = snapshot;
+moved:
+    st->sweep_at = end;
+    if (wrapped) {
+        st->sweep_at = 0;
+        st->sweep_from = st->round_max;
+    }
+    return (int)written;
+}
+
+int store_sweep_all(struct store *st, char *err, size_t errlen)
+{
+    /* Two passes: the first may begin halfway; the second starts at 0 and ends at the last
+     * entry, so every entry is written and the snapshot reaches the last round. */
+    for (int pass = 0; pass < 2; pass++) {
+        do {
+            if (store_sweep(st, SIZE_MAX, err, errlen) < 0) {
+                return -1;
+            }
+        } while (st->sweep_at != 0);
+    }
+    return 0;
+}
+
+int64_t store_snapshot(const struct store *st)
+{
+    return st->snapshot;
+}
+
+/* Every rated player into the roster, the named ones onto the ladder. */
+static int load_roster(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_LOAD_ALL];
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct roster_entry e = { .id = sqlite3_column_int64(s, 6) };
+        entry_fill(s, 0, &e);
+        if (roster_find(&st->roster, e.id) == NULL &&
+            (roster_add(&st->roster, &e) == NULL || board_enter(st, &e) != 0)) {
+            sqlite3_reset(s);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, stmt_sql[ST_LOAD_ALL].name, err, errlen);
+}
+
+/* The rounds after the snapshot, into the entries whose rows lack them. */
+static int replay(struct store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[ST_REPLAY];
+    int rc;
+
+    if (sqlite3_bind_int64(s, 1, st->snapshot) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_REPLAY].name, err, errlen);
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t round = sqlite3_column_int64(s, 0);
+        const unsigned char *outcome = sqlite3_column_text(s, 3);
+        char result = outcome != NULL ? (char)outcome[0] : 'D';
+
+        for (int side = 0; side < 2; side++) {
+            ssize_t i = entry_of(st, sqlite3_column_int64(s, 1 + side), err, errlen);
+            if (i < 0) {
+                sqlite3_reset(s);
+                return -1;
+            }
+            if (round > st->roster.e[i].last_round &&
+                entry_apply(st, (size_t)i, side == 0 ? result : mirror(result),
+                            sqlite3_column_double(s, 4 + side), round) != 0) {
+                sqlite3_reset(s);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : fail(st, stmt_sql[ST_REPLAY].name, err, errlen);
+}
+
+/* The roster, the ladder and the round counters, from the database as it is. */
+static int load_rated(struct store *st, char *err, size_t errlen)
+{
+    if ((st->ladder = ladder_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (query_int(st, ST_SNAPSHOT_READ, &st->snapshot, err, errlen) != 0 ||
+        query_int(st, ST_ROUND_MAX, &st->round_max, err, errlen) != 0 ||
+        load_roster(st, err, errlen) != 0 || replay(st, err, errlen) != 0) {
+        return -1;
+    }
+    st->batch_round_max = st->round_max;
+    st->roster_at_begin = st->roster.n;
+    st->sweep_from = st->round_max;
+    return 0;
+}
+
+/* Fill a row from ROW_COLS, then what the roster knows that the row may not have yet; rank is the
+ * caller's. */
+static void row_fill(struct store *st, sqlite3_stmt *s, struct board_row *row)
+{
+    const struct roster_entry *e = roster_find(&st->roster, sqlite3_column_int64(s, 8));
+
     copy_text(row->name, sizeof(row->name), sqlite3_column_text(s, 0));
     row->rating = sqlite3_column_double(s, 1);
     row->provisional = elo_provisional(sqlite3_column_int(s, 2));
@@ -1368,24 +1697,52 @@ static void row_fill(sqlite3_stmt *s, struct board_row *row)
     row->draws = sqlite3_column_int64(s, 5);
     row->rounds = sqlite3_column_int64(s, 6);
     copy_text(row->form, sizeof(row->form), sqlite3_column_text(s, 7));
+    if (e != NULL) {
+        row->rating = e->rating;
+        row->provisional = elo_provisional((int)e->rated);
+        row->wins += e->wins;
+        row->losses += e->losses;
+        row->draws += e->draws;
+        row->rounds += e->wins + e->losses + e->draws;
+        memcpy(row->form, e->form, sizeof(row->form));
+    }
 }
 
-/* Step a ROW_COLS query into rows[0..max); returns the count or -1. Resets s. */
-static int read_rows(struct store *st, enum stmt_id id, struct board_row *rows, int max, char *err,
-                     size_t errlen)
+/* The row of the player with this id. */
+static int row_by_id(struct store *st, int64_t id, struct board_row *row, char *err, size_t errlen)
 {
-    sqlite3_stmt *s = st->stmt[id];
-    int n = 0;
-    int rc = SQLITE_DONE;
+    sqlite3_stmt *s = st->stmt[ST_ROW];
+    int rc;
 
-    while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        row_fill(s, &rows[n++]);
+    if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_ROW].name, err, errlen);
     }
-    if (n < max && rc != SQLITE_DONE) {
-        fail(st, stmt_sql[id].name, err, errlen);
-        n = -1;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        row_fill(st, s, row);
+    } else if (rc == SQLITE_DONE) {
+        snprintf(err, errlen, "no player %lld", (long long)id);
+    } else {
+        fail(st, stmt_sql[ST_ROW].name, err, errlen);
     }
     sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The ladder's players from rank first on, count of them at most, into rows; returns how many. */
+static int rows_from(struct store *st, int64_t first, int count, struct board_row *rows, char *err,
+                     size_t errlen)
+{
+    struct ladder_key k;
+    int n = 0;
+
+    while (n < count && ladder_at(st->ladder, first + n, &k) == 1) {
+        if (row_by_id(st, k.id, &rows[n], err, errlen) != 0) {
+            return -1;
+        }
+        rows[n].rank = first + n;
+        n++;
+    }
     return n;
 }
 
@@ -1400,14 +1757,8 @@ int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t
     fold_for_read(st);
     /* The top changes only with a rated round or a fold: until then it is read once, whatever n. */
     if (st->ntop < 0) {
-        if (sqlite3_bind_int(st->stmt[ST_TOP], 1, STORE_TOP_MAX) != SQLITE_OK) {
-            return fail(st, stmt_sql[ST_TOP].name, err, errlen);
-        }
-        if ((count = read_rows(st, ST_TOP, st->top, STORE_TOP_MAX, err, errlen)) < 0) {
+        if ((count = rows_from(st, 1, STORE_TOP_MAX, st->top, err, errlen)) < 0) {
             return -1;
-        }
-        for (int i = 0; i < count; i++) {
-            st->top[i].rank = i + 1;
         }
         st->ntop = count;
     }
@@ -1418,13 +1769,13 @@ int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t
 
 /* Returns 1 with *me filled when a named player has that name (ASCII case ignored), 0 when none
  * has, -1 on error; *on_board says whether it is on the leaderboard (has a rated round). */
-static int read_me(struct store *st, const char *name, struct ranked *me, int *on_board, char *err,
+static int read_me(struct store *st, const char *name, struct ranked *me, int *on_ladder, char *err,
                    size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_ME];
     int rc;
 
-    *on_board = 0;
+    *on_ladder = 0;
     if (name == NULL || strlen(name) > STORE_NAME_MAX) {
         return 0;
     }
@@ -1433,11 +1784,18 @@ static int read_me(struct store *st, const char *name, struct ranked *me, int *o
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        row_fill(s, &me->row);
+        const struct roster_entry *e;
+
+        row_fill(st, s, &me->row);
         me->row.rank = 0;
         me->id = sqlite3_column_int64(s, 8);
-        me->rated_at = sqlite3_column_int64(s, 9);
-        *on_board = sqlite3_column_int(s, 2) > 0;
+        e = roster_find(&st->roster, me->id);
+        if (e != NULL && on_board(e)) {
+            struct ladder_key k;
+            key_of(e, &k);
+            me->row.rank = ladder_rank(st->ladder, &k);
+            *on_ladder = me->row.rank > 0;
+        }
     } else if (rc != SQLITE_DONE) {
         fail(st, stmt_sql[ST_ME].name, err, errlen);
     }
@@ -1446,92 +1804,29 @@ static int read_me(struct store *st, const char *name, struct ranked *me, int *o
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* BUCKET_OF in C, step for step, so the triggers and the rank query agree on every bucket. */
-static int64_t bucket_of(double rating)
-{
-    int64_t b = (int64_t)rating;
-
-    return b - (rating < (double)b);
-}
-
-static int rank_of(struct store *st, struct ranked *me, char *err, size_t errlen)
-{
-    sqlite3_stmt *s = st->stmt[ST_AHEAD];
-    int64_t bucket = bucket_of(me->row.rating);
-    int bad = 0;
-    int rc;
-
-    bad |= sqlite3_bind_int64(s, 1, bucket) != SQLITE_OK;
-    bad |= sqlite3_bind_double(s, 2, me->row.rating) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 3, me->rated_at) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 4, me->id) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 5, bucket + 1) != SQLITE_OK;
-    if (bad) {
-        return fail(st, stmt_sql[ST_AHEAD].name, err, errlen);
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        me->row.rank = 1 + sqlite3_column_int64(s, 0);
-    } else {
-        fail(st, stmt_sql[ST_AHEAD].name, err, errlen);
-    }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* The k players next to me on one side (ST_ABOVE or ST_BELOW), nearest first. */
-static int neighbours(struct store *st, enum stmt_id id, const struct ranked *me, int k,
-                      struct board_row *rows, char *err, size_t errlen)
-{
-    sqlite3_stmt *s = st->stmt[id];
-    int bad = 0;
-
-    bad |= sqlite3_bind_double(s, 1, me->row.rating) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 2, me->rated_at) != SQLITE_OK;
-    bad |= sqlite3_bind_int64(s, 3, me->id) != SQLITE_OK;
-    bad |= sqlite3_bind_int(s, 4, k) != SQLITE_OK;
-    if (bad) {
-        return fail(st, stmt_sql[id].name, err, errlen);
-    }
-    return read_rows(st, id, rows, k, err, errlen);
-}
-
 int store_rank(struct store *st, const char *name, int k, struct board_row *rows, int *self,
                char *err, size_t errlen)
 {
     struct ranked me;
-    int found, on_board, above, below;
+    int found, listed, above, below;
 
     if (k < 0 || k > STORE_AROUND_MAX) {
         snprintf(err, errlen, "bad neighbour count %d", k);
         return -1;
     }
     fold_for_read(st);
-    found = read_me(st, name, &me, &on_board, err, errlen);
-    if (found <= 0 || !on_board) {
+    found = read_me(st, name, &me, &listed, err, errlen);
+    if (found <= 0 || !listed) {
         return found < 0 ? -1 : 0;
     }
-    if (rank_of(st, &me, err, errlen) != 0) {
+    above = me.row.rank - 1 < k ? (int)me.row.rank - 1 : k;
+    if (rows_from(st, me.row.rank - above, above, rows, err, errlen) != above) {
         return -1;
-    }
-    /* The rows above come nearest first: read them into place, then reverse. */
-    above = neighbours(st, ST_ABOVE, &me, k, rows, err, errlen);
-    if (above < 0) {
-        return -1;
-    }
-    for (int i = 0; i < above / 2; i++) {
-        struct board_row t = rows[i];
-
-        rows[i] = rows[above - 1 - i];
-        rows[above - 1 - i] = t;
     }
     rows[above] = me.row;
-    below = neighbours(st, ST_BELOW, &me, k, rows + above + 1, err, errlen);
+    below = rows_from(st, me.row.rank + 1, k, rows + above + 1, err, errlen);
     if (below < 0) {
         return -1;
-    }
-    for (int i = 0; i < above + 1 + below; i++) {
-        rows[i].rank = me.row.rank - above + i;
     }
     *self = above;
     return above + 1 + below;
@@ -1541,15 +1836,12 @@ int store_row(struct store *st, const char *name, struct board_row *row, int64_t
               size_t errlen)
 {
     struct ranked me;
-    int on_board;
+    int listed;
 
     fold_for_read(st);
-    int found = read_me(st, name, &me, &on_board, err, errlen);
+    int found = read_me(st, name, &me, &listed, err, errlen);
     if (found <= 0) {
         return found;
-    }
-    if (on_board && rank_of(st, &me, err, errlen) != 0) {
-        return -1;
     }
     *row = me.row;
     *id = me.id;
@@ -1560,6 +1852,7 @@ int store_history(struct store *st, int64_t player, int n, struct store_rating *
                   size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_RATINGS];
+    const struct roster_entry *e = roster_find(&st->roster, player);
     int count = 0;
     int rc = SQLITE_DONE;
 
@@ -1567,10 +1860,14 @@ int store_history(struct store *st, int64_t player, int n, struct store_rating *
         snprintf(err, errlen, "bad history length %d", n);
         return -1;
     }
-    if (sqlite3_bind_int64(s, 1, player) != SQLITE_OK || sqlite3_bind_int(s, 2, n) != SQLITE_OK) {
+    if (n == 0 || e == NULL || e->last_round == 0) {
+        return 0;
+    }
+    if (sqlite3_bind_int64(s, 1, player) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, e->last_round) != SQLITE_OK || sqlite3_bind_int(s, 3, n) != SQLITE_OK) {
         return fail(st, stmt_sql[ST_RATINGS].name, err, errlen);
     }
-    /* Newest first from the index: each point goes to its place from the end, then the points
+    /* Newest first along the chain: each point goes to its place from the end, then the points
      * move to the front of the array. */
     while (count < n && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_rating *p = &points[n - 1 - count++];

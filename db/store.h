@@ -34,9 +34,12 @@ struct store;
 /* Open or create the database at path (a file name, or a "file:" URI), bring its schema up to
  * date and prepare every statement. WAL journal; synchronous NORMAL, or FULL when sync_full
  * (NORMAL can lose the last commits on a power cut, never on a crash of arcade itself). A database
- * written by a newer arcade is refused. Returns NULL with the reason in err. */
+ * written by a newer arcade is refused. Every rated player is read into memory, and the rounds a
+ * crash left out of the players' rows are replayed into it (see store_sweep). Returns NULL with
+ * the reason in err. */
 struct store *store_open(const char *path, int sync_full, char *err, size_t errlen);
-/* Close the database; an open batch is rolled back. NULL is allowed. */
+/* Close the database, after writing every rated player's row back; an open batch is rolled back.
+ * NULL is allowed. */
 void store_close(struct store *st);
 
 /* Did the last failure come from a lock held by another process (SQLITE_BUSY or SQLITE_LOCKED)? */
@@ -49,6 +52,18 @@ int store_full(const struct store *st);
  * a second, so the WAL holds about a second of commits and never grows to fill a disk. TRUNCATE also
  * gives the WAL file's space back: after a full disk failed a commit. Returns 0 or -1. */
 int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen);
+
+/* The sweep: rated rounds change players in memory (the roster) and append to rounds; their rows
+ * in players are written back here, outside batches, a few at a time. Each call is one
+ * transaction: from where the last one stopped, it writes at most max_writes changed players and
+ * visits at most STORE_SWEEP_VISITS. Returns how many it wrote, or -1 (nothing written; the next
+ * call tries again). Leaderboard reads never wait for it: they read the roster. */
+#define STORE_SWEEP_VISITS 4096
+int store_sweep(struct store *st, size_t max_writes, char *err, size_t errlen);
+/* Sweep until every player's row is written and the snapshot holds every committed round. */
+int store_sweep_all(struct store *st, char *err, size_t errlen);
+/* The round up to which every rated round is in its players' rows (for tests and metrics). */
+int64_t store_snapshot(const struct store *st);
 
 /* Could a batch be written now, as far as can be told without writing anything? The database is
  * not read-only, the write lock is taken and let go at once (BEGIN IMMEDIATE, ROLLBACK), and the
@@ -119,16 +134,19 @@ int store_account_set_hash(struct store *st, int64_t id, const unsigned char *ha
 int store_add_totals(struct store *st, int64_t player, int wins, int losses, int draws, char *err,
                      size_t errlen);
 
-/* Store one player-vs-player round between two different players: the round itself, both totals,
- * both Elo ratings (games/elo.h), rated-round counts, form, the rating history, and the leaderboard
- * counts. outcome is from a's side: 'W', 'L' or 'D'; a move is 1 scissors, 2 rock, 3 paper, 0 none;
- * timeout is 1 for a round decided by forfeit. The new ratings go to rating_a and rating_b when
- * they are not NULL. Inside a batch only. */
+/* Store one player-vs-player round between two different players: one row of rounds holding the
+ * moves, the outcome and both new Elo ratings (games/elo.h). Totals, ratings, rated-round counts,
+ * form and the leaderboard's order change in memory at once (a rollback undoes them) and reach the
+ * players table through store_sweep; every read of the store sees them at once. outcome is from
+ * a's side: 'W', 'L' or 'D'; a move is 1 scissors, 2 rock, 3 paper, 0 none; timeout is 1 for a
+ * round decided by forfeit. The new ratings go to rating_a and rating_b when they are not NULL.
+ * Inside a batch only. */
 int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move_b, char outcome,
                     int timeout, double *rating_a, double *rating_b, char *err, size_t errlen);
 
 /* The leaderboard: named players with at least one rated round, by rating, ties to whoever reached
- * the rating first, then to the older player. */
+ * the rating first, then to the older player. Its order is kept in memory (ladder.h), read from
+ * the players table at open: rows changed behind the store's back are not seen until then. */
 
 /* The top n (1 to STORE_TOP_MAX) into rows; returns how many there are (<= n) or -1. */
 int store_top(struct store *st, int n, struct board_row *rows, char *err, size_t errlen);

@@ -21,6 +21,7 @@
  *     then session_reap frees the sessions nothing holds any more
  *   every second: store_fold adds the logged bot rounds into the players' totals, and a
  *       checkpoint keeps the WAL to about a second of commits
+ *   every tenth of a second: store_sweep writes a few rated players' rows back
  *   datagram -> short_reply -> one datagram back
  *   SIGINT/SIGTERM/SIGHUP -> stop accepting, void running rounds, drain, close the store
  */
@@ -65,6 +66,8 @@
 #define UDP_SOURCES_MAX 65536 /* sources whose datagram budget is remembered */
 #define COMMIT_RETRY 0.01   /* seconds between tries of a commit while the database is locked */
 #define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
+#define SWEEP 0.1           /* seconds between steps of the store's sweep */
+#define SWEEP_WRITES 256    /* most players' rows one step writes back (about a millisecond) */
 #define TRIM_PEAK 64        /* connections open at once before a mass close trims memory */
 
 /* The first decisive byte of a connection chooses its protocol; whitespace before it belongs to
@@ -313,6 +316,20 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
     store_checkpoint(srv->store, 0, err, sizeof(err));
 }
 
+/* A step of the sweep; a failed one (busy, disk full) is tried again at the next step. */
+static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, sweep_w));
+    char err[256];
+    (void)loop;
+    (void)revents;
+
+    if (store_sweep(srv->store, SWEEP_WRITES, err, sizeof(err)) < 0) {
+        stats.sweep_failures++;
+        log_error("could not write rated players back (kept for the next try): %s", err);
+    }
+}
+
 static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, drain_w));
@@ -436,6 +453,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_prepare_init(&srv->flush_w, flush_cb);
     ev_timer_init(&srv->retry_w, retry_cb, COMMIT_RETRY, 0.);
     ev_timer_init(&srv->second_w, second_cb, SECOND, SECOND);
+    ev_timer_init(&srv->sweep_w, sweep_cb, SWEEP, SWEEP);
     static const int stop_signals[SERVER_STOP_SIGNALS] = { SIGINT, SIGTERM, SIGHUP };
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_init(&srv->stop_w[i], stop_cb, stop_signals[i]);
@@ -446,6 +464,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_start(srv->loop, &srv->udp_w);
     ev_prepare_start(srv->loop, &srv->flush_w);
     ev_timer_start(srv->loop, &srv->second_w);
+    ev_timer_start(srv->loop, &srv->sweep_w);
     const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
                                                       : "listening on %s:%d (tcp and udp), database %s%s";
     log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, cfg->db, cfg->sync_full ? " (synchronous=FULL)" : "");
@@ -474,6 +493,7 @@ int server_run(struct server *srv)
     ev_timer_stop(srv->loop, &srv->drain_w);
     ev_timer_stop(srv->loop, &srv->retry_w);
     ev_timer_stop(srv->loop, &srv->second_w);
+    ev_timer_stop(srv->loop, &srv->sweep_w);
     ev_prepare_stop(srv->loop, &srv->flush_w);
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */

@@ -62,6 +62,7 @@ struct server {
     ev_signal stop_w[SERVER_STOP_SIGNALS];  /* SIGINT, SIGTERM, SIGHUP: a clean shutdown */
     ev_timer drain_w;           /* deadline for the shutdown drain */
     ev_timer second_w;          /* folds the tally log of bot rounds into the totals; reports refusals */
+    ev_timer sweep_w;           /* writes rated players' rows back from the store's memory */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
     struct limit_table *udp_sources; /* datagrams per source address */

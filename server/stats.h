@@ -56,6 +56,7 @@ struct stats {
     uint64_t commit_failures[STATS_DB_FAILURES]; /* transactions that failed, by why */
     uint64_t results_refused;                   /* results answered "games unavailable" instead */
     uint64_t fold_failures;                     /* folds of the tally log put off */
+    uint64_t sweep_failures;                    /* steps of the rated players' write-back put off */
     uint64_t throttled[STATS_THROTTLES];        /* by enum stats_throttle */
 };
 

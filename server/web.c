@@ -525,6 +525,8 @@ static void commits(struct web *w, struct answer *a)
     sample(a, "arcade_results_refused_total", stats.results_refused);
     family(a, "arcade_fold_failures_total", "counter", "Folds of the bot rounds' tally log put off by the database.");
     sample(a, "arcade_fold_failures_total", stats.fold_failures);
+    family(a, "arcade_sweep_failures_total", "counter", "Steps of the rated players' write-back put off by the database.");
+    sample(a, "arcade_sweep_failures_total", stats.sweep_failures);
     family(a, "arcade_database_writable", "gauge", "1 while the database takes writes (as /healthz), else 0.");
     sample(a, "arcade_database_writable", healthy(w, err, sizeof(err)));
 }

@@ -414,7 +414,8 @@ START_TEST(test_an_impostor_is_refused_and_the_rating_does_not_move)
     ck_assert_int_eq(sql(&srv, "SELECT rounds * 1000 + wins * 100 + losses * 10 + draws FROM players"
                          " WHERE name = 'ana'"), 1100);
     ck_assert_int_eq(sql(&srv, "SELECT rated FROM players WHERE name = 'ana'"), 1);
-    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM ratings WHERE player = %lld", (long long)player_id("ana")), 1);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds WHERE %lld IN (a, b)", (long long)player_id("ana")), 1);
+    ck_assert_int_eq(sql(&srv, "SELECT last_round FROM players WHERE name = 'ana'"), sql(&srv, "SELECT max(id) FROM rounds"));
 }
 END_TEST
 
