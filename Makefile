@@ -18,7 +18,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote games -iquote db -iquote server -iquote client -MMD -MP
-LDLIBS  := -lev -lsqlite3 -lgmp -lsodium -lwslay -lhttp_parser -lnettle -lm
+LDLIBS  := -lpthread -lev -lsqlite3 -lgmp -lsodium -lwslay -lhttp_parser -lnettle -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 ifeq ($(SAN),1)

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "checkpointer.h"
 #include "elo.h"
 #include "ladder.h"
 #include "roster.h"
@@ -332,6 +333,10 @@ struct store {
     int64_t snapshot;             /* every round up to this one is in its players' rows */
     size_t sweep_at;              /* the roster entry store_sweep visits next */
     int64_t sweep_from;           /* round_max when the sweep's current pass began */
+    struct checkpointer *ckpt;    /* checkpoints off the loop (store_background), or NULL */
+    int sync_full;                /* synchronous FULL rather than NORMAL */
+    int wal_frames;               /* frames in the WAL after the last commit */
+    int wal_finish_at;            /* frames at which to ask for the checkpointer's last pass */
 };
 
 /* A roster entry before the open batch changed it. */
@@ -887,6 +892,7 @@ struct store *store_open(const char *path, int sync_full, char *err, size_t errl
         goto fail;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    st->sync_full = sync_full;
     sqlite3_busy_timeout(st->db, STORE_OPEN_BUSY_MS);
     int64_t logged = 0;
     if (migrate(st, err, errlen) != 0 || configure(st, sync_full, err, errlen) != 0 ||
@@ -918,6 +924,7 @@ void store_close(struct store *st)
         store_sweep_all(st, ignored, sizeof(ignored));
         store_fold(st, ignored, sizeof(ignored));
     }
+    checkpointer_stop(st->ckpt);
     roster_free(&st->roster);
     ladder_free(st->ladder);
     free(st->undo);
@@ -945,6 +952,56 @@ int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen)
     return 0;
 }
 
+/* SQLite calls this after each commit on the store's connection, with the WAL's length. Having a
+ * hook turns SQLite's own checkpoints inside commits off. */
+static int wal_written(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct store *st = arg;
+
+    (void)db;
+    (void)name;
+    if (frames < st->wal_frames) {
+        st->wal_finish_at = STORE_WAL_FINISH;   /* the WAL started over */
+    }
+    st->wal_frames = frames;
+    return SQLITE_OK;
+}
+
+int store_background(struct store *st, void (*done)(void *arg), void *arg, char *err, size_t errlen)
+{
+    const char *file = sqlite3_db_filename(st->db, "main");
+
+    if (st->ckpt != NULL) {
+        return 0;
+    }
+    if (file == NULL || file[0] == '\0') {
+        snprintf(err, errlen, "checkpointer: the database has no file");
+        return -1;
+    }
+    st->ckpt = checkpointer_start(file, st->sync_full, done, arg, err, errlen);
+    if (st->ckpt == NULL) {
+        return -1;
+    }
+    st->wal_finish_at = STORE_WAL_FINISH;
+    sqlite3_wal_hook(st->db, wal_written, st);
+    return 0;
+}
+
+int store_paused(struct store *st)
+{
+    return st->ckpt != NULL && checkpointer_finishing(st->ckpt);
+}
+
+void store_background_counts(struct store *st, struct checkpointer_counts *n, char *err, size_t errlen)
+{
+    if (st->ckpt == NULL) {
+        memset(n, 0, sizeof(*n));
+        snprintf(err, errlen, "%s", "");
+        return;
+    }
+    checkpointer_counts(st->ckpt, n, err, errlen);
+}
+
 int store_begin(struct store *st, char *err, size_t errlen)
 {
     st->busy = st->full = 0;
@@ -968,6 +1025,10 @@ int store_commit(struct store *st, char *err, size_t errlen)
         st->nundo = 0;
         st->roster_at_begin = st->roster.n;
         st->round_max = st->batch_round_max;
+        if (st->ckpt != NULL && st->wal_frames >= st->wal_finish_at) {
+            checkpointer_finish(st->ckpt);
+            st->wal_finish_at = st->wal_frames + STORE_WAL_FINISH;
+        }
         if (st->rated) {
             stale_top(st);
         }

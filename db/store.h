@@ -65,6 +65,19 @@ int store_sweep_all(struct store *st, char *err, size_t errlen);
 /* The round up to which every rated round is in its players' rows (for tests and metrics). */
 int64_t store_snapshot(const struct store *st);
 
+/* Checkpoints off the loop: start a thread of the store's own (checkpointer.h) that copies the WAL
+ * into the database every few milliseconds, and turn SQLite's checkpoints inside commits off. When
+ * a commit leaves more than STORE_WAL_FINISH frames in the WAL, the store asks the thread for a last
+ * pass: until it is done, store_paused says 1 and the caller holds its commits (results wait; the
+ * thread then calls done(arg), from its own thread), so that the next commit starts the WAL over.
+ * Returns 0, or -1 (the store works on, checkpointing inside commits). */
+#define STORE_WAL_FINISH 4096 /* frames (of a page each): 16 MiB of WAL */
+struct checkpointer_counts;
+int store_background(struct store *st, void (*done)(void *arg), void *arg, char *err, size_t errlen);
+int store_paused(struct store *st);
+/* What the checkpointer has done (zeros without one), its last failure into err. */
+void store_background_counts(struct store *st, struct checkpointer_counts *n, char *err, size_t errlen);
+
 /* Could a batch be written now, as far as can be told without writing anything? The database is
  * not read-only, the write lock is taken and let go at once (BEGIN IMMEDIATE, ROLLBACK), and the
  * database's file system has STORE_ROOM_MIN bytes free. For health checks; outside a batch (inside

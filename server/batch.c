@@ -130,7 +130,7 @@ static void count_stored(const struct batch *b, double took)
         stats.rounds[t->player != 0 ? STATS_ROUND_BOT : STATS_ROUND_GUEST] += (uint64_t)(t->wins + t->losses + t->draws);
     }
     stats.rounds[STATS_ROUND_PERSON] += b->nrounds;
-    stats_commit_took(took);
+    stats_observe(&stats.commits, took);
 }
 
 static int span_order(const void *pa, const void *pb)

@@ -19,8 +19,9 @@
  *       batch_commit:        one transaction for every result of the iteration
  *       conn_pool_flush:     write what is no longer held; free what closed
  *     then session_reap frees the sessions nothing holds any more
- *   every second: store_fold adds the logged bot rounds into the players' totals, and a
- *       checkpoint keeps the WAL to about a second of commits
+ *   every second: store_fold adds the logged bot rounds into the players' totals
+ *   the store's checkpointer thread copies the WAL into the database; when it asks for a last
+ *       pass, commits wait (store_paused) until checkpointed_w says it is done
  *   every tenth of a second: store_sweep writes a few rated players' rows back
  *   datagram -> short_reply -> one datagram back
  *   SIGINT/SIGTERM/SIGHUP -> stop accepting, void running rounds, drain, close the store
@@ -256,6 +257,30 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* Nothing to do: its end wakes the loop, whose flush tries the commit again. */
+/* Poll returned: time the iteration's work, up to the end of its flush. */
+static void busy_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, busy_w));
+    (void)loop;
+    (void)revents;
+    srv->busy_from = stats_clock();
+}
+
+/* From the checkpointer's thread: its last pass is done. */
+static void checkpointed(void *arg)
+{
+    struct server *srv = arg;
+    ev_async_send(srv->loop, &srv->checkpointed_w);
+}
+
+/* Wakes the loop only: the flush that follows commits what waited. */
+static void checkpointed_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -275,8 +300,9 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     for (;;) {
         conn_pool_tell_gone(pool);
         watch_tick(&srv->watch);
-        /* While the database is locked elsewhere, one try per retry tick. */
-        int waiting = ev_is_active(&srv->retry_w);
+        /* While the database is locked elsewhere, one try per retry tick; while the checkpointer
+         * finishes a pass, none until it is done. */
+        int waiting = ev_is_active(&srv->retry_w) || store_paused(srv->store);
         if ((!batch_pending(&srv->game.batch) || waiting) && !conn_pool_dirty(pool)) {
             break;
         }
@@ -297,6 +323,10 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     if (srv->stopping && pool->n == 0) {
         ev_break(loop, EVBREAK_ALL);
     }
+    if (srv->busy_from > 0) {
+        stats_observe(&stats.loop_busy, stats_clock() - srv->busy_from);
+        srv->busy_from = 0;
+    }
 }
 
 /* Once a second: the tally log folded into the totals, and what was refused told. */
@@ -312,8 +342,6 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
         stats.fold_failures++;
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
     }
-    /* A failed checkpoint (busy, disk full) is tried again in a second. */
-    store_checkpoint(srv->store, 0, err, sizeof(err));
 }
 
 /* A step of the sweep; a failed one (busy, disk full) is tried again at the next step. */
@@ -439,6 +467,11 @@ int server_init(struct server *srv, const struct config *cfg)
         goto fail;
     }
     g->store = srv->store;
+    ev_async_init(&srv->checkpointed_w, checkpointed_cb);
+    ev_async_start(srv->loop, &srv->checkpointed_w);
+    if (store_background(srv->store, checkpointed, srv, err, sizeof(err)) < 0) {
+        log_error("checkpoints stay inside commits: %s", err);
+    }
     if ((srv->web = web_new(srv->store, g, &srv->pool)) == NULL) {
         log_error("out of memory");
         goto fail;
@@ -451,6 +484,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_init(&srv->udp_w, udp_cb, srv->udp_fd, EV_READ);
     ev_timer_init(&srv->accept_pause_w, accept_pause_cb, ACCEPT_PAUSE, 0.);
     ev_prepare_init(&srv->flush_w, flush_cb);
+    ev_check_init(&srv->busy_w, busy_cb);
     ev_timer_init(&srv->retry_w, retry_cb, COMMIT_RETRY, 0.);
     ev_timer_init(&srv->second_w, second_cb, SECOND, SECOND);
     ev_timer_init(&srv->sweep_w, sweep_cb, SWEEP, SWEEP);
@@ -463,6 +497,7 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_io_start(srv->loop, &srv->accept_w);
     ev_io_start(srv->loop, &srv->udp_w);
     ev_prepare_start(srv->loop, &srv->flush_w);
+    ev_check_start(srv->loop, &srv->busy_w);
     ev_timer_start(srv->loop, &srv->second_w);
     ev_timer_start(srv->loop, &srv->sweep_w);
     const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
@@ -473,6 +508,7 @@ int server_init(struct server *srv, const struct config *cfg)
 fail:
     web_free(srv->web);
     store_close(srv->store);
+    ev_async_stop(srv->loop, &srv->checkpointed_w);
     if (srv->db_lock >= 0) {
         close(srv->db_lock);
     }
@@ -495,10 +531,12 @@ int server_run(struct server *srv)
     ev_timer_stop(srv->loop, &srv->second_w);
     ev_timer_stop(srv->loop, &srv->sweep_w);
     ev_prepare_stop(srv->loop, &srv->flush_w);
+    ev_check_stop(srv->loop, &srv->busy_w);
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
     watch_free(&srv->watch);
     store_close(srv->store);
+    ev_async_stop(srv->loop, &srv->checkpointed_w);
     web_free(srv->web);
     close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {

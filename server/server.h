@@ -58,6 +58,9 @@ struct server {
     ev_io udp_w;
     ev_timer accept_pause_w;    /* accept paused after EMFILE */
     ev_prepare flush_w;         /* once per iteration: commit, then write */
+    ev_async checkpointed_w;    /* the store's checkpointer finished a last pass: commit again */
+    ev_check busy_w;            /* poll returned: the loop's work in this iteration starts */
+    double busy_from;           /* when it did */
     ev_timer retry_w;           /* the next try of a commit while the database is locked elsewhere */
     ev_signal stop_w[SERVER_STOP_SIGNALS];  /* SIGINT, SIGTERM, SIGHUP: a clean shutdown */
     ev_timer drain_w;           /* deadline for the shutdown drain */

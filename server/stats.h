@@ -39,9 +39,17 @@ enum stats_db_failure {
 /* Short requests by transport. */
 enum stats_transport { STATS_TCP, STATS_UDP, STATS_TRANSPORTS };
 
-/* Upper bounds, in seconds, of the commit duration histogram's buckets. */
-#define STATS_COMMIT_BUCKETS 12
-extern const double stats_commit_bounds[STATS_COMMIT_BUCKETS];
+/* Upper bounds, in seconds, of the buckets of the duration histograms. */
+#define STATS_BUCKETS 13
+extern const double stats_bounds[STATS_BUCKETS];
+
+/* Durations: how many took at most each bound (and more than the one before), the last bucket
+ * longer; how many in all, and their sum. */
+struct stats_histogram {
+    uint64_t n[STATS_BUCKETS + 1];
+    uint64_t count;
+    double sum;
+};
 
 struct stats {
     uint64_t accepted;                          /* TCP connections let in */
@@ -49,10 +57,9 @@ struct stats {
     uint64_t requests[STATS_TRANSPORTS];        /* short requests answered */
     uint64_t matches;                           /* player-vs-player matches started */
     uint64_t rounds[STATS_ROUND_KINDS];         /* rounds stored (committed) */
-    uint64_t commits;                           /* group commits stored */
-    uint64_t commit_took[STATS_COMMIT_BUCKETS + 1]; /* of those, how many took at most each bound
-                                                 * (and more than the one before); the last: longer */
-    double commit_seconds;                      /* the time they all took */
+    struct stats_histogram commits;             /* group commits stored, by how long they took */
+    struct stats_histogram loop_busy;           /* loop iterations, by how long the loop worked in
+                                                 * them (from poll's return to the next poll) */
     uint64_t commit_failures[STATS_DB_FAILURES]; /* transactions that failed, by why */
     uint64_t results_refused;                   /* results answered "games unavailable" instead */
     uint64_t fold_failures;                     /* folds of the tally log put off */
@@ -64,7 +71,7 @@ extern struct stats stats;
 
 /* Seconds on a clock that only goes forward, to time things with. */
 double stats_clock(void);
-/* A group commit was stored, its transaction having taken `seconds`. */
-void stats_commit_took(double seconds);
+/* Count one duration of `seconds` into h. */
+void stats_observe(struct stats_histogram *h, double seconds);
 
 #endif

@@ -19,6 +19,7 @@
 #include "session.h"
 #include "short.h"
 #include "stats.h"
+#include "checkpointer.h"
 #include "store.h"
 
 #define JSON "application/json"
@@ -502,22 +503,31 @@ static void players(struct web *w, struct answer *a)
     sample(a, "arcade_matches_total", stats.matches);
 }
 
+static void histogram(struct answer *a, const char *name, const char *help, const struct stats_histogram *h)
+{
+    unsigned long long below = 0;
+
+    family(a, name, "histogram", help);
+    for (int i = 0; i < STATS_BUCKETS; i++) {
+        below += h->n[i];
+        putf(a, "%s_bucket{le=\"%g\"} %llu\n", name, stats_bounds[i], below);
+    }
+    below += h->n[STATS_BUCKETS];
+    putf(a, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name, below, name, h->sum, name,
+         (unsigned long long)h->count);
+}
+
 static void commits(struct web *w, struct answer *a)
 {
-    const char *name = "arcade_commit_duration_seconds";
-    unsigned long long below = 0;
     char err[256];
 
     family(a, "arcade_commits_total", "counter", "Group commits stored.");
-    sample(a, "arcade_commits_total", stats.commits);
-    family(a, name, "histogram", "Time the transaction of a stored group commit took.");
-    for (int i = 0; i < STATS_COMMIT_BUCKETS; i++) {
-        below += stats.commit_took[i];
-        putf(a, "%s_bucket{le=\"%g\"} %llu\n", name, stats_commit_bounds[i], below);
-    }
-    below += stats.commit_took[STATS_COMMIT_BUCKETS];
-    putf(a, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", name, below, name, stats.commit_seconds,
-         name, (unsigned long long)stats.commits);
+    sample(a, "arcade_commits_total", stats.commits.count);
+    histogram(a, "arcade_commit_duration_seconds", "Time the transaction of a stored group commit took.",
+              &stats.commits);
+    histogram(a, "arcade_loop_busy_seconds",
+              "Time the loop worked in one iteration, from poll's return to the next poll: how long it kept everyone waiting.",
+              &stats.loop_busy);
     counters(a, "arcade_commit_failures_total", "Group commit transactions that failed, by why.", "reason",
              db_failure_labels, stats.commit_failures, STATS_DB_FAILURES);
     family(a, "arcade_results_refused_total", "counter",
@@ -527,6 +537,17 @@ static void commits(struct web *w, struct answer *a)
     sample(a, "arcade_fold_failures_total", stats.fold_failures);
     family(a, "arcade_sweep_failures_total", "counter", "Steps of the rated players' write-back put off by the database.");
     sample(a, "arcade_sweep_failures_total", stats.sweep_failures);
+    struct checkpointer_counts ck;
+    store_background_counts(w->store, &ck, err, sizeof(err));
+    family(a, "arcade_checkpoints_total", "counter", "Checkpoints of the WAL run by the checkpointer thread.");
+    sample(a, "arcade_checkpoints_total", ck.passes);
+    family(a, "arcade_checkpoint_last_passes_total", "counter",
+           "Last passes the checkpointer ran while commits waited, so that the WAL starts over.");
+    sample(a, "arcade_checkpoint_last_passes_total", ck.finished);
+    family(a, "arcade_checkpoint_last_pass_longest_seconds", "gauge", "The longest of those passes.");
+    putf(a, "arcade_checkpoint_last_pass_longest_seconds %.9g\n", ck.longest);
+    family(a, "arcade_checkpoint_failures_total", "counter", "Checkpoints that failed.");
+    sample(a, "arcade_checkpoint_failures_total", ck.failures);
     family(a, "arcade_database_writable", "gauge", "1 while the database takes writes (as /healthz), else 0.");
     sample(a, "arcade_database_writable", healthy(w, err, sizeof(err)));
 }

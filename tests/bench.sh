@@ -100,6 +100,27 @@ bot_label="long -c 100 -p 1"   # against arcaded, each op a named player's move:
 bot_cpu=""
 rated_cpu=""
 
+# metric NAME: arcaded's sample of NAME from /metrics (read over bash's /dev/tcp, nothing else needed).
+metric() {
+    local body
+    exec 3<>"/dev/tcp/127.0.0.1/$arcaded_port" || return
+    printf 'GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n' >&3
+    body=$(cat <&3)
+    exec 3<&-
+    echo "$body" | awk -v n="$1" '$1 == n { print $2; exit }'
+}
+
+# loop_iterations / loop_stalls: arcaded's loop iterations so far, and those in which the loop
+# worked more than 2 ms (from poll's return to the next poll) and kept everyone waiting.
+loop_iterations() {
+    metric arcade_loop_busy_seconds_count
+}
+
+loop_stalls() {
+    awk -v all="$(metric arcade_loop_busy_seconds_count)" \
+        -v fast="$(metric 'arcade_loop_busy_seconds_bucket{le="0.002"}')" 'BEGIN { print all - fast }'
+}
+
 # bench LABEL PORT PID ARGS...: one run against the server on PORT, process PID; prints its summary,
 # keeps it in $line, and the server's CPU time per op over the run, in microseconds, in $cpu_per_op.
 bench() {
@@ -135,6 +156,10 @@ p99() {
     echo "$1" | sed -n 's/.* p99 \([0-9.][0-9.]*\) ms.*/\1/p'
 }
 
+max_ms() {
+    echo "$1" | sed -n 's/.* max \([0-9.][0-9.]*\) ms.*/\1/p'
+}
+
 echo "bench: $secs s per load, $threads client thread(s), $cores core(s)"
 # The arguments are split into words on purpose.
 # shellcheck disable=SC2086
@@ -142,9 +167,14 @@ while IFS='|' read -r label null_args arcade_args; do
     bench null "$null_port" "$null_pid" $null_args
     null_ops=$(ops_per_sec "$line")
     null_cpu=$cpu_per_op
+    iterations=$(loop_iterations)
+    stalls=$(loop_stalls)
     bench arcade "$arcaded_port" "$arcaded_pid" $arcade_args
     arcade_ops=$(ops_per_sec "$line")
     arcade_p99=$(p99 "$line")
+    arcade_max=$(max_ms "$line")
+    iterations=$(awk -v a="$(loop_iterations)" -v b="$iterations" 'BEGIN { print a - b }')
+    stalls=$(awk -v a="$(loop_stalls)" -v b="$stalls" 'BEGIN { print a - b }')
     arcade_cpu=$cpu_per_op
     case $label in
         pvp*)
@@ -154,8 +184,9 @@ while IFS='|' read -r label null_args arcade_args; do
         "$bot_label") bot_cpu=$arcade_cpu ;;
     esac
     ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
-    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %14s | %16s' "$label" "${null_ops:--}" \
-        "${arcade_ops:--}" "$ratio" "${arcade_p99:--} ms" "$null_cpu" "$arcade_cpu")
+    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s of %s' "$label" \
+        "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--} ms" "${arcade_max:--} ms" "$null_cpu" \
+        "$arcade_cpu" "$stalls" "$iterations")
 "
 done <<'LOADS'
 short -c 50|short -c 50|short -c 50
@@ -166,14 +197,16 @@ pvp -c 50|pvp -c 50|pvp -c 50
 LOADS
 
 echo
-printf '%-18s | %10s | %12s | %5s | %-10s | %14s | %16s\n' load "null ops/s" "arcade ops/s" ratio \
-    "arcade p99" "null cpu us/op" "arcade cpu us/op"
+printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s\n' load "null ops/s" "arcade ops/s" \
+    ratio "arcade p99" "arcade max" "null cpu us/op" "arcade cpu us/op" "arcade loop > 2 ms"
 printf '%s' "$rows"
 echo "(null: arcade-null, long as a guest; arcade: arcaded, long with named players;"
 echo " pvp: 50 pairs, arcade's ops are rated rounds, null's the same exchanges of frames;"
 echo " cpu us/op: the server process's user + system CPU time from just before the run to just after,"
 echo " in $((1000 / clk_tck)) ms ticks, over its ops: short a connection's request, long a move (against arcaded"
-echo " a stored bot round), udp a datagram, pvp a rated round (a move from each side))"
+echo " a stored bot round), udp a datagram, pvp a rated round (a move from each side);"
+echo " loop > 2 ms: arcaded's loop iterations in the run that kept it busy over 2 ms, from poll's"
+echo " return to the next poll, of all its iterations, from its /metrics)"
 rated_vs_bot=$(awk -v r="${rated_cpu:--}" -v b="${bot_cpu:--}" \
     'BEGIN { if (r != "-" && b != "-" && b > 0) printf "%.1f times", r / b; else print "unknown" }')
 echo "rated round: ${rated_cpu:--} us of arcaded's CPU against ${bot_cpu:--} us for a bot round" \

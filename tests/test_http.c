@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "expect.h"
@@ -444,6 +445,41 @@ START_TEST(test_shutdown_closes_websockets_with_a_close_frame)
 }
 END_TEST
 
+/* A sample from a /metrics body. */
+static double metric_in(const char *body, const char *key)
+{
+    const char *at = strstr(body, key);
+    ck_assert_msg(at != NULL, "no %s in\n%s", key, body);
+    return strtod(at + strlen(key), NULL);
+}
+
+/* Enough bot rounds, one commit each, to take the WAL past STORE_WAL_FINISH frames (16 MiB) more
+ * than twice: the server holds its commits while the checkpointer's last pass runs, so the WAL
+ * starts over and stays near 16 MiB, and every answer still comes. */
+START_TEST(test_commits_wait_for_the_checkpointers_last_pass_and_go_on)
+{
+    enum { ROUNDS = 16000 };
+    struct stat wal;
+    char name[160];
+    static char out[RESPONSE_MAX];
+    char *body;
+    start_server("--frame-rate", "0", NULL);
+    int fd = dial(srv.port);
+    for (int i = 0; i < ROUNDS; i++) {
+        guest_round(fd, (char)('1' + i % 3));
+    }
+    ck_assert_int_eq(get("/metrics", out, sizeof(out), &body), 200);
+    ck_assert_double_ge(metric_in(body, "\narcade_checkpoint_last_passes_total "), 1);
+    ck_assert_double_eq(metric_in(body, "\narcade_checkpoint_failures_total "), 0);
+    ck_assert_double_ge(metric_in(body, "\narcade_checkpoints_total "), 1);
+    ck_assert_double_ge(metric_in(body, "\narcade_rounds_total{kind=\"guest\"} "), ROUNDS);
+    snprintf(name, sizeof(name), "%s-wal", srv.db);
+    ck_assert_int_eq(stat(name, &wal), 0);
+    ck_assert_int_lt(wal.st_size, 20 << 20);
+    close(fd);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -463,6 +499,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_websocket_protocol_errors_get_close_codes);
     tcase_add_test(tc, test_leaderboard_watchers_are_pushed_the_top_when_it_changes);
     tcase_add_test(tc, test_shutdown_closes_websockets_with_a_close_frame);
+    tcase_add_test(tc, test_commits_wait_for_the_checkpointers_last_pass_and_go_on);
     suite_add_tcase(s, tc);
     return s;
 }

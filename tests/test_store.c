@@ -4,6 +4,7 @@
  * the database through its own SQLite connection, never through the store it checks. */
 #include <check.h>
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpointer.h"
 #include "store.h"
 #include "suite.h"
 
@@ -1861,6 +1863,79 @@ START_TEST(test_commit_fails_then_store_works)
 }
 END_TEST
 
+/* The checkpointer's done callback, from its thread: a byte down a pipe. */
+static int done_pipe[2];
+
+static void checkpointed(void *arg)
+{
+    (void)arg;
+    ck_assert_int_eq(write(done_pipe[1], "x", 1), 1);
+}
+
+/* Commit one round at a time until the store holds its commits for a last pass; returns how many
+ * commits that took (at most limit, else the test fails). */
+static int commit_until_paused(struct store *st, int64_t a, int64_t b, int limit)
+{
+    for (int n = 1; n <= limit; n++) {
+        play(st, a, b, n % 2 ? 'W' : 'L');
+        if (store_paused(st)) {
+            return n;
+        }
+    }
+    ck_abort_msg("no last pass asked for in %d commits", limit);
+    return 0;
+}
+
+static off_t wal_size(void)
+{
+    char wal[200];
+    struct stat sb;
+
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    ck_assert_int_eq(stat(wal, &sb), 0);
+    return sb.st_size;
+}
+
+/* Past STORE_WAL_FINISH frames the store holds its commits for the checkpointer's last pass; once
+ * it is done, the next commit starts the WAL over, so the WAL stays at the size it had reached:
+ * without the start over, the second round of commits would double it. */
+START_TEST(test_wal_starts_over_after_a_last_pass)
+{
+    struct checkpointer_counts n;
+    struct pollfd done = { .events = POLLIN };
+    struct store *st;
+    char byte, msg[256];
+    int64_t ana, bo;
+
+    make_dir();
+    ck_assert_int_eq(pipe(done_pipe), 0);
+    done.fd = done_pipe[0];
+    st = open_store();
+    ck_assert_msg(store_background(st, checkpointed, NULL, err, sizeof(err)) == 0, "%s", err);
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    commit_until_paused(st, ana, bo, 20000);
+    ck_assert_int_eq(poll(&done, 1, 10000), 1);
+    ck_assert_int_eq(read(done_pipe[0], &byte, 1), 1);
+    ck_assert_int_eq(store_paused(st), 0);
+    off_t reached = wal_size();
+    ck_assert_int_ge(reached, (off_t)STORE_WAL_FINISH * 4096);
+
+    commit_until_paused(st, ana, bo, 20000);
+    ck_assert_int_eq(poll(&done, 1, 10000), 1);
+    ck_assert_int_le(wal_size(), reached + 64 * 1024);
+    store_background_counts(st, &n, msg, sizeof(msg));
+    ck_assert_uint_ge(n.passes, 2);
+    ck_assert_uint_eq(n.finished, 2);
+    ck_assert_uint_eq(n.failures, 0);
+    ck_assert_str_eq(msg, "");
+    ck_assert(board_agrees(st));
+    store_close(st);
+    close(done_pipe[0]);
+    close(done_pipe[1]);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -1869,6 +1944,7 @@ static Suite *store_suite(void)
     TCase *board = tcase_create("leaderboard");
     TCase *errors = tcase_create("errors");
     TCase *accounts = tcase_create("accounts");
+    TCase *background = tcase_create("background");
 
     tcase_add_test(schema, test_schema_created_at_current_version);
     tcase_add_test(schema, test_version_1_migrates);
@@ -1911,6 +1987,8 @@ static Suite *store_suite(void)
     tcase_add_test(errors, test_locked_database);
     tcase_add_test(errors, test_failed_statement_then_rollback);
     tcase_add_test(errors, test_commit_fails_then_store_works);
+    tcase_add_test(background, test_wal_starts_over_after_a_last_pass);
+    tcase_set_timeout(background, 120);
     tcase_set_timeout(writes, 60);
     tcase_set_timeout(board, 60);
     suite_add_tcase(s, schema);
@@ -1918,6 +1996,7 @@ static Suite *store_suite(void)
     suite_add_tcase(s, board);
     suite_add_tcase(s, accounts);
     suite_add_tcase(s, errors);
+    suite_add_tcase(s, background);
     return s;
 }
 
