@@ -2001,6 +2001,43 @@ START_TEST(test_version_2_histories_migrate_and_go_on)
 }
 END_TEST
 
+/* The top read inside a batch shows its rated rounds, as every read does; once the batch is rolled
+ * back, it shows them no more. */
+START_TEST(test_top_read_inside_a_rolled_back_batch)
+{
+    struct board_row rows[10];
+    struct store *st;
+    int64_t a, b;
+
+    make_dir();
+    st = open_store();
+    a = player(st, "a");
+    b = player(st, "b");
+    play(st, a, b, 'W');                            /* a 1220, b 1180; the top not read since */
+    begin(st);
+    round_of(st, b, a, 'W');                        /* b 1202.29 over a 1197.71 */
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "b");
+    store_rollback(st);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert_double_eq(rows[0].rating, 1220.0);
+    ck_assert_str_eq(rows[0].form, "W");
+
+    /* And with the top read just before the batch. */
+    begin(st);
+    round_of(st, b, a, 'W');
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "b");
+    ck_assert_str_eq(rows[0].form, "LW");
+    store_rollback(st);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert(board_agrees(st));
+    store_close(st);
+}
+END_TEST
+
 /* A batch that loaded new roster entries (a guest created inside it, and cy's first rated round)
  * is rolled back: the entries are forgotten. The guest's id is free again, and the player who gets
  * it next starts from nothing: named, unrated, and on the leaderboard after its first round. */
@@ -2561,6 +2598,7 @@ static Suite *store_suite(void)
     tcase_add_test(board, test_row_ranked_or_not);
     tcase_add_test(board, test_history_oldest_first);
     tcase_add_test(board, test_history_follows_both_sides);
+    tcase_add_test(board, test_top_read_inside_a_rolled_back_batch);
     tcase_add_test(board, test_guests_never_on_the_board);
     tcase_add_test(board, test_names_stored_as_given);
     tcase_add_test(board, test_plans_use_keys);
