@@ -44,7 +44,7 @@ CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/
 TEST_SRC   := $(wildcard tests/test_*.c)
 # Unit suites of the pure rules: they link games/ and the suites' main (tests/suite.c), nothing else,
 # but for a pure module of db/ that a suite names below.
-UNIT_TESTS := test_math test_rps test_board test_elo test_query test_ladder
+UNIT_TESTS := test_math test_rps test_board test_elo test_query test_ladder test_roster
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 # The page (web/), built into arcaded as bytes by web/embed.sh.
@@ -90,8 +90,10 @@ $(BIN)/arcade-null: $(call obj,client/null_server.c)
 $(patsubst %,$(BUILD)/tests/%,$(UNIT_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(GAMES_SRC) tests/suite.c)
 	$(CC) $(LDFLAGS) -o $@ $^ -lgmp -lm $(TESTLIBS)
 
-# The leaderboard's order in memory lives in db/ beside the store that uses it, but is pure.
+# The leaderboard's order and the roster of rated players live in db/ beside the store that uses
+# them, but are pure.
 $(BUILD)/tests/test_ladder: $(call obj,db/ladder.c)
+$(BUILD)/tests/test_roster: $(call obj,db/roster.c)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)

@@ -1042,6 +1042,11 @@ int store_commit(struct store *st, char *err, size_t errlen)
 
 void store_rollback(struct store *st)
 {
+    /* A top read inside the batch holds its rounds: read it again. The version stays: outside
+     * the batch, the top is what it was before. */
+    if (st->rated) {
+        st->ntop = -1;
+    }
     st->batch.n = 0;
     st->rated = 0;
     undo_batch(st);
@@ -1554,6 +1559,8 @@ int store_pvp_round(struct store *st, int64_t a, int64_t b, int move_a, int move
         return -1;
     }
     st->batch_round_max = round;
+    /* The top as last read is behind the ladder now, for reads inside the batch too. */
+    st->ntop = -1;
     if (entry_apply(st, (size_t)ia, outcome, na, round) != 0 ||
         entry_apply(st, (size_t)ib, mirror(outcome), nb, round) != 0) {
         snprintf(err, errlen, "out of memory");

@@ -3,8 +3,10 @@
  * iteration, then continued. Each sequence is tried many times in both orders of arrival, since which
  * socket the loop reads first decides which path is taken. The server must survive (an answer on a new
  * connection), stop cleanly (exit 0: under `make test SAN=1` any use after free aborts it), and keep
- * a database that agrees with what the players were told. */
+ * a database that agrees with what the players were told. Last, the server killed with SIGKILL
+ * right after a match's results: a restart must give back the ratings those results make. */
 #include <check.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,8 @@
 #define OUT_MAX (ALREADY_MOVED_LEN * EXTRA_MOVES)
 /* Tries of each sequence, half in each order of arrival. */
 #define TRIES 20
+#define ELO_START 1200.0
+#define ELO_K_NEW 40.0          /* a player's first 30 rated rounds */
 
 /* Close with a reset (RST) instead of a FIN. */
 static void reset(int fd)
@@ -154,6 +158,100 @@ START_TEST(test_move_while_the_opponent_is_at_the_output_cap)
 }
 END_TEST
 
+/* Elo as docs/PROTOCOL.md gives it, for two provisional players (K 40 each, below 2400). */
+static void elo(double *ra, double *rb, double score_a)
+{
+    double ea = 1.0 / (1.0 + pow(10.0, (*rb - *ra) / 400.0));
+    double d = ELO_K_NEW * (score_a - ea);
+    *ra += d;
+    *rb -= d;
+}
+
+/* A player as the results told make it. */
+struct told {
+    const char *name;
+    double rating;
+    struct tally t;
+    char form[16];
+};
+
+static void told_add(struct told *p, char result)
+{
+    size_t n = strlen(p->form);
+
+    tally_add(&p->t, result);
+    p->form[n] = result == 'y' ? 'W' : result == 'z' ? 'L' : 'D';
+    p->form[n + 1] = '\0';
+}
+
+/* Its leaderboard row, ranked rank (docs/PROTOCOL.md, "Leaderboard rows"): every round rated. */
+static const char *told_row(const struct told *p, int rank)
+{
+    static char row[128];
+
+    snprintf(row, sizeof(row), "%d\t%s\t%lld\t1\t%d\t%d\t%d\t%d\t%s\n", rank, p->name,
+             (long long)floor(p->rating + 0.5), p->t.wins, p->t.losses, p->t.draws,
+             p->t.wins + p->t.losses + p->t.draws, p->form);
+    return row;
+}
+
+/* The server is killed with SIGKILL as soon as both players have read their last result. It writes
+ * rated players' rows back every tenth of a second, so it may have written some, all or none of
+ * them: either way, after a restart, the leaderboard gives the ratings the told results make, and
+ * the database holds every round told, once. */
+START_TEST(test_sigkill_right_after_rated_results_keeps_every_rating)
+{
+    /* ana's move and bo's, a round each (1 scissors, 2 rock, 3 paper): ana wins five, draws two,
+     * loses two, so the two never tie. */
+    static const int moves[][2] = {{2, 1}, {3, 3}, {1, 2}, {2, 1}, {3, 2}, {1, 1}, {2, 3}, {2, 1}, {3, 2}};
+    enum { ROUNDS = sizeof(moves) / sizeof(moves[0]) };
+    struct told ana = {.name = "ana", .rating = ELO_START}, bo = {.name = "bo", .rating = ELO_START};
+    int a, b, fd;
+
+    start_server("--move-timeout", "30", NULL);
+    matched_pair(ana.name, bo.name, &a, &b);
+    for (int r = 0; r < ROUNDS; r++) {
+        char ma = (char)('0' + moves[r][0]), mb = (char)('0' + moves[r][1]);
+        char result_a = rules(moves[r][0], moves[r][1]), result_b = rules(moves[r][1], moves[r][0]);
+        char fa[3] = {'M', mb, result_a}, fb[3] = {'M', ma, result_b};
+
+        put(a, &ma, 1);
+        put(b, &mb, 1);
+        expect_bytes_as(a, ana.name, fa, sizeof(fa));
+        expect_bytes_as(b, bo.name, fb, sizeof(fb));
+        told_add(&ana, result_a);
+        told_add(&bo, result_b);
+        elo(&ana.rating, &bo.rating, result_a == 'y' ? 1.0 : result_a == 'x' ? 0.5 : 0.0);
+    }
+    ck_assert_int_eq(kill(srv.pid, SIGKILL), 0);
+    ck_assert_int_eq(harness_wait(&srv), 128 + SIGKILL);
+    close(a);
+    close(b);
+    /* A result is told only once its round is committed. */
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), ROUNDS);
+    ck_assert_double_gt(ana.rating, bo.rating);
+
+    restart(NULL);
+    fd = dial(srv.port);
+    send_str(fd, "rana 1\nrbo 0\n");
+    expect_line(fd, told_row(&ana, 1));
+    expect_line(fd, told_row(&bo, 2));
+    expect_line(fd, ".\n");
+    expect_line(fd, told_row(&bo, 2));
+    expect_line(fd, ".\n");
+    close(fd);
+    stop_keep();
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM rounds"), ROUNDS);
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE rated = %d AND rounds = %d", ROUNDS, ROUNDS), 2);
+    ck_assert_int_eq(sql(&srv, "SELECT CAST(round(rating * 100) AS INT) FROM players WHERE name = 'ana'"),
+                     llround(ana.rating * 100));
+    ck_assert_int_eq(sql(&srv, "SELECT CAST(round(rating * 100) AS INT) FROM players WHERE name = 'bo'"),
+                     llround(bo.rating * 100));
+    ck_assert_int_eq(sql(&srv, "SELECT wins * 100 + losses * 10 + draws FROM players WHERE name = 'ana'"),
+                     ana.t.wins * 100 + ana.t.losses * 10 + ana.t.draws);
+}
+END_TEST
+
 static Suite *crash_suite(void)
 {
     Suite *s = suite_create("crash");
@@ -163,6 +261,7 @@ static Suite *crash_suite(void)
     tcase_add_test(tc, test_two_players_resetting_at_once);
     tcase_add_test(tc, test_leave_while_the_opponent_is_at_the_output_cap);
     tcase_add_test(tc, test_move_while_the_opponent_is_at_the_output_cap);
+    tcase_add_test(tc, test_sigkill_right_after_rated_results_keeps_every_rating);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,12 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "checkpointer.h"
+#include "elo.h"
 #include "store.h"
 #include "suite.h"
 
@@ -126,14 +129,24 @@ static void commit(struct store *st)
     ck_assert_msg(store_sweep_all(st, err, sizeof(err)) == 0, "sweep: %s", err);
 }
 
-static void round_of(struct store *st, int64_t a, int64_t b, char outcome)
+/* Commit only: the tally log stays unfolded and rated players' rows unswept. */
+static void commit_only(struct store *st)
+{
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+}
+
+/* A rated round of this outcome (a's side) with moves that give it; returns store_pvp_round's. */
+static int rated(struct store *st, int64_t a, int64_t b, char outcome, double *ra, double *rb)
 {
     int move_a = outcome == 'W' ? 2 : outcome == 'L' ? 1 : 3;
     int move_b = outcome == 'W' ? 1 : outcome == 'L' ? 2 : 3;
 
-    ck_assert_msg(store_pvp_round(st, a, b, move_a, move_b, outcome, 0, NULL, NULL, err,
-                                  sizeof(err)) == 0,
-                  "pvp: %s", err);
+    return store_pvp_round(st, a, b, move_a, move_b, outcome, 0, ra, rb, err, sizeof(err));
+}
+
+static void round_of(struct store *st, int64_t a, int64_t b, char outcome)
+{
+    ck_assert_msg(rated(st, a, b, outcome, NULL, NULL) == 0, "pvp: %s", err);
 }
 
 /* One committed round. */
@@ -1936,6 +1949,686 @@ START_TEST(test_wal_starts_over_after_a_last_pass)
 }
 END_TEST
 
+/* The history follows a player from side to side: a in one round, b in the next, against both
+ * others, and not in every round. Read from memory, then again from the rows after a reopen. */
+START_TEST(test_history_follows_both_sides)
+{
+    static const struct {
+        int a, b;
+        char outcome;
+    } plan[] = {
+        {0, 1, 'W'}, {1, 0, 'W'}, {2, 0, 'D'}, {0, 2, 'L'}, {1, 2, 'W'}, {2, 0, 'W'}, {0, 1, 'D'}, {1, 0, 'L'},
+    };
+    enum { ROUNDS = sizeof(plan) / sizeof(plan[0]) };
+    static const char *const names[] = {"ana", "bo", "cy"};
+    struct store_rating points[STORE_HISTORY_MAX];
+    double after[3][ROUNDS];
+    int64_t ids[3];
+    int count[3] = {0};
+    struct store *st;
+
+    make_dir();
+    st = open_store();
+    for (int p = 0; p < 3; p++) {
+        ids[p] = player(st, names[p]);
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        int a = plan[r].a, b = plan[r].b;
+
+        begin(st);
+        ck_assert_msg(rated(st, ids[a], ids[b], plan[r].outcome, &after[a][count[a]], &after[b][count[b]]) == 0,
+                      "pvp: %s", err);
+        count[a]++;
+        count[b]++;
+        /* Every other round stays unswept: the history must not depend on the rows. */
+        if (r % 2 == 0) {
+            commit(st);
+        } else {
+            commit_only(st);
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int p = 0; p < 3; p++) {
+            ck_assert_int_eq(store_history(st, ids[p], STORE_HISTORY_MAX, points, err, sizeof(err)), count[p]);
+            for (int k = 0; k < count[p]; k++) {
+                ck_assert_msg(points[k].rating == after[p][k], "%s point %d: %.17g, want %.17g", names[p], k,
+                              points[k].rating, after[p][k]);
+            }
+            ck_assert_int_eq(store_history(st, ids[p], 2, points, err, sizeof(err)), 2);
+            ck_assert(points[0].rating == after[p][count[p] - 2]);
+            ck_assert(points[1].rating == after[p][count[p] - 1]);
+        }
+        store_close(st);
+        st = open_store();
+    }
+    store_close(st);
+}
+END_TEST
+
+/* A version 2 database where three players take both sides, each against both others: ana a, b,
+ * then a; bo b, a, b, b. Ratings after each round, for each player:
+ *   ana 1220 (1), 1199 (2), 1178 (4); bo 1180 (1), 1182 (3), 1203 (4), 1184 (5);
+ *   cy 1221 (2), 1219 (3), 1240 (5). */
+#define SIDES_V2                                                                                   \
+    "INSERT INTO players(id, name, wins, losses, draws, rounds, rating, rated, rated_at, form,"    \
+    " created) VALUES"                                                                             \
+    " (1, 'ana', 1, 2, 0, 3, 1178, 3, 4, 'WLL', 100),"                                             \
+    " (2, 'bo', 1, 2, 1, 4, 1184, 4, 5, 'LDWL', 101),"                                             \
+    " (3, 'cy', 2, 0, 1, 3, 1240, 3, 5, 'WDW', 102);"                                              \
+    "INSERT INTO rounds(id, at, a, b, move_a, move_b, outcome, timeout) VALUES"                    \
+    " (1, 1000, 1, 2, 2, 1, 'W', 0), (2, 2000, 3, 1, 2, 1, 'W', 0), (3, 3000, 2, 3, 3, 3, 'D', 0),"  \
+    " (4, 4000, 1, 2, 1, 2, 'L', 0), (5, 5000, 3, 2, 2, 1, 'W', 0);"                               \
+    "INSERT INTO ratings(round, player, before, after) VALUES"                                     \
+    " (1, 1, 1200, 1220), (1, 2, 1200, 1180), (2, 3, 1200, 1221), (2, 1, 1220, 1199),"             \
+    " (3, 2, 1180, 1182), (3, 3, 1221, 1219), (4, 1, 1199, 1178), (4, 2, 1182, 1203),"             \
+    " (5, 3, 1219, 1240), (5, 2, 1203, 1184);"
+
+/* store_history gives exactly these n ratings and times (in seconds), oldest first. */
+static void expect_history(struct store *st, int64_t id, const double *rating, const int64_t *at, int n)
+{
+    struct store_rating points[STORE_HISTORY_MAX];
+
+    ck_assert_int_eq(store_history(st, id, STORE_HISTORY_MAX, points, err, sizeof(err)), n);
+    for (int k = 0; k < n; k++) {
+        ck_assert_msg(points[k].rating == rating[k], "player %lld point %d: %.17g, want %.17g", (long long)id, k,
+                      points[k].rating, rating[k]);
+        if (at != NULL) {
+            ck_assert_int_eq(points[k].at, at[k]);
+        }
+    }
+}
+
+START_TEST(test_version_2_histories_migrate_and_go_on)
+{
+    double ana[4] = {1220, 1199, 1178}, bo[5] = {1180, 1182, 1203, 1184};
+    static const double cy[] = {1221, 1219, 1240};
+    static const int64_t ana_at[] = {1, 2, 4}, bo_at[] = {1, 3, 4, 5}, cy_at[] = {2, 3, 5};
+    double ra, rb, want_a = 1178, want_b = 1184;
+    struct store *st;
+
+    make_dir();
+    raw_exec(SCHEMA_2 SIDES_V2);
+    st = open_store();
+    expect_history(st, 1, ana, ana_at, 3);
+    expect_history(st, 2, bo, bo_at, 4);
+    expect_history(st, 3, cy, cy_at, 3);
+
+    /* One more round, bo (a) beating ana (b): it goes on from the migrated ratings and counts (bo 4
+     * rated rounds, ana 3), and each side's round before is that player's last migrated one. */
+    begin(st);
+    ck_assert_msg(rated(st, 2, 1, 'W', &rb, &ra) == 0, "pvp: %s", err);
+    commit(st);
+    elo_update(&want_b, 4, &want_a, 3, 1.0);
+    ck_assert_double_eq(rb, want_b);
+    ck_assert_double_eq(ra, want_a);
+    ck_assert_int_eq(raw_int("SELECT max(id) FROM rounds", 0), 6);
+    ck_assert_int_eq(raw_int("SELECT prev_a * 10 + prev_b FROM rounds WHERE id = 6", 0), 54);
+    ana[3] = ra;
+    bo[4] = rb;
+    for (int pass = 0; pass < 2; pass++) {
+        expect_history(st, 1, ana, NULL, 4);
+        expect_history(st, 2, bo, NULL, 5);
+        expect_history(st, 3, cy, cy_at, 3);
+        store_close(st);
+        st = open_store();
+    }
+    store_close(st);
+}
+END_TEST
+
+/* The top read inside a batch shows its rated rounds, as every read does; once the batch is rolled
+ * back, it shows them no more. */
+START_TEST(test_top_read_inside_a_rolled_back_batch)
+{
+    struct board_row rows[10];
+    struct store *st;
+    int64_t a, b;
+
+    make_dir();
+    st = open_store();
+    a = player(st, "a");
+    b = player(st, "b");
+    play(st, a, b, 'W');                            /* a 1220, b 1180; the top not read since */
+    begin(st);
+    round_of(st, b, a, 'W');                        /* b 1202.29 over a 1197.71 */
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "b");
+    store_rollback(st);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert_double_eq(rows[0].rating, 1220.0);
+    ck_assert_str_eq(rows[0].form, "W");
+
+    /* And with the top read just before the batch. */
+    begin(st);
+    round_of(st, b, a, 'W');
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "b");
+    ck_assert_str_eq(rows[0].form, "LW");
+    store_rollback(st);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 2);
+    ck_assert_str_eq(rows[0].name, "a");
+    ck_assert(board_agrees(st));
+    store_close(st);
+}
+END_TEST
+
+/* A batch that loaded new roster entries (a guest created inside it, and cy's first rated round)
+ * is rolled back: the entries are forgotten. The guest's id is free again, and the player who gets
+ * it next starts from nothing: named, unrated, and on the leaderboard after its first round. */
+START_TEST(test_rollback_forgets_new_entries_and_a_reused_id_starts_fresh)
+{
+    struct store_rating points[10];
+    struct board_row row, rows[10];
+    struct store *st;
+    int64_t ana, bo, cy, guest, zed, id;
+    double rz, rb;
+    int self;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    cy = player(st, "cy");
+    play(st, ana, bo, 'W');
+    begin(st);
+    guest = store_guest(st, err, sizeof(err));
+    ck_assert_int_gt(guest, cy);
+    round_of(st, guest, ana, 'W');
+    round_of(st, cy, bo, 'W');
+    store_rollback(st);
+
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players", 0), 3);
+    ck_assert_int_eq(store_row(st, "cy", &row, &id, err, sizeof(err)), 1);
+    ck_assert_int_eq(row.rank, 0);
+    ck_assert_double_eq(row.rating, 1200.0);
+    ck_assert_int_eq(row.rounds, 0);
+    ck_assert_str_eq(row.form, "");
+    ck_assert_int_eq(store_history(st, cy, 10, points, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_history(st, guest, 10, points, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_row(st, "ana", &row, &id, err, sizeof(err)), 1);
+    ck_assert_double_eq(row.rating, 1220.0);
+    ck_assert_str_eq(row.form, "W");
+
+    zed = player(st, "zed");
+    ck_assert_int_eq(zed, guest);
+    ck_assert_int_eq(store_row(st, "zed", &row, &id, err, sizeof(err)), 1);
+    ck_assert_int_eq(row.rank, 0);
+    ck_assert_double_eq(row.rating, 1200.0);
+    ck_assert_int_eq(row.rounds, 0);
+    ck_assert_str_eq(row.form, "");
+    ck_assert_int_eq(store_history(st, zed, 10, points, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_rank(st, "zed", 1, rows, &self, err, sizeof(err)), 0);
+
+    begin(st);
+    ck_assert_msg(rated(st, zed, bo, 'W', &rz, &rb) == 0, "pvp: %s", err);
+    commit(st);
+    ck_assert_int_eq(store_row(st, "zed", &row, &id, err, sizeof(err)), 1);
+    ck_assert_double_eq(row.rating, rz);
+    ck_assert_int_eq(row.wins * 100 + row.rounds, 101);
+    ck_assert_str_eq(row.form, "W");
+    ck_assert_int_gt(row.rank, 0);
+    ck_assert_int_eq(store_rank(st, "zed", 1, rows, &self, err, sizeof(err)), 3);
+    ck_assert_str_eq(rows[self].name, "zed");
+    ck_assert_int_eq(store_history(st, zed, 10, points, err, sizeof(err)), 1);
+    ck_assert_double_eq(points[0].rating, rz);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 3);
+    ck_assert(board_agrees(st));
+
+    /* cy's first rated round, once more: counted from the start. */
+    play(st, cy, ana, 'D');
+    ck_assert_int_eq(store_row(st, "cy", &row, &id, err, sizeof(err)), 1);
+    ck_assert_int_eq(row.rounds, 1);
+    ck_assert_str_eq(row.form, "D");
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", cy), 1);
+    ck_assert_int_eq(store_top(st, 10, rows, err, sizeof(err)), 4);
+    ck_assert(board_agrees(st));
+    store_close(st);
+}
+END_TEST
+
+/* A player's totals and form as "wins losses draws rounds form", from the store. */
+static void expect_totals(struct store *st, const char *name, const char *want)
+{
+    struct board_row row;
+    char got[64];
+    int64_t id;
+
+    ck_assert_int_eq(store_row(st, name, &row, &id, err, sizeof(err)), 1);
+    snprintf(got, sizeof(got), "%lld %lld %lld %lld %s", (long long)row.wins, (long long)row.losses,
+             (long long)row.draws, (long long)row.rounds, row.form);
+    ck_assert_str_eq(got, want);
+}
+
+/* The same from the player's row. */
+static void expect_row_totals(int64_t id, const char *want)
+{
+    char got[64];
+
+    raw_query("SELECT wins || ' ' || losses || ' ' || draws || ' ' || rounds || ' ' || form FROM players"
+              " WHERE id = ?1",
+              id, got, sizeof(got));
+    ck_assert_str_eq(got, want);
+}
+
+/* Bot rounds reach the row through the tally log and store_fold, rated results through the roster
+ * and store_sweep; both add to the same totals, in either order, and neither clobbers the other. */
+START_TEST(test_bot_totals_and_rated_results_both_reach_the_row)
+{
+    struct store *st;
+    int64_t ana, bo;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 3, 2, 1, err, sizeof(err)), 0);
+    round_of(st, ana, bo, 'W');
+    commit_only(st);
+    /* Neither folded nor swept yet: the store adds the log and the roster. */
+    expect_row_totals(ana, "0 0 0 0 ");
+    expect_totals(st, "ana", "4 2 1 7 W");
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", ana), 0);
+
+    /* Swept, then folded. */
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 0, 0, 5, err, sizeof(err)), 0);
+    round_of(st, bo, ana, 'D');
+    commit_only(st);
+    ck_assert_msg(store_sweep_all(st, err, sizeof(err)) == 0, "sweep: %s", err);
+    expect_row_totals(ana, "4 2 2 8 WD");
+    ck_assert_msg(store_fold(st, err, sizeof(err)) == 0, "fold: %s", err);
+    expect_row_totals(ana, "4 2 7 13 WD");
+    expect_totals(st, "ana", "4 2 7 13 WD");
+
+    /* Folded, then swept. */
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    round_of(st, ana, bo, 'L');
+    commit_only(st);
+    ck_assert_msg(store_fold(st, err, sizeof(err)) == 0, "fold: %s", err);
+    expect_row_totals(ana, "5 2 7 14 WD");
+    expect_totals(st, "ana", "5 3 7 15 WDL");
+    ck_assert_msg(store_sweep_all(st, err, sizeof(err)) == 0, "sweep: %s", err);
+    expect_row_totals(ana, "5 3 7 15 WDL");
+    expect_row_totals(bo, "1 1 1 3 LDW");
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", ana), 3);
+    store_close(st);
+
+    st = open_store();
+    expect_totals(st, "ana", "5 3 7 15 WDL");
+    expect_totals(st, "bo", "1 1 1 3 LDW");
+    store_close(st);
+    expect_row_totals(ana, "5 3 7 15 WDL");
+}
+END_TEST
+
+/* The sweep in steps, over 40 players whose entries are in the order of their first rounds: each
+ * step writes STEP changed rows (and says so), the snapshot moves only when a pass over the whole
+ * roster completes, to the last round committed before that pass began, and a round committed
+ * during a pass is in the snapshot after the next one. */
+START_TEST(test_sweep_in_steps)
+{
+    enum { N = 40, STEP = 5 };
+    int64_t ids[N];
+    struct store *st;
+    sqlite3 *other;
+
+    make_dir();
+    st = open_store();
+    for (int i = 0; i < N; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "s%02d", i);
+        ids[i] = player(st, name);
+    }
+    /* Pass 1 began at open, before rounds 1 to 20. */
+    begin(st);
+    for (int i = 0; i < N / 2; i++) {
+        round_of(st, ids[2 * i], ids[2 * i + 1], 'W');
+    }
+    commit_only(st);
+    for (int k = 1; k <= N / STEP; k++) {
+        ck_assert_int_eq(store_sweep(st, STEP, err, sizeof(err)), STEP);
+        ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE rated = 1", 0), k * STEP);
+        ck_assert_int_eq(store_snapshot(st), 0);
+        ck_assert_int_eq(raw_int("SELECT round FROM snapshot", 0), 0);
+    }
+
+    /* Pass 2 began after round 20. Rounds 21 to 40 come before its first step, round 41 (s00
+     * against s39) after its second: s00 is written before it, s39 after. The snapshot stays until
+     * the last step, then moves to round 20. */
+    begin(st);
+    for (int i = 0; i < N / 2; i++) {
+        round_of(st, ids[i], ids[N - 1 - i], 'D');
+    }
+    commit_only(st);
+    for (int k = 1; k <= N / STEP; k++) {
+        int64_t snapshot = k < N / STEP ? 0 : 20;
+
+        if (k == 3) {
+            begin(st);
+            round_of(st, ids[0], ids[N - 1], 'W');
+            commit_only(st);
+        }
+        ck_assert_int_eq(store_sweep(st, STEP, err, sizeof(err)), STEP);
+        ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE rated >= 2", 0), k * STEP);
+        ck_assert_int_eq(store_snapshot(st), snapshot);
+        ck_assert_int_eq(raw_int("SELECT round FROM snapshot", 0), snapshot);
+    }
+    ck_assert_int_eq(raw_int("SELECT rated * 100 + last_round FROM players WHERE id = ?1", ids[0]), 221);
+    ck_assert_int_eq(raw_int("SELECT rated * 100 + last_round FROM players WHERE id = ?1", ids[N - 1]), 341);
+
+    /* Pass 3 began after round 41: it writes s00 alone and moves the snapshot there. */
+    ck_assert_int_eq(store_sweep(st, STEP, err, sizeof(err)), 1);
+    ck_assert_int_eq(store_snapshot(st), 41);
+    ck_assert_int_eq(raw_int("SELECT round FROM snapshot", 0), 41);
+    ck_assert_int_eq(raw_int("SELECT rated * 100 + last_round FROM players WHERE id = ?1", ids[0]), 341);
+
+    /* Nothing changed: nothing to write, and no transaction begun (another connection holds the
+     * write lock). */
+    other = raw_open();
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_msg(store_sweep(st, STEP, err, sizeof(err)) == 0, "sweep: %s", err);
+    }
+    ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    ck_assert_int_eq(store_snapshot(st), 41);
+
+    /* Never inside a batch. */
+    begin(st);
+    ck_assert_int_eq(store_sweep(st, STEP, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "not allowed inside a batch");
+    store_rollback(st);
+    store_close(st);
+}
+END_TEST
+
+/* A step visits at most STORE_SWEEP_VISITS entries, changed or not: of two changed players at the
+ * two ends of the roster, the first step writes one and the second the other; the snapshot moves
+ * when the pass reaches the end. */
+START_TEST(test_sweep_visits_at_most_its_limit)
+{
+    enum { N = STORE_SWEEP_VISITS + 4 };
+    char sql[512];
+    struct store *st;
+
+    make_dir();
+    store_close(open_store());
+    /* Rated players, loaded into the roster at open in the order of their ids. */
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+             " INSERT INTO players(name, rating, rated, rated_at, created) SELECT 'v' || i, 1200, 1, 0, 0"
+             " FROM n",
+             N);
+    raw_exec(sql);
+    st = open_store();
+    play(st, 1, N, 'W');
+    begin(st);
+    round_of(st, 1, N, 'L');
+    commit_only(st);
+    ck_assert_int_eq(store_sweep(st, 100, err, sizeof(err)), 1);
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = 1", 0), 3);
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", N), 2);
+    ck_assert_int_eq(store_sweep(st, 100, err, sizeof(err)), 1);
+    ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = ?1", N), 3);
+    ck_assert_int_eq(store_snapshot(st), 1);
+    /* The next pass: one step short of the end, then the end, where the snapshot moves. */
+    ck_assert_int_eq(store_sweep(st, 100, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_snapshot(st), 1);
+    ck_assert_int_eq(store_sweep(st, 100, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_snapshot(st), 2);
+    store_close(st);
+}
+END_TEST
+
+/* ---- A crash: the process ends without store_close, as a server killed with SIGKILL does ---- */
+
+#define CRASH_PLAYERS 6
+#define CRASH_ROUNDS 60
+#define CRASH_BATCH 3           /* rounds in a batch */
+#define CRASH_SWEPT_AFTER 8     /* batches before the crashing child's one small step of the sweep */
+
+/* A round as the crashing child stored it, with the ratings store_pvp_round gave back. */
+struct told {
+    int a, b;                   /* indexes of the players */
+    char outcome;
+    double ra, rb;
+};
+
+/* Shared with the children (mmap): the players, what they were told, and a child's sweep. */
+struct crash {
+    int64_t ids[CRASH_PLAYERS];
+    struct told told[CRASH_ROUNDS];
+    size_t sweep;               /* max_writes of the child's one step of the sweep, 0 for none */
+    int swept;                  /* what it returned */
+};
+
+/* A player as the told rounds make it, worked out here. */
+struct expected {
+    double rating;
+    int64_t rated, rated_at, last_round, wins, losses, draws;
+    char results[CRASH_ROUNDS + 1];     /* every rated result, oldest first */
+    double history[CRASH_ROUNDS];
+};
+
+/* In a child process: open the store, run steps, and end without store_close. The test fails
+ * unless the child opened the store and every step worked. */
+static void crash_child(int (*steps)(struct store *st, struct crash *c), struct crash *c)
+{
+    int status;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct store *st = store_open(path, 0, err, sizeof(err));
+        int rc = st != NULL ? steps(st, c) : -1;
+
+        if (rc != 0) {
+            fprintf(stderr, "crashing child: %s\n", err);
+        }
+        _exit(rc == 0 ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the crashing child failed (status %d)",
+                  status);
+}
+
+/* CRASH_ROUNDS random rounds, CRASH_BATCH a batch, every batch committed; once, after
+ * CRASH_SWEPT_AFTER batches, one step of the sweep writes two rows. */
+static int play_then_crash(struct store *st, struct crash *c)
+{
+    srand(5);
+    for (int r = 0; r < CRASH_ROUNDS; r++) {
+        struct told *t = &c->told[r];
+
+        t->a = rand() % CRASH_PLAYERS;
+        t->b = (t->a + 1 + rand() % (CRASH_PLAYERS - 1)) % CRASH_PLAYERS;
+        t->outcome = "WLD"[rand() % 3];
+        if ((r % CRASH_BATCH == 0 && store_begin(st, err, sizeof(err)) != 0) ||
+            rated(st, c->ids[t->a], c->ids[t->b], t->outcome, &t->ra, &t->rb) != 0 ||
+            (r % CRASH_BATCH == CRASH_BATCH - 1 && store_commit(st, err, sizeof(err)) != 0)) {
+            return -1;
+        }
+        if (r == CRASH_SWEPT_AFTER * CRASH_BATCH - 1) {
+            c->swept = store_sweep(st, 2, err, sizeof(err));
+        }
+    }
+    return 0;
+}
+
+/* Open (which replays), then c->sweep > 0: one step of the sweep. */
+static int sweep_then_crash(struct store *st, struct crash *c)
+{
+    c->swept = c->sweep > 0 ? store_sweep(st, c->sweep, err, sizeof(err)) : 0;
+    return c->swept < 0 ? -1 : 0;
+}
+
+static char mirrored(char outcome)
+{
+    return outcome == 'W' ? 'L' : outcome == 'L' ? 'W' : 'D';
+}
+
+/* Every player's state from the told rounds; the database was new, so round r is rounds.id r + 1. */
+static void work_out(const struct crash *c, struct expected *want)
+{
+    memset(want, 0, CRASH_PLAYERS * sizeof(*want));
+    for (int i = 0; i < CRASH_PLAYERS; i++) {
+        want[i].rating = ELO_START;
+    }
+    for (int r = 0; r < CRASH_ROUNDS; r++) {
+        const struct told *t = &c->told[r];
+
+        for (int side = 0; side < 2; side++) {
+            struct expected *w = &want[side == 0 ? t->a : t->b];
+            double after = side == 0 ? t->ra : t->rb;
+            char result = side == 0 ? t->outcome : mirrored(t->outcome);
+
+            if (after != w->rating) {
+                w->rated_at = r + 1;
+            }
+            w->rating = after;
+            w->history[w->rated] = after;
+            w->results[w->rated++] = result;
+            w->wins += result == 'W';
+            w->losses += result == 'L';
+            w->draws += result == 'D';
+            w->last_round = r + 1;
+        }
+    }
+}
+
+static const char *form_of(const struct expected *w)
+{
+    size_t n = strlen(w->results);
+
+    return w->results + (n > STORE_FORM_MAX ? n - STORE_FORM_MAX : 0);
+}
+
+/* 1 when player i ranks ahead of j: rating, then who got there first, then the older player. */
+static int ahead(const struct crash *c, const struct expected *want, int i, int j)
+{
+    if (want[i].rating != want[j].rating) {
+        return want[i].rating > want[j].rating;
+    }
+    if (want[i].rated_at != want[j].rated_at) {
+        return want[i].rated_at < want[j].rated_at;
+    }
+    return c->ids[i] < c->ids[j];
+}
+
+/* The leaderboard, each row and each history as the store gives them, against want. */
+static void expect_store_agrees(struct store *st, const struct crash *c, const struct expected *want)
+{
+    struct store_rating points[STORE_HISTORY_MAX];
+    struct board_row row, top[STORE_TOP_MAX];
+
+    ck_assert_int_eq(store_top(st, STORE_TOP_MAX, top, err, sizeof(err)), CRASH_PLAYERS);
+    for (int i = 0; i < CRASH_PLAYERS; i++) {
+        const struct expected *w = &want[i];
+        int64_t rank = 1, id = 0;
+        char name[16];
+
+        for (int j = 0; j < CRASH_PLAYERS; j++) {
+            rank += j != i && ahead(c, want, j, i);
+        }
+        snprintf(name, sizeof(name), "c%d", i);
+        ck_assert_int_eq(store_row(st, name, &row, &id, err, sizeof(err)), 1);
+        ck_assert_int_eq(id, c->ids[i]);
+        ck_assert_msg(row.rating == w->rating, "%s: rating %.17g, want %.17g", name, row.rating, w->rating);
+        ck_assert_int_eq(row.rank, rank);
+        ck_assert_str_eq(top[rank - 1].name, name);
+        ck_assert_int_eq(row.provisional, w->rated < ELO_PROVISIONAL);
+        ck_assert_int_eq(row.wins, w->wins);
+        ck_assert_int_eq(row.losses, w->losses);
+        ck_assert_int_eq(row.draws, w->draws);
+        ck_assert_int_eq(row.rounds, w->rated);
+        ck_assert_str_eq(row.form, form_of(w));
+        ck_assert_int_eq(store_history(st, id, STORE_HISTORY_MAX, points, err, sizeof(err)), w->rated);
+        for (int k = 0; k < w->rated; k++) {
+            ck_assert_msg(points[k].rating == w->history[k], "%s point %d: %.17g, want %.17g", name, k,
+                          points[k].rating, w->history[k]);
+        }
+    }
+}
+
+/* Every player's row against want, and the snapshot at the last round. */
+static void expect_rows_agree(const struct crash *c, const struct expected *want)
+{
+    for (int i = 0; i < CRASH_PLAYERS; i++) {
+        const struct expected *w = &want[i];
+        char got[128], line[128];
+
+        snprintf(line, sizeof(line), "%lld %lld %lld %lld %lld %lld %lld %s", (long long)w->rated,
+                 (long long)w->rated_at, (long long)w->wins, (long long)w->losses, (long long)w->draws,
+                 (long long)w->rated, (long long)w->last_round, form_of(w));
+        raw_query("SELECT rated || ' ' || rated_at || ' ' || wins || ' ' || losses || ' ' || draws || ' ' ||"
+                  " rounds || ' ' || last_round || ' ' || form FROM players WHERE id = ?1",
+                  c->ids[i], got, sizeof(got));
+        ck_assert_str_eq(got, line);
+        ck_assert_double_eq_tol(rating_of(c->ids[i]), w->rating, 1e-9);
+    }
+    ck_assert_int_eq(raw_int("SELECT round FROM snapshot", 0), CRASH_ROUNDS);
+}
+
+/* A crash loses nothing committed, and a crash again after the replay (before any step of the
+ * sweep, and after one) counts no round twice. */
+START_TEST(test_crash_loses_no_committed_round)
+{
+    struct crash *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct expected want[CRASH_PLAYERS];
+    struct store *st;
+
+    ck_assert_ptr_ne(c, MAP_FAILED);
+    memset(c, 0, sizeof(*c));
+    make_dir();
+    st = open_store();
+    for (int i = 0; i < CRASH_PLAYERS; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "c%d", i);
+        c->ids[i] = player(st, name);
+    }
+    store_close(st);
+
+    crash_child(play_then_crash, c);
+    ck_assert_int_eq(c->swept, 2);
+    work_out(c, want);
+    /* Every round is stored; the rows are behind them, two of them written once partway. */
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds", 0), CRASH_ROUNDS);
+    ck_assert_int_eq(raw_int("SELECT max(id) FROM rounds", 0), CRASH_ROUNDS);
+    ck_assert_int_eq(raw_int("SELECT round FROM snapshot", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE rated > 0", 0), 2);
+    ck_assert_int_lt(raw_int("SELECT sum(rated) FROM players", 0), 2 * CRASH_ROUNDS);
+
+    /* Killed again right after the replay; then again after one step of the sweep, which brings
+     * three rows up to their last round and leaves the snapshot where it was. */
+    c->sweep = 0;
+    crash_child(sweep_then_crash, c);
+    c->sweep = 3;
+    crash_child(sweep_then_crash, c);
+    ck_assert_int_eq(c->swept, 3);
+    ck_assert_int_eq(raw_int("SELECT round FROM snapshot", 0), 0);
+    ck_assert_int_ge(raw_int("SELECT count(*) FROM players WHERE last_round > 0 AND last_round ="
+                             " (SELECT max(id) FROM rounds WHERE a = players.id OR b = players.id)",
+                             0),
+                     3);
+
+    st = open_store();
+    expect_store_agrees(st, c, want);
+    store_close(st);
+    expect_rows_agree(c, want);
+    /* Opened from rows that hold every round, it is all the same. */
+    st = open_store();
+    expect_store_agrees(st, c, want);
+    store_close(st);
+    expect_rows_agree(c, want);
+    munmap(c, sizeof(*c));
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -1945,11 +2638,13 @@ static Suite *store_suite(void)
     TCase *errors = tcase_create("errors");
     TCase *accounts = tcase_create("accounts");
     TCase *background = tcase_create("background");
+    TCase *sweep = tcase_create("sweep");
 
     tcase_add_test(schema, test_schema_created_at_current_version);
     tcase_add_test(schema, test_version_1_migrates);
     tcase_add_test(schema, test_version_2_names_apart_keeping_history);
     tcase_add_test(schema, test_failed_migration_leaves_version_2);
+    tcase_add_test(schema, test_version_2_histories_migrate_and_go_on);
     tcase_add_test(schema, test_wal_mode_is_on);
     tcase_add_test(schema, test_reopen_keeps_data);
     tcase_add_test(schema, test_current_version_opens_unchanged);
@@ -1965,6 +2660,11 @@ static Suite *store_suite(void)
     tcase_add_test(writes, test_form_keeps_last_ten);
     tcase_add_test(writes, test_ratings_worked_out_by_hand);
     tcase_add_test(writes, test_random_rounds_stay_consistent);
+    tcase_add_test(writes, test_bot_totals_and_rated_results_both_reach_the_row);
+    tcase_add_test(writes, test_rollback_forgets_new_entries_and_a_reused_id_starts_fresh);
+    tcase_add_test(sweep, test_sweep_in_steps);
+    tcase_add_test(sweep, test_sweep_visits_at_most_its_limit);
+    tcase_add_test(sweep, test_crash_loses_no_committed_round);
     tcase_add_test(board, test_top_ties_go_to_who_got_there_first);
     tcase_add_test(board, test_top_is_kept_until_the_board_changes);
     tcase_add_test(board, test_rank_matches_a_full_sort);
@@ -1973,6 +2673,8 @@ static Suite *store_suite(void)
     tcase_add_test(board, test_rank_unknown_or_unrated);
     tcase_add_test(board, test_row_ranked_or_not);
     tcase_add_test(board, test_history_oldest_first);
+    tcase_add_test(board, test_history_follows_both_sides);
+    tcase_add_test(board, test_top_read_inside_a_rolled_back_batch);
     tcase_add_test(board, test_guests_never_on_the_board);
     tcase_add_test(board, test_names_stored_as_given);
     tcase_add_test(board, test_plans_use_keys);
@@ -1991,11 +2693,14 @@ static Suite *store_suite(void)
     tcase_set_timeout(background, 120);
     tcase_set_timeout(writes, 60);
     tcase_set_timeout(board, 60);
+    tcase_set_timeout(sweep, 60);
     suite_add_tcase(s, schema);
     suite_add_tcase(s, writes);
     suite_add_tcase(s, board);
+    suite_add_tcase(s, sweep);
     suite_add_tcase(s, accounts);
     suite_add_tcase(s, errors);
+    suite_add_tcase(s, sweep);
     suite_add_tcase(s, background);
     return s;
 }
