@@ -20,6 +20,7 @@ struct checkpointer {
     pthread_cond_t cv;              /* stop or finish was set */
     int stop;
     int finish;                     /* a last pass is asked for and not done */
+    int held;                       /* a last pass is done, and the store has not committed since */
     struct checkpointer_counts n;
     char error[256];
 };
@@ -32,7 +33,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* With mu held: sleep one period, or less when woken. */
+/* With mu held: sleep one period, or less when woken. After a last pass, sleep until the store has
+ * committed: a checkpoint running at that commit could keep it from starting the WAL over (it
+ * needs every reader's mark), and the chance would not come back until the next last pass. */
 static void nap(struct checkpointer *c)
 {
     struct timespec at;
@@ -42,9 +45,32 @@ static void nap(struct checkpointer *c)
     at.tv_sec += at.tv_nsec / 1000000000L;
     at.tv_nsec %= 1000000000L;
     while (!c->stop && !c->finish) {
-        if (pthread_cond_timedwait(&c->cv, &c->mu, &at) == ETIMEDOUT) {
+        if (c->held) {
+            pthread_cond_wait(&c->cv, &c->mu);
+        } else if (pthread_cond_timedwait(&c->cv, &c->mu, &at) == ETIMEDOUT) {
             break;
         }
+    }
+}
+
+/* One checkpoint. A last one is a RESTART: it copies every frame and leaves no reader in the WAL,
+ * so that the next write starts the WAL over. It needs the write lock for that, so it fails busy
+ * while a write outside the held commits runs (an account created, another process): it is tried
+ * again a millisecond later, CHECKPOINTER_TRIES times at most. */
+static int pass(struct checkpointer *c, int last)
+{
+    const struct timespec ms = { 0, 1000000 };
+    int rc;
+
+    if (!last) {
+        return sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    for (int i = 0;; i++) {
+        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || i + 1 == CHECKPOINTER_TRIES) {
+            return rc;
+        }
+        nanosleep(&ms, NULL);
     }
 }
 
@@ -61,7 +87,7 @@ static void *run(void *arg)
         int last = c->finish;
         pthread_mutex_unlock(&c->mu);
         double start = now_s();
-        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        int rc = pass(c, last);
         double took = now_s() - start;
         pthread_mutex_lock(&c->mu);
         c->n.passes++;
@@ -72,6 +98,7 @@ static void *run(void *arg)
         }
         if (last) {
             c->finish = 0;
+            c->held = 1;
             c->n.finished++;
             if (took > c->n.longest) {
                 c->n.longest = took;
@@ -142,6 +169,14 @@ void checkpointer_finish(struct checkpointer *c)
 {
     pthread_mutex_lock(&c->mu);
     c->finish = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void checkpointer_resume(struct checkpointer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->held = 0;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
 }

@@ -7,10 +7,11 @@
  * go on beside it.
  *
  * A checkpoint beside a stream of commits never copies the last frames (more come while it runs),
- * and SQLite starts the WAL over only at a commit that finds every frame copied. So once the WAL is
- * long, the store asks for a last pass (checkpointer_finish) and holds its commits until the pass
- * is done: the pass copies the few frames written since the previous one, and the next commit
- * starts the WAL from its beginning. Results wait that long; the loop goes on serving.
+ * and SQLite starts the WAL over only at a write that finds every frame copied and no reader in the
+ * WAL. So once the WAL is long, the store asks for a last pass (checkpointer_finish) and holds its
+ * commits until the pass is done: a RESTART checkpoint that copies the few frames written since the
+ * previous pass and waits out the readers; the next write starts the WAL from its beginning.
+ * Results wait that long; the loop goes on serving.
  */
 #ifndef ARCADE_CHECKPOINTER_H
 #define ARCADE_CHECKPOINTER_H
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #define CHECKPOINTER_PERIOD 0.02 /* seconds between the thread's checkpoints */
+#define CHECKPOINTER_TRIES 8     /* tries of a last pass that finds the write lock taken */
 
 struct checkpointer;
 
@@ -38,9 +40,12 @@ struct checkpointer *checkpointer_start(const char *path, int sync_full, void (*
 /* Stop the thread (after the checkpoint it is running, if any) and close its connection. NULL is
  * allowed. */
 void checkpointer_stop(struct checkpointer *c);
-/* Ask for a last pass now. Until it is done, checkpointer_finishing says 1. */
+/* Ask for a last pass now. Until it is done, checkpointer_finishing says 1. After it, the thread
+ * runs no checkpoint until checkpointer_resume: the store calls it after its next commit, the one
+ * that starts the WAL over. */
 void checkpointer_finish(struct checkpointer *c);
 int checkpointer_finishing(struct checkpointer *c);
+void checkpointer_resume(struct checkpointer *c);
 /* A copy of the counts; the last failure's message into err (empty when none). */
 void checkpointer_counts(struct checkpointer *c, struct checkpointer_counts *n, char *err,
                          size_t errlen);

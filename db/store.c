@@ -337,6 +337,7 @@ struct store {
     int sync_full;                /* synchronous FULL rather than NORMAL */
     int wal_frames;               /* frames in the WAL after the last commit */
     int wal_finish_at;            /* frames at which to ask for the checkpointer's last pass */
+    int restarting;               /* a last pass was asked for: the next commit starts the WAL over */
 };
 
 /* A roster entry before the open batch changed it. */
@@ -1025,8 +1026,13 @@ int store_commit(struct store *st, char *err, size_t errlen)
         st->nundo = 0;
         st->roster_at_begin = st->roster.n;
         st->round_max = st->batch_round_max;
+        if (st->ckpt != NULL && st->restarting) {
+            checkpointer_resume(st->ckpt);
+            st->restarting = 0;
+        }
         if (st->ckpt != NULL && st->wal_frames >= st->wal_finish_at) {
             checkpointer_finish(st->ckpt);
+            st->restarting = 1;
             st->wal_finish_at = st->wal_frames + STORE_WAL_FINISH;
         }
         if (st->rated) {

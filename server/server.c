@@ -338,6 +338,10 @@ static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     report_refusals(srv);
 
+    /* While commits wait for the checkpointer's last pass, no other write: the next second. */
+    if (store_paused(srv->store)) {
+        return;
+    }
     if (store_fold(srv->store, err, sizeof(err)) < 0) {
         stats.fold_failures++;
         log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
@@ -352,7 +356,7 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
 
-    if (store_sweep(srv->store, SWEEP_WRITES, err, sizeof(err)) < 0) {
+    if (!store_paused(srv->store) && store_sweep(srv->store, SWEEP_WRITES, err, sizeof(err)) < 0) {
         stats.sweep_failures++;
         log_error("could not write rated players back (kept for the next try): %s", err);
     }

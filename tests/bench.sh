@@ -98,6 +98,8 @@ rows=""
 stored=""
 bot_label="long -c 100 -p 1"   # against arcaded, each op a named player's move: a stored bot round
 bot_cpu=""
+single_label="long -c 1 -p 1"   # one connection, one move at a time: the round trip itself
+single=""
 rated_cpu=""
 
 # metric NAME: arcaded's sample of NAME from /metrics (read over bash's /dev/tcp, nothing else needed).
@@ -156,6 +158,10 @@ p99() {
     echo "$1" | sed -n 's/.* p99 \([0-9.][0-9.]*\) ms.*/\1/p'
 }
 
+p50() {
+    echo "$1" | sed -n 's/.* p50 \([0-9.][0-9.]*\) ms.*/\1/p'
+}
+
 max_ms() {
     echo "$1" | sed -n 's/.* max \([0-9.][0-9.]*\) ms.*/\1/p'
 }
@@ -166,6 +172,7 @@ echo "bench: $secs s per load, $threads client thread(s), $cores core(s)"
 while IFS='|' read -r label null_args arcade_args; do
     bench null "$null_port" "$null_pid" $null_args
     null_ops=$(ops_per_sec "$line")
+    null_p50=$(p50 "$line")
     null_cpu=$cpu_per_op
     iterations=$(loop_iterations)
     stalls=$(loop_stalls)
@@ -182,6 +189,7 @@ while IFS='|' read -r label null_args arcade_args; do
             rated_cpu=$arcade_cpu
             ;;
         "$bot_label") bot_cpu=$arcade_cpu ;;
+        "$single_label") single="$(p50 "$line") ms against $null_p50 ms" ;;
     esac
     ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
     rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s of %s' "$label" \
@@ -190,6 +198,7 @@ while IFS='|' read -r label null_args arcade_args; do
 "
 done <<'LOADS'
 short -c 50|short -c 50|short -c 50
+long -c 1 -p 1|long -c 1 -p 1 --anonymous|long -c 1 -p 1
 long -c 100 -p 1|long -c 100 -p 1 --anonymous|long -c 100 -p 1
 long -c 100 -p 16|long -c 100 -p 16 --anonymous|long -c 100 -p 16
 udp -c 50|udp -c 50|udp -c 50
@@ -212,6 +221,8 @@ rated_vs_bot=$(awk -v r="${rated_cpu:--}" -v b="${bot_cpu:--}" \
 echo "rated round: ${rated_cpu:--} us of arcaded's CPU against ${bot_cpu:--} us for a bot round" \
      "($bot_label): $rated_vs_bot"
 echo "pvp: arcaded stored ${stored:-an unknown number of the} rated rounds it told of"
+single_ratio=$(echo "$single" | awk '{ if ($4 > 0) printf "%.2f times", $1 / $4; else print "unknown" }')
+echo "one connection ($single_label): p50 ${single:-unknown} for the null server, $single_ratio"
 
 # Hold: connections idle for a while, memory before, with all of them open, and after.
 echo
