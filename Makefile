@@ -168,7 +168,8 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
-# The rank query against a million players (figures in README's performance section).
+# The store against a million players: open, leaderboard queries, a rated round and its write-back
+# against a hundred players (figures in README's performance section).
 $(BUILD)/bench_rank: $(call obj,db/bench_rank.c) $(call obj,$(DB_SRC) games/elo.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
