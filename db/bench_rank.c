@@ -10,7 +10,10 @@
  * 1200 with a spread of 250 (a sum of twelve uniforms), and rated_at is a random permutation, as
  * after a long history of rounds. Then, through the store API:
  * - store_open, timed, with the process's resident memory before and after: it reads every rated
- *   player into memory.
+ *   player into memory. Then the checkpointer's thread is started (store_background), as the
+ *   server does: checkpoints run beside the batches, and while a last pass runs the bench writes
+ *   nothing, as the server holds its commits (that wait is counted apart: the server's loop goes
+ *   on serving meanwhile). The thread's CPU over the batches and the sweep is reported per round.
  * - For the large one only: the query plans, a few ranks checked against a count over the whole
  *   table, store_rank (k = 5) for random players and store_top(10).
  * - PVP_BATCHES batches of PVP_PER_BATCH store_pvp_round between random pairs, each timed from
@@ -48,6 +51,8 @@ struct cost {
     double batches;    /* every batch, store_begin to store_commit */
     double sweep;      /* every store_sweep call until the snapshot holds every round */
     double checkpoint; /* the passive checkpoint after the sweep */
+    double waited;     /* waits for the checkpointer's last passes (not the loop's time) */
+    double checkpointer; /* CPU of the checkpointer's thread over the batches and the sweep */
 };
 
 /* The process's read and write system calls so far, in bytes. */
@@ -411,6 +416,34 @@ static int pick_pairs(struct store *st, long players, long *pair, int64_t *ids, 
     return 0;
 }
 
+/* The checkpointer's thread says its last pass is done: the store_paused poll below sees it. */
+static void checkpointed(void *arg)
+{
+    (void)arg;
+}
+
+/* As the server does while the checkpointer's last pass runs: no write until it is done. The wait
+ * is not the loop's time (the server serves meanwhile): counted apart, in *waited. */
+static void wait_unpaused(struct store *st, double *waited)
+{
+    const struct timespec tick = { 0, 50000 };
+    double t0 = now_us();
+
+    while (store_paused(st)) {
+        nanosleep(&tick, NULL);
+    }
+    *waited += now_us() - t0;
+}
+
+/* CPU time in microseconds: the process's, every thread's (PROCESS), or this thread's (THREAD). */
+static double cpu_us(clockid_t which)
+{
+    struct timespec ts;
+
+    clock_gettime(which, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 /* One batch of rated rounds between the pairs in ids, store_begin to store_commit. */
 static int pvp_batch(struct store *st, const int64_t *ids, char *err, size_t errlen)
 {
@@ -446,6 +479,7 @@ static int time_pvp(struct store *st, long players, long *played, struct cost *c
             fprintf(stderr, "player: %s\n", err);
             return -1;
         }
+        wait_unpaused(st, &c->waited);
         io_now(&before);
         t0 = now_us();
         if (pvp_batch(st, ids, err, sizeof(err)) != 0) {
@@ -492,9 +526,11 @@ static int time_sweep(struct store *st, sqlite3 *db, struct cost *c)
     }
     io_now(&before);
     while (store_snapshot(st) < last) {
-        double t0 = now_us();
+        double t0;
         int n;
 
+        wait_unpaused(st, &c->waited);
+        t0 = now_us();
         if (calls == limit) {
             fprintf(stderr, "sweep: snapshot at round %" PRId64 " of %" PRId64 " after %ld calls\n",
                     store_snapshot(st), last, calls);
@@ -600,6 +636,12 @@ static struct store *open_timed(const char *path)
     }
     printf("store_open: %.1f ms; VmRSS %.1f MiB before, %.1f MiB after\n",
            (now_us() - t0) / 1e3, rss, rss_mib());
+    /* Checkpoints in a thread, as the server runs them. */
+    if (store_background(st, checkpointed, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "checkpointer: %s\n", err);
+        store_close(st);
+        return NULL;
+    }
     return st;
 }
 
@@ -649,7 +691,10 @@ static int bench_db(const char *dir, long players, int queries, int large, struc
     if (large && leaderboard(st, db, players, queries) != 0) {
         goto out;
     }
+    /* The checkpointer's CPU: the process's less this thread's. */
+    c->checkpointer = cpu_us(CLOCK_THREAD_CPUTIME_ID) - cpu_us(CLOCK_PROCESS_CPUTIME_ID);
     if (time_pvp(st, players, played, c) == 0 && time_sweep(st, db, c) == 0 &&
+        (c->checkpointer += cpu_us(CLOCK_PROCESS_CPUTIME_ID) - cpu_us(CLOCK_THREAD_CPUTIME_ID)) >= 0 &&
         time_checkpoint(st, c) == 0 &&
         check_ranks(st, db, players, played, PLAYED, "players who played, from the swept rows,") == 0) {
         rc = 0;
@@ -681,6 +726,10 @@ static void compare(const struct cost *small, const struct cost *large, long pla
     }
     printf("%ld players against %d, batch + sweep: %.2fx (with the checkpoint %.2fx)\n", players,
            SMALL, round[1] / round[0], with_checkpoint[1] / with_checkpoint[0]);
+    printf("the checkpointer's thread meanwhile: %.2f and %.2f us of CPU a round; commits waited for"
+           " its last passes %.1f and %.1f ms in all\n",
+           small->checkpointer / small->rounds, large->checkpointer / large->rounds,
+           small->waited / 1e3, large->waited / 1e3);
 }
 
 int main(int argc, char **argv)
