@@ -21,6 +21,7 @@ struct checkpointer {
     int stop;
     int finish;                     /* a last pass is asked for and not done */
     int held;                       /* a last pass is done, and the store has not committed since */
+    int written;                    /* the store committed since the last checkpoint began */
     struct checkpointer_counts n;
     char error[256];
 };
@@ -44,34 +45,35 @@ static void nap(struct checkpointer *c)
     at.tv_nsec += (long)(CHECKPOINTER_PERIOD * 1e9);
     at.tv_sec += at.tv_nsec / 1000000000L;
     at.tv_nsec %= 1000000000L;
+    int timed_out = 0;
+
     while (!c->stop && !c->finish) {
-        if (c->held) {
+        if (c->held || (timed_out && !c->written)) {
             pthread_cond_wait(&c->cv, &c->mu);
-        } else if (pthread_cond_timedwait(&c->cv, &c->mu, &at) == ETIMEDOUT) {
+        } else if (timed_out || pthread_cond_timedwait(&c->cv, &c->mu, &at) == ETIMEDOUT) {
+            timed_out = 1;
+            if (c->written) {
+                break;
+            }
+        }
+    }
+    c->written = 0;
+}
+
+/* One PASSIVE checkpoint: it never takes the write lock, so writes outside the store's held
+ * commits (a new player's hello, the store's own sweep) go on beside it. A last one goes on until
+ * every frame is copied, CHECKPOINTER_TRIES passes at most: such a write may have added frames. */
+static int pass(struct checkpointer *c, int last)
+{
+    int rc, log = 0, copied = 0;
+
+    for (int i = 0; i < (last ? CHECKPOINTER_TRIES : 1); i++) {
+        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+        if (rc != SQLITE_OK || copied == log) {
             break;
         }
     }
-}
-
-/* One checkpoint. A last one is a RESTART: it copies every frame and leaves no reader in the WAL,
- * so that the next write starts the WAL over. It needs the write lock for that, so it fails busy
- * while a write outside the held commits runs (an account created, another process): it is tried
- * again a millisecond later, CHECKPOINTER_TRIES times at most. */
-static int pass(struct checkpointer *c, int last)
-{
-    const struct timespec ms = { 0, 1000000 };
-    int rc;
-
-    if (!last) {
-        return sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    }
-    for (int i = 0;; i++) {
-        rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-        if ((rc & 0xff) != SQLITE_BUSY || i + 1 == CHECKPOINTER_TRIES) {
-            return rc;
-        }
-        nanosleep(&ms, NULL);
-    }
+    return rc;
 }
 
 static void *run(void *arg)
@@ -170,6 +172,16 @@ void checkpointer_finish(struct checkpointer *c)
     pthread_mutex_lock(&c->mu);
     c->finish = 1;
     pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void checkpointer_written(struct checkpointer *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->written) {
+        c->written = 1;
+        pthread_cond_signal(&c->cv);
+    }
     pthread_mutex_unlock(&c->mu);
 }
 

@@ -7,11 +7,11 @@
  * go on beside it.
  *
  * A checkpoint beside a stream of commits never copies the last frames (more come while it runs),
- * and SQLite starts the WAL over only at a write that finds every frame copied and no reader in the
- * WAL. So once the WAL is long, the store asks for a last pass (checkpointer_finish) and holds its
- * commits until the pass is done: a RESTART checkpoint that copies the few frames written since the
- * previous pass and waits out the readers; the next write starts the WAL from its beginning.
- * Results wait that long; the loop goes on serving.
+ * and SQLite starts the WAL over only at a write that finds every frame copied. So once the WAL is
+ * long, the store asks for a last pass (checkpointer_finish) and holds its commits until the pass is
+ * done: it copies the few frames written since the previous pass, and the next write starts the WAL
+ * from its beginning. Results wait that long; the loop goes on serving. An idle store costs the
+ * thread nothing: it checkpoints only after commits (checkpointer_written).
  */
 #ifndef ARCADE_CHECKPOINTER_H
 #define ARCADE_CHECKPOINTER_H
@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define CHECKPOINTER_PERIOD 0.02 /* seconds between the thread's checkpoints */
-#define CHECKPOINTER_TRIES 8     /* tries of a last pass that finds the write lock taken */
+#define CHECKPOINTER_TRIES 8     /* checkpoints a last pass may take to copy every frame */
 
 struct checkpointer;
 
@@ -46,6 +46,8 @@ void checkpointer_stop(struct checkpointer *c);
 void checkpointer_finish(struct checkpointer *c);
 int checkpointer_finishing(struct checkpointer *c);
 void checkpointer_resume(struct checkpointer *c);
+/* The store committed: the thread's next checkpoint has something to copy. */
+void checkpointer_written(struct checkpointer *c);
 /* A copy of the counts; the last failure's message into err (empty when none). */
 void checkpointer_counts(struct checkpointer *c, struct checkpointer_counts *n, char *err,
                          size_t errlen);

@@ -965,6 +965,7 @@ static int wal_written(void *arg, sqlite3 *db, const char *name, int frames)
         st->wal_finish_at = STORE_WAL_FINISH;   /* the WAL started over */
     }
     st->wal_frames = frames;
+    checkpointer_written(st->ckpt);
     return SQLITE_OK;
 }
 
