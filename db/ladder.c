@@ -20,9 +20,9 @@
  * spare one, else merges with it. Node arrays have one slot of slack, so an add puts its key into
  * the node first and splits after. Updates walk down recording the path, then fix it bottom up.
  *
- * Nodes are malloc'd blocks aligned to cache lines, one a node, never one an entry; a few freed ones
- * are kept for reuse. An add takes every node it may need before it changes anything, so running
- * out of memory leaves the ladder as it was. Pure code: no I/O, nothing beyond libc.
+ * Nodes are malloc'd blocks aligned to cache lines, one a node, never one an entry; a few freed
+ * ones are kept for reuse. An add takes every node it may need before it changes anything, so
+ * running out of memory leaves the ladder as it was. Pure code: no I/O, nothing beyond libc.
  */
 #include "ladder.h"
 
@@ -35,7 +35,7 @@
 #define LEAF_MAX 46                  /* keys of a leaf */
 #define LEAF_MIN (LEAF_MAX / 2)      /* but for the root */
 #define FANOUT 31                    /* children of an inner node */
-#define FANOUT_MIN ((FANOUT + 1) / 2) /* but for the root: a split of FANOUT + 1 leaves two this big */
+#define FANOUT_MIN ((FANOUT + 1) / 2) /* but for the root; a split of FANOUT + 1 makes two */
 /* A child's count is a uint32. Nodes at least half full hold 2^32 entries in 7 inner levels. */
 #define MAX_COUNT UINT32_MAX
 #define MAX_DEPTH 12
@@ -45,7 +45,7 @@
 
 struct leaf {
     uint32_t n;                             /* keys */
-    struct ladder_key keys[LEAF_MAX + 1];   /* in order; the last slot only in the middle of an add */
+    struct ladder_key keys[LEAF_MAX + 1];   /* in order; the last slot only within an add */
 };
 
 struct inner {

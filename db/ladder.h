@@ -7,7 +7,8 @@
  * O(log n): a B+tree whose inner nodes know how many entries are below each child, with nodes of a
  * kilobyte that hold dozens of keys each, so a walk touches a few nodes instead of dozens. Every
  * node but the root is at least half full, whatever the order of adds and removes: an entry costs
- * 25 to 54 bytes (about 38 after random adds, 42 after long churn). Pure code: no I/O, nothing beyond libc.
+ * 25 to 54 bytes (about 38 after random adds, 42 after long churn). Pure code: no I/O, nothing
+ * beyond libc.
  *
  * An entry is its whole key: the ladder knows nothing of players, so moving a player is a remove of
  * the old key and an add of the new one, and the caller keeps one key per id.

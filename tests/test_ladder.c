@@ -576,8 +576,8 @@ START_TEST(test_churn_keeps_height_and_memory_bounded)
         if (c % CHURN_EVERY == 0) {
             within_bounds(l, "bounds at cycle", c);
             expect(ladder_height(l), height, "ladder_height at cycle", c);
-            ck_assert_msg(ladder_memory(l) <= filled + filled / 4, "%zu bytes at cycle %lld, %zu after"
-                          " the adds", ladder_memory(l), (long long)c, filled);
+            ck_assert_msg(ladder_memory(l) <= filled + filled / 4, "%zu bytes at cycle %lld, %zu"
+                          " after the adds", ladder_memory(l), (long long)c, filled);
         }
     }
     qsort(keys, CHURN_KEPT, sizeof(*keys), cmp_ref);
