@@ -4,9 +4,11 @@
  *
  * The order is the leaderboard's: rating descending, then rated_at ascending (ties go to whoever
  * reached the rating first), then id ascending (then to the older player). Every operation is
- * O(log n) expected: an order-statistic treap whose nodes each know the size of their subtree.
- * An entry costs one 40-byte node in one array that grows by doubling; removed nodes are reused
- * before the array grows. Pure code: no I/O, nothing beyond libc.
+ * O(log n): a B+tree whose inner nodes know how many entries are below each child, with nodes of a
+ * kilobyte that hold dozens of keys each, so a walk touches a few nodes instead of dozens. Every
+ * node but the root is at least half full, whatever the order of adds and removes: an entry costs
+ * 25 to 54 bytes (about 38 after random adds, 42 after long churn). Pure code: no I/O, nothing
+ * beyond libc.
  *
  * An entry is its whole key: the ladder knows nothing of players, so moving a player is a remove of
  * the old key and an add of the new one, and the caller keeps one key per id.
@@ -55,5 +57,12 @@ int64_t ladder_before(const struct ladder *l, const struct ladder_key *k);
 
 /* How many entries there are. */
 size_t ladder_count(const struct ladder *l);
+
+/* For tests and diagnostics: the bytes l holds, itself and its nodes; and the levels of nodes
+ * from the root to the entries, 0 when empty. However many adds and removes brought the count
+ * where it is, the bytes are at most 56 an entry and 96 KiB besides, and the height at most
+ * 2 + log base 16 of (count / 46 + 1). */
+size_t ladder_memory(const struct ladder *l);
+int ladder_height(const struct ladder *l);
 
 #endif

@@ -428,6 +428,170 @@ START_TEST(test_removed_nodes_are_reused)
 }
 END_TEST
 
+/* The bounds ladder.h gives for ladder_memory and ladder_height at count entries. */
+static void within_bounds(const struct ladder *l, const char *when, int64_t i)
+{
+    double n = (double)ladder_count(l);
+    double bytes = 56.0 * n + 96 * 1024, levels = 2.0 + log(n / 46.0 + 1.0) / log(16.0);
+
+    if ((double)ladder_memory(l) > bytes || ladder_height(l) > levels) {
+        ck_abort_msg("%s %lld: %zu bytes and %d levels for %.0f entries, past %.0f and %.1f", when,
+                     (long long)i, ladder_memory(l), ladder_height(l), n, bytes, levels);
+    }
+}
+
+#define BOUNDARY_SMALL 2000     /* keys of the boundary test checked after every operation */
+#define BOUNDARY_LARGE 100000   /* keys of the one checked every BOUNDARY_EVERY operations */
+#define BOUNDARY_EVERY 4999
+
+/* The ladder holds exactly the keys nth(i) for which present[i], i below n: every one's rank, the
+ * entries ahead of it and its position, and the absent ones' ranks and entries ahead. */
+static void check_present(const struct ladder *l, const unsigned char *present, int64_t n)
+{
+    struct ladder_key got;
+    int64_t rank = 0;
+
+    for (int64_t i = 0; i < n; i++) {
+        struct ladder_key k = nth(i);
+        expect(ladder_before(l, &k), rank, "ladder_before of key", i);
+        if (!present[i]) {
+            expect(ladder_rank(l, &k), 0, "ladder_rank of absent key", i);
+            continue;
+        }
+        rank++;
+        expect(ladder_rank(l, &k), rank, "ladder_rank of key", i);
+        expect_at(l, rank, &k);
+    }
+    expect((int64_t)ladder_count(l), rank, "ladder_count after key", n);
+    expect(ladder_at(l, rank + 1, &got), 0, "ladder_at past the last", rank + 1);
+    within_bounds(l, "bounds with keys below", n);
+}
+
+/* Add (or remove) nth(idx[j]) for each j below m, checking everything every `every` operations
+ * and after the last. */
+static void run_phase(struct ladder *l, unsigned char *present, int64_t n, const int64_t *idx,
+                      int64_t m, int add, int64_t every)
+{
+    for (int64_t j = 0; j < m; j++) {
+        struct ladder_key k = nth(idx[j]);
+        if (add) {
+            expect(ladder_add(l, &k), 0, "ladder_add of key", idx[j]);
+        } else {
+            expect(ladder_remove(l, &k), 0, "ladder_remove of key", idx[j]);
+        }
+        present[idx[j]] = (unsigned char)add;
+        if ((j + 1) % every == 0 || j + 1 == m) {
+            check_present(l, present, n);
+        }
+    }
+}
+
+/* Keys in ascending, descending and shuffled order (by _i % 3), a few thousand checked after every
+ * operation or a hundred thousand checked now and then (by _i / 3): all added, so that leaves and
+ * inner nodes split on three levels or more; every other one removed, so that nodes fall under
+ * half full all over and borrow or merge; then the rest, down to nothing. */
+START_TEST(test_splits_and_merges_keep_ranks)
+{
+    int64_t n = _i / 3 == 0 ? BOUNDARY_SMALL : BOUNDARY_LARGE;
+    int64_t every = n == BOUNDARY_SMALL ? 1 : BOUNDARY_EVERY;
+    int64_t *idx = malloc(sizeof(*idx) * (size_t)n);
+    int64_t *half = malloc(sizeof(*half) * (size_t)n);
+    unsigned char *present = calloc((size_t)n, 1);
+    struct ladder *l = ladder_new();
+
+    ck_assert(idx != NULL && half != NULL && present != NULL && l != NULL);
+    rng_state = 0x2545f4914f6cdd1du + (uint64_t)_i;
+    for (int64_t i = 0; i < n; i++) {
+        idx[i] = _i % 3 == 1 ? n - 1 - i : i;
+    }
+    for (int64_t i = n - 1; _i % 3 == 2 && i > 0; i--) {
+        int64_t j = (int64_t)(rng() % (uint64_t)(i + 1)), t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    size_t empty = ladder_memory(l);
+    run_phase(l, present, n, idx, n, 1, every);
+    ck_assert_int_ge(ladder_height(l), 3);
+    for (int64_t j = 0; j < n / 2; j++) {
+        half[j] = idx[2 * j + 1];
+    }
+    run_phase(l, present, n, half, n / 2, 0, every);
+    for (int64_t j = 0; j < n - n / 2; j++) {
+        half[j] = idx[2 * j];
+    }
+    run_phase(l, present, n, half, n - n / 2, 0, every);
+    ck_assert_uint_eq(ladder_count(l), 0);
+    ck_assert_int_eq(ladder_height(l), 0);
+    /* Nothing is held but the few spare blocks ladder.h allows. */
+    ck_assert_uint_le(ladder_memory(l), empty + 96 * 1024);
+    ladder_free(l);
+    free(present);
+    free(half);
+    free(idx);
+}
+END_TEST
+
+#define CHURN_KEPT 100000       /* entries through the churn test */
+#define CHURN_CYCLES 1000000    /* removes and adds of it */
+#define CHURN_EVERY 100000      /* cycles between two looks at height and memory */
+
+/* A key of the churn test: ratings in quarters over 800 points, so ties are common; ids unique. */
+static struct ladder_key churn_key(int64_t id)
+{
+    struct ladder_key k = {
+        .rating = 800.0 + (double)(rng() % 3200) / 4.0,
+        .rated_at = (int64_t)(rng() % 1000),
+        .id = id,
+    };
+    return k;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    return ref_ahead(a, b) ? -1 : ref_ahead(b, a);
+}
+
+/* Players move at random, a million times over a ladder of a hundred thousand: the height and the
+ * memory stay where the first adds put them, and within ladder.h's bounds; then every entry is
+ * where a sort puts it. */
+START_TEST(test_churn_keeps_height_and_memory_bounded)
+{
+    struct ladder_key *keys = malloc(sizeof(*keys) * CHURN_KEPT);
+    struct ladder *l = ladder_new();
+    int64_t next_id = 0;
+
+    ck_assert(keys != NULL && l != NULL);
+    rng_state = 0x9e3779b97f4a7c15u;
+    for (int64_t i = 0; i < CHURN_KEPT; i++) {
+        keys[i] = churn_key(next_id++);
+        expect(ladder_add(l, &keys[i]), 0, "ladder_add of key", i);
+    }
+    size_t filled = ladder_memory(l);
+    int height = ladder_height(l);
+    for (int64_t c = 1; c <= CHURN_CYCLES; c++) {
+        size_t j = rng() % CHURN_KEPT;
+        expect(ladder_remove(l, &keys[j]), 0, "ladder_remove at cycle", c);
+        keys[j] = churn_key(next_id++);
+        expect(ladder_add(l, &keys[j]), 0, "ladder_add at cycle", c);
+        if (c % CHURN_EVERY == 0) {
+            within_bounds(l, "bounds at cycle", c);
+            expect(ladder_height(l), height, "ladder_height at cycle", c);
+            ck_assert_msg(ladder_memory(l) <= filled + filled / 4, "%zu bytes at cycle %lld, %zu"
+                          " after the adds", ladder_memory(l), (long long)c, filled);
+        }
+    }
+    qsort(keys, CHURN_KEPT, sizeof(*keys), cmp_ref);
+    ck_assert_uint_eq(ladder_count(l), CHURN_KEPT);
+    for (int64_t i = 0; i < CHURN_KEPT; i++) {
+        expect(ladder_rank(l, &keys[i]), i + 1, "ladder_rank of the entry at", i + 1);
+        expect(ladder_before(l, &keys[i]), i, "ladder_before of the entry at", i + 1);
+        expect_at(l, i + 1, &keys[i]);
+    }
+    ladder_free(l);
+    free(keys);
+}
+END_TEST
+
 static Suite *ladder_suite(void)
 {
     Suite *s = suite_create("ladder");
@@ -440,6 +604,8 @@ static Suite *ladder_suite(void)
     tcase_add_test(tc, test_a_million_in_increasing_order);
     tcase_add_test(tc, test_a_million_in_decreasing_order);
     tcase_add_test(tc, test_removed_nodes_are_reused);
+    tcase_add_loop_test(tc, test_splits_and_merges_keep_ranks, 0, 6);
+    tcase_add_test(tc, test_churn_keeps_height_and_memory_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
