@@ -111,9 +111,9 @@ test-browser: all
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && ARCADED=$(CURDIR)/$(BIN)/arcaded node suite.mjs
 
 # Not a test: figures for README's performance section (BENCH_SECS, BENCH_HOLD_SECS).
-bench: deps all $(BIN)/arcade-null
+bench: deps all $(BIN)/arcade-null $(BUILD)/bench_rank
 	ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null \
-		bash tests/bench.sh
+		BENCH_RANK=$(CURDIR)/$(BUILD)/bench_rank bash tests/bench.sh
 
 # Every end-to-end suite against arcaded under valgrind memcheck.
 memcheck: deps all $(TEST_BIN)

@@ -2,6 +2,8 @@
  *
  * Build and run: make bench-rank, or build/rel/bench_rank [players [queries]] (defaults:
  * 1000000 2000). The databases live in a fresh directory under /tmp, removed at the end.
+ * build/rel/bench_rank --fill PATH PLAYERS only creates and fills a database at PATH (make bench
+ * starts arcaded on one of a million players).
  *
  * Two databases in one run, so that their figures compare: one of SMALL players, then one of
  * players. Each is created by store_open and filled straight through SQLite in large transactions
@@ -732,8 +734,22 @@ static void compare(const struct cost *small, const struct cost *large, long pla
            small->waited / 1e3, large->waited / 1e3);
 }
 
+/* bench_rank --fill PATH PLAYERS: only create and fill a database at PATH, for make bench to start
+ * arcaded on. */
+static int fill_only(const char *path, long players)
+{
+    sqlite3 *db = NULL;
+    int rc = create(path, players, &db);
+
+    sqlite3_close(db);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--fill") == 0) {
+        return fill_only(argv[2], atol(argv[3]));
+    }
     long players = argc > 1 ? atol(argv[1]) : 1000000;
     int queries = argc > 2 ? atoi(argv[2]) : 2000;
     char dir[] = "/tmp/arcade-bench-XXXXXX";

@@ -8,7 +8,10 @@
 #                    limit of 20,000 open files on this machine, with room for the rest)
 #   BENCH_THREADS    client threads (default: cores - 1, at least 1, so that on a small
 #                    machine the single-threaded server keeps a core of its own)
-#   ARCADE, ARCADED, ARCADE_NULL  the binaries (default bin/arcade, bin/arcaded, bin/arcade-null)
+#   BENCH_BOARD_PLAYERS  players in the database of the last pvp run (default 1000000; 0: no
+#                    such run)
+#   ARCADE, ARCADED, ARCADE_NULL, BENCH_RANK  the binaries (default bin/arcade, bin/arcaded,
+#                    bin/arcade-null, build/rel/bench_rank: it fills that database)
 #
 # Prints each run's summary line, a table (ops/s, and each server's CPU time per op), arcaded's CPU
 # for a rated round against a bot round's, what arcaded stored of pvp's rated rounds, and arcaded's
@@ -22,6 +25,8 @@ hold_secs=${BENCH_HOLD_SECS:-60}
 hold_conns=${BENCH_HOLD_CONNS:-19000}
 cores=$(nproc 2>/dev/null || echo 1)
 threads=${BENCH_THREADS:-$((cores > 1 ? cores - 1 : 1))}
+board_players=${BENCH_BOARD_PLAYERS:-1000000}
+bench_rank=${BENCH_RANK:-build/rel/bench_rank}
 arcade=${ARCADE:-bin/arcade}
 arcaded=${ARCADED:-bin/arcaded}
 null=${ARCADE_NULL:-bin/arcade-null}
@@ -223,6 +228,33 @@ echo "rated round: ${rated_cpu:--} us of arcaded's CPU against ${bot_cpu:--} us 
 echo "pvp: arcaded stored ${stored:-an unknown number of the} rated rounds it told of"
 single_ratio=$(echo "$single" | awk '{ if ($4 > 0) printf "%.2f times", $1 / $4; else print "unknown" }')
 echo "one connection ($single_label): p50 ${single:-unknown} for the null server, $single_ratio"
+
+# The same pvp load against a second arcaded whose database holds board_players rated players
+# (filled by bench_rank --fill): what a rated round costs when the leaderboard is big.
+if [ "$board_players" -gt 0 ]; then
+    echo
+    if "$bench_rank" --fill "$tmp/board.db" "$board_players" >"$tmp/fill.out" 2>&1; then
+        start board "$arcaded" --port 0 --db "$tmp/board.db" --quiet --conn-rate 0 --addr-conns 0 \
+            --frame-rate 0 --udp-rate 0 --name-rate 0
+        main_port=$arcaded_port
+        arcaded_port=$port   # the loop's figures from this server's /metrics
+        iterations=$(loop_iterations)
+        stalls=$(loop_stalls)
+        bench board "$port" "$pid" pvp -c 50
+        stalls=$(awk -v a="$(loop_stalls)" -v b="$stalls" 'BEGIN { print a - b }')
+        iterations=$(awk -v a="$(loop_iterations)" -v b="$iterations" 'BEGIN { print a - b }')
+        board_ratio=$(awk -v b="$cpu_per_op" -v r="${rated_cpu:--}" \
+            'BEGIN { if (b != "-" && r != "-" && r > 0) printf "%.2f times", b / r; else print "unknown" }')
+        echo "pvp with $board_players players in the database: $cpu_per_op us of arcaded's CPU a rated" \
+             "round against ${rated_cpu:--} us with none, $board_ratio; loop > 2 ms: $stalls of $iterations"
+        kill "$pid" 2>/dev/null
+        arcaded_port=$main_port
+    else
+        status=1
+        echo "bench: could not fill a database of $board_players players:"
+        cat "$tmp/fill.out"
+    fi
+fi
 
 # Hold: connections idle for a while, memory before, with all of them open, and after.
 echo
