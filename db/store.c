@@ -278,8 +278,8 @@ static const struct {
     [ST_ROW] = {"read player", SQL_ROW},
     [ST_RATINGS] = {"rating history", SQL_RATINGS},
     [ST_LOG] = {"log tallies", "INSERT INTO tallies(counts) VALUES (?1)"},
-    [ST_LOG_READ] = {"read tallies", "SELECT counts FROM tallies"},
-    [ST_LOG_CLEAR] = {"clear tallies", "DELETE FROM tallies"},
+    [ST_LOG_READ] = {"read tallies", "SELECT id, counts FROM tallies ORDER BY id"},
+    [ST_LOG_CLEAR] = {"clear tallies", "DELETE FROM tallies WHERE id <= ?1"},
     [ST_LOG_COUNT] = {"count tallies", "SELECT count(*) FROM tallies"},
     [ST_MAX_ID] = {"last player", "SELECT coalesce(max(id), 0) FROM players"},
 };
@@ -792,37 +792,52 @@ static int add_totals(struct store *st, const struct tally *t, char *err, size_t
     return run(st, ST_TOTALS, err, errlen);
 }
 
-/* Sum the log, add it into players and empty the log, in one transaction. */
-static int fold_locked(struct store *st, char *err, size_t errlen)
+/* Sum the log from its start, row by row, until the sum holds max_players players or the log
+ * ends; add the sum into players and delete the rows it took, in the caller's transaction. *more
+ * says whether rows were left. */
+static int fold_locked(struct store *st, size_t max_players, int *more, char *err, size_t errlen)
 {
     sqlite3_stmt *s = st->stmt[ST_LOG_READ];
+    int64_t last = 0;
     int rc;
 
     if (st->sum.t != NULL) {
         memset(st->sum.t, 0, st->sum.cap * sizeof(*st->sum.t));
     }
     st->sum.n = 0;
+    *more = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sum_row(&st->sum, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)) != 0) {
+        if (st->sum.n >= max_players) {
+            *more = 1;
+            break;
+        }
+        last = sqlite3_column_int64(s, 0);
+        if (sum_row(&st->sum, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1)) != 0) {
             sqlite3_reset(s);
             snprintf(err, errlen, "out of memory");
             return -1;
         }
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        sqlite3_reset(s);
         return fail(st, stmt_sql[ST_LOG_READ].name, err, errlen);
     }
+    sqlite3_reset(s);
     for (size_t i = 0; i < st->sum.cap; i++) {
         if (st->sum.t[i].player != 0 && add_totals(st, &st->sum.t[i], err, errlen) != 0) {
             return -1;
         }
     }
+    if (sqlite3_bind_int64(st->stmt[ST_LOG_CLEAR], 1, last) != SQLITE_OK) {
+        return fail(st, stmt_sql[ST_LOG_CLEAR].name, err, errlen);
+    }
     return run(st, ST_LOG_CLEAR, err, errlen);
 }
 
-int store_fold(struct store *st, char *err, size_t errlen)
+int store_fold_step(struct store *st, size_t max_players, char *err, size_t errlen)
 {
+    int more = 0;
+
     if (!st->unfolded) {
         return 0;
     }
@@ -833,12 +848,22 @@ int store_fold(struct store *st, char *err, size_t errlen)
     if (run(st, ST_BEGIN, err, errlen) != 0) {
         return -1;
     }
-    if (fold_locked(st, err, errlen) != 0 || run(st, ST_COMMIT, err, errlen) != 0) {
+    if (fold_locked(st, max_players, &more, err, errlen) != 0 || run(st, ST_COMMIT, err, errlen) != 0) {
         store_rollback(st);
         return -1;
     }
-    st->unfolded = 0;
+    st->unfolded = more;
     stale_top(st);
+    return 0;
+}
+
+int store_fold(struct store *st, char *err, size_t errlen)
+{
+    while (st->unfolded) {
+        if (store_fold_step(st, SIZE_MAX, err, errlen) != 0) {
+            return -1;
+        }
+    }
     return 0;
 }
 

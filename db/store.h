@@ -99,9 +99,13 @@ void store_rollback(struct store *st);
  * secret: the server asks store_account_find before it lets a hello through. */
 int64_t store_player(struct store *st, const char *name, char *err, size_t errlen);
 /* Add the tally log into the players' totals and empty it, in one transaction of its own
- * (outside a batch). The server calls it once a second; store_open and store_close call it too.
- * Returns 0, or -1 when the database is busy or failing: the log is kept for the next fold. */
+ * (outside a batch). store_open, store_close and every leaderboard read call it. Returns 0, or -1
+ * when the database is busy or failing: the log is kept for the next fold. */
 int store_fold(struct store *st, char *err, size_t errlen);
+/* The same a step at a time, as the server does every tenth of a second: one transaction that
+ * takes the log's oldest rows until they hold max_players players (a row is taken whole), so no
+ * step keeps the loop long. Returns 0 or -1 as store_fold. */
+int store_fold_step(struct store *st, size_t max_players, char *err, size_t errlen);
 
 /* Create a guest (a player without a name, never on the leaderboard); returns its id or -1.
  * Same batch rule as store_player. */

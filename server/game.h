@@ -39,6 +39,8 @@ struct game {
     struct limit_table *fails_by_account;   /* and per account */
     struct limit_table *fails_by_pair;      /* and per address against one account */
     struct limit_table *names_by_addr;      /* new names (rows, registrations) per address */
+    uint64_t accounts_turn;                 /* the loop iteration accounts_used counts in */
+    unsigned accounts_used;                 /* frames about accounts acted on in it */
 };
 
 #endif

@@ -19,10 +19,10 @@
  *       batch_commit:        one transaction for every result of the iteration
  *       conn_pool_flush:     write what is no longer held; free what closed
  *     then session_reap frees the sessions nothing holds any more
- *   every second: store_fold adds the logged bot rounds into the players' totals
+ *   every tenth of a second: store_fold_step adds some of the logged bot rounds into the
+ *       players' totals, and store_sweep writes a few rated players' rows back
  *   the store's checkpointer thread copies the WAL into the database; when it asks for a last
  *       pass, commits wait (store_paused) until checkpointed_w says it is done
- *   every tenth of a second: store_sweep writes a few rated players' rows back
  *   datagram -> short_reply -> one datagram back
  *   SIGINT/SIGTERM/SIGHUP -> stop accepting, void running rounds, drain, close the store
  */
@@ -69,6 +69,7 @@
 #define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
 #define SWEEP 0.1           /* seconds between steps of the store's sweep */
 #define SWEEP_WRITES 256    /* most players' rows one step writes back (about a millisecond) */
+#define FOLD_PLAYERS 256    /* most players' totals one step of the fold adds bot rounds to */
 #define TRIM_PEAK 64        /* connections open at once before a mass close trims memory */
 
 /* The first decisive byte of a connection chooses its protocol; whitespace before it belongs to
@@ -264,6 +265,7 @@ static void busy_cb(struct ev_loop *loop, ev_check *w, int revents)
     (void)loop;
     (void)revents;
     srv->busy_from = stats_clock();
+    srv->busy_cpu_from = stats_thread_cpu();
 }
 
 /* From the checkpointer's thread: its last pass is done. */
@@ -325,40 +327,47 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
     }
     if (srv->busy_from > 0) {
         stats_observe(&stats.loop_busy, stats_clock() - srv->busy_from);
+        stats_observe(&stats.loop_cpu, stats_thread_cpu() - srv->busy_cpu_from);
         srv->busy_from = 0;
     }
 }
 
-/* Once a second: the tally log folded into the totals, and what was refused told. */
+/* Once a second: what was refused told. */
 static void second_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, second_w));
-    char err[256];
     (void)loop;
     (void)revents;
     report_refusals(srv);
+}
 
-    /* While commits wait for the checkpointer's last pass, no other write: the next second. */
-    if (store_paused(srv->store)) {
-        return;
-    }
-    if (store_fold(srv->store, err, sizeof(err)) < 0) {
-        stats.fold_failures++;
-        log_error("could not fold bot rounds into the totals (kept for the next try): %s", err);
+/* A failed step (busy, disk full) is tried again at the next one; said at most once a second. */
+static void step_failed(struct server *srv, ev_tstamp now, const char *what, const char *err)
+{
+    if (now - srv->step_failure_logged >= SECOND) {
+        log_error("could not %s (kept for the next try): %s", what, err);
+        srv->step_failure_logged = now;
     }
 }
 
-/* A step of the sweep; a failed one (busy, disk full) is tried again at the next step. */
+/* A step of the fold and of the sweep: small enough for the loop not to notice. While commits wait
+ * for the checkpointer's last pass, no other write: the next step. */
 static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, sweep_w));
     char err[256];
-    (void)loop;
     (void)revents;
 
-    if (!store_paused(srv->store) && store_sweep(srv->store, SWEEP_WRITES, err, sizeof(err)) < 0) {
+    if (store_paused(srv->store)) {
+        return;
+    }
+    if (store_fold_step(srv->store, FOLD_PLAYERS, err, sizeof(err)) < 0) {
+        stats.fold_failures++;
+        step_failed(srv, ev_now(loop), "fold bot rounds into the totals", err);
+    }
+    if (store_sweep(srv->store, SWEEP_WRITES, err, sizeof(err)) < 0) {
         stats.sweep_failures++;
-        log_error("could not write rated players back (kept for the next try): %s", err);
+        step_failed(srv, ev_now(loop), "write rated players back", err);
     }
 }
 

@@ -61,11 +61,13 @@ struct server {
     ev_async checkpointed_w;    /* the store's checkpointer finished a last pass: commit again */
     ev_check busy_w;            /* poll returned: the loop's work in this iteration starts */
     double busy_from;           /* when it did */
+    double busy_cpu_from;       /* the thread's CPU time then */
     ev_timer retry_w;           /* the next try of a commit while the database is locked elsewhere */
     ev_signal stop_w[SERVER_STOP_SIGNALS];  /* SIGINT, SIGTERM, SIGHUP: a clean shutdown */
     ev_timer drain_w;           /* deadline for the shutdown drain */
-    ev_timer second_w;          /* folds the tally log of bot rounds into the totals; reports refusals */
-    ev_timer sweep_w;           /* writes rated players' rows back from the store's memory */
+    ev_timer second_w;          /* reports refusals */
+    ev_timer sweep_w;           /* folds bot rounds into totals, writes rated players' rows back */
+    double step_failure_logged; /* when a failed step of those was last logged */
 
     struct limit_addrs *addrs;  /* recent connections per source address */
     struct limit_table *udp_sources; /* datagrams per source address */

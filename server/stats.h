@@ -60,6 +60,9 @@ struct stats {
     struct stats_histogram commits;             /* group commits stored, by how long they took */
     struct stats_histogram loop_busy;           /* loop iterations, by how long the loop worked in
                                                  * them (from poll's return to the next poll) */
+    struct stats_histogram loop_cpu;            /* the same iterations, by the CPU time they took:
+                                                 * less than the above when the thread was not
+                                                 * running (the machine ran something else) */
     uint64_t commit_failures[STATS_DB_FAILURES]; /* transactions that failed, by why */
     uint64_t results_refused;                   /* results answered "games unavailable" instead */
     uint64_t fold_failures;                     /* folds of the tally log put off */
@@ -71,6 +74,8 @@ extern struct stats stats;
 
 /* Seconds on a clock that only goes forward, to time things with. */
 double stats_clock(void);
+/* Seconds of CPU this thread has used. */
+double stats_thread_cpu(void);
 /* Count one duration of `seconds` into h. */
 void stats_observe(struct stats_histogram *h, double seconds);
 

@@ -528,6 +528,9 @@ static void commits(struct web *w, struct answer *a)
     histogram(a, "arcade_loop_busy_seconds",
               "Time the loop worked in one iteration, from poll's return to the next poll: how long it kept everyone waiting.",
               &stats.loop_busy);
+    histogram(a, "arcade_loop_busy_cpu_seconds",
+              "CPU time the loop's thread used in those iterations: less when the machine ran something else.",
+              &stats.loop_cpu);
     counters(a, "arcade_commit_failures_total", "Group commit transactions that failed, by why.", "reason",
              db_failure_labels, stats.commit_failures, STATS_DB_FAILURES);
     family(a, "arcade_results_refused_total", "counter",

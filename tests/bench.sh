@@ -128,6 +128,13 @@ loop_stalls() {
         -v fast="$(metric 'arcade_loop_busy_seconds_bucket{le="0.002"}')" 'BEGIN { print all - fast }'
 }
 
+# loop_cpu_stalls: those in which it used more than 2 ms of CPU (the others, the thread waited to
+# run: the machine's doing, not the server's).
+loop_cpu_stalls() {
+    awk -v all="$(metric arcade_loop_busy_cpu_seconds_count)" \
+        -v fast="$(metric 'arcade_loop_busy_cpu_seconds_bucket{le="0.002"}')" 'BEGIN { print all - fast }'
+}
+
 # bench LABEL PORT PID ARGS...: one run against the server on PORT, process PID; prints its summary,
 # keeps it in $line, and the server's CPU time per op over the run, in microseconds, in $cpu_per_op.
 bench() {
@@ -181,12 +188,14 @@ while IFS='|' read -r label null_args arcade_args; do
     null_cpu=$cpu_per_op
     iterations=$(loop_iterations)
     stalls=$(loop_stalls)
+    cpu_stalls=$(loop_cpu_stalls)
     bench arcade "$arcaded_port" "$arcaded_pid" $arcade_args
     arcade_ops=$(ops_per_sec "$line")
     arcade_p99=$(p99 "$line")
     arcade_max=$(max_ms "$line")
     iterations=$(awk -v a="$(loop_iterations)" -v b="$iterations" 'BEGIN { print a - b }')
     stalls=$(awk -v a="$(loop_stalls)" -v b="$stalls" 'BEGIN { print a - b }')
+    cpu_stalls=$(awk -v a="$(loop_cpu_stalls)" -v b="$cpu_stalls" 'BEGIN { print a - b }')
     arcade_cpu=$cpu_per_op
     case $label in
         pvp*)
@@ -197,9 +206,9 @@ while IFS='|' read -r label null_args arcade_args; do
         "$single_label") single="$(p50 "$line") ms against $null_p50 ms" ;;
     esac
     ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
-    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s of %s' "$label" \
-        "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--} ms" "${arcade_max:--} ms" "$null_cpu" \
-        "$arcade_cpu" "$stalls" "$iterations")
+    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s (%s) of %s' \
+        "$label" "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--} ms" "${arcade_max:--} ms" \
+        "$null_cpu" "$arcade_cpu" "$stalls" "$cpu_stalls" "$iterations")
 "
 done <<'LOADS'
 short -c 50|short -c 50|short -c 50
@@ -220,7 +229,8 @@ echo " cpu us/op: the server process's user + system CPU time from just before t
 echo " in $((1000 / clk_tck)) ms ticks, over its ops: short a connection's request, long a move (against arcaded"
 echo " a stored bot round), udp a datagram, pvp a rated round (a move from each side);"
 echo " loop > 2 ms: arcaded's loop iterations in the run that kept it busy over 2 ms, from poll's"
-echo " return to the next poll, of all its iterations, from its /metrics)"
+echo " return to the next poll, (those of them that used over 2 ms of CPU: the others waited for"
+echo " the machine) of all its iterations, from its /metrics)"
 rated_vs_bot=$(awk -v r="${rated_cpu:--}" -v b="${bot_cpu:--}" \
     'BEGIN { if (r != "-" && b != "-" && b > 0) printf "%.1f times", r / b; else print "unknown" }')
 echo "rated round: ${rated_cpu:--} us of arcaded's CPU against ${bot_cpu:--} us for a bot round" \
@@ -240,13 +250,15 @@ if [ "$board_players" -gt 0 ]; then
         arcaded_port=$port   # the loop's figures from this server's /metrics
         iterations=$(loop_iterations)
         stalls=$(loop_stalls)
+        cpu_stalls=$(loop_cpu_stalls)
         bench board "$port" "$pid" pvp -c 50
         stalls=$(awk -v a="$(loop_stalls)" -v b="$stalls" 'BEGIN { print a - b }')
+        cpu_stalls=$(awk -v a="$(loop_cpu_stalls)" -v b="$cpu_stalls" 'BEGIN { print a - b }')
         iterations=$(awk -v a="$(loop_iterations)" -v b="$iterations" 'BEGIN { print a - b }')
         board_ratio=$(awk -v b="$cpu_per_op" -v r="${rated_cpu:--}" \
             'BEGIN { if (b != "-" && r != "-" && r > 0) printf "%.2f times", b / r; else print "unknown" }')
         echo "pvp with $board_players players in the database: $cpu_per_op us of arcaded's CPU a rated" \
-             "round against ${rated_cpu:--} us with none, $board_ratio; loop > 2 ms: $stalls of $iterations"
+             "round against ${rated_cpu:--} us with none, $board_ratio; loop > 2 ms: $stalls ($cpu_stalls) of $iterations"
         kill "$pid" 2>/dev/null
         arcaded_port=$main_port
     else

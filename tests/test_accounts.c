@@ -340,6 +340,40 @@ static int no_file_holds(const void *needle, size_t n, const char *what)
 
 /* ---- the tests ---- */
 
+/* Frame op with crowd member i's name into out (room for 16); returns its length. */
+static size_t crowd_frame(char op, int i, char *out)
+{
+    int n = snprintf(out + 2, 14, "crowd%03d", i);
+    out[0] = op;
+    out[1] = (char)n;
+    return (size_t)n + 2;
+}
+
+/* A crowd of hellos with new names in one burst: the server acts on a few dozen frames about
+ * accounts an iteration, and the rest wait for the next ones; every one is answered, in order. */
+START_TEST(test_a_crowd_of_new_names_is_answered_over_several_turns)
+{
+    enum { CROWD = 150 };
+    int fds[CROWD];
+    char frame[16];
+
+    start_server("--name-rate", "0", "--addr-conns", "0", "--conn-rate", "0", NULL);
+    for (int i = 0; i < CROWD; i++) {
+        fds[i] = dial(srv.port);
+    }
+    for (int i = 0; i < CROWD; i++) {
+        put(fds[i], frame, crowd_frame('H', i, frame));
+    }
+    for (int i = 0; i < CROWD; i++) {
+        size_t n = crowd_frame('A', i, frame);
+        expect_bytes_as(fds[i], frame + 2, frame, n);
+        close(fds[i]);
+    }
+    stop_keep();
+    ck_assert_int_eq(sql(&srv, "SELECT count(*) FROM players WHERE name LIKE 'crowd%%'"), CROWD);
+}
+END_TEST
+
 START_TEST(test_register_gives_a_secret_and_only_its_hash_is_kept)
 {
     char secret[SECRET_HEX + 1], upper[SECRET_HEX + 1];
@@ -951,6 +985,7 @@ static Suite *accounts_suite(void)
     tcase_add_test(tc, test_a_new_secret_and_releasing_a_name);
     tcase_add_test(tc, test_bad_frames_lose_nothing);
     tcase_add_test(tc, test_the_classic_guest_client_is_unchanged);
+    tcase_add_test(tc, test_a_crowd_of_new_names_is_answered_over_several_turns);
     suite_add_tcase(s, tc);
     return s;
 }

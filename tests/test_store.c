@@ -508,6 +508,51 @@ START_TEST(test_tally_log_folds_into_totals)
 }
 END_TEST
 
+/* A step of the fold takes the log's oldest rows, whole, until they hold max_players players,
+ * deletes just those, and leaves the rest for the next step. */
+START_TEST(test_fold_steps_take_the_oldest_rows_whole)
+{
+    struct store *st;
+    int64_t ana, bo, cy;
+
+    make_dir();
+    st = open_store();
+    ana = player(st, "ana");
+    bo = player(st, "bo");
+    cy = player(st, "cy");
+    /* Row 1: ana and bo; row 2: cy; row 3: ana. */
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(store_add_totals(st, bo, 0, 1, 0, err, sizeof(err)), 0);
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, cy, 0, 0, 1, err, sizeof(err)), 0);
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+    begin(st);
+    ck_assert_int_eq(store_add_totals(st, ana, 1, 0, 0, err, sizeof(err)), 0);
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+
+    /* Two players: the first row is enough. */
+    ck_assert_msg(store_fold_step(st, 2, err, sizeof(err)) == 0, "fold: %s", err);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM tallies", 0), 2);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 1);
+    ck_assert_int_eq(raw_int("SELECT losses FROM players WHERE id = ?1", bo), 1);
+    ck_assert_int_eq(raw_int("SELECT draws FROM players WHERE id = ?1", cy), 0);
+    /* One player: the second row, whole, and no more. */
+    ck_assert_msg(store_fold_step(st, 1, err, sizeof(err)) == 0, "fold: %s", err);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM tallies", 0), 1);
+    ck_assert_int_eq(raw_int("SELECT draws FROM players WHERE id = ?1", cy), 1);
+    ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = ?1", ana), 1);
+    ck_assert_msg(store_fold_step(st, 1, err, sizeof(err)) == 0, "fold: %s", err);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM tallies", 0), 0);
+    ck_assert_int_eq(raw_int("SELECT wins * 10 + rounds FROM players WHERE id = ?1", ana), 22);
+    /* Nothing left: a step does nothing. */
+    ck_assert_msg(store_fold_step(st, 1, err, sizeof(err)) == 0, "fold: %s", err);
+    ck_assert_int_eq(raw_int("SELECT rounds FROM players WHERE id = ?1", bo), 1);
+    store_close(st);
+}
+END_TEST
+
 /* A process killed between commit and fold leaves the log behind: the next open folds it. */
 START_TEST(test_tally_log_left_by_a_crash_is_folded_at_open)
 {
@@ -2653,6 +2698,7 @@ static Suite *store_suite(void)
     tcase_add_test(schema, test_current_version_opens_unchanged);
     tcase_add_test(schema, test_newer_version_refused);
     tcase_add_test(writes, test_tally_log_folds_into_totals);
+    tcase_add_test(writes, test_fold_steps_take_the_oldest_rows_whole);
     tcase_add_test(writes, test_tally_log_left_by_a_crash_is_folded_at_open);
     tcase_add_test(writes, test_add_totals);
     tcase_add_test(writes, test_writes_need_a_batch);
