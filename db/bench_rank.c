@@ -43,7 +43,7 @@
 #define PVP_BATCHES 200
 #define PVP_PER_BATCH 50
 #define PLAYED (2 * PVP_BATCHES * PVP_PER_BATCH) /* sides of all the rounds */
-#define SWEEP_WRITES 256   /* rows a sweep step writes at most, as the server's (server/server.c) */
+#define SWEEP_WRITES STORE_SWEEP_WRITES /* rows a sweep step writes at most, as the server's */
 #define CHECKS 10          /* ranks checked against a full count */
 #define MIB (1024.0 * 1024.0)
 

@@ -1640,6 +1640,14 @@ static int write_snapshot(struct store *st, int64_t round, char *err, size_t err
  * visiting at most STORE_SWEEP_VISITS entries and stopping at the end of the roster. The pass
  * that reaches the end has visited every entry since it began, after every round up to
  * sweep_from: those rounds are all in the rows now, and the snapshot moves up to there. */
+static double seconds_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int store_sweep(struct store *st, size_t max_writes, char *err, size_t errlen)
 {
     size_t end = st->sweep_at, written = 0;
@@ -1666,12 +1674,26 @@ int store_sweep(struct store *st, size_t max_writes, char *err, size_t errlen)
     if (run(st, ST_BEGIN, err, errlen) != 0) {
         return -1;
     }
+    /* Rows of a big table are on pages of their own, each one read and written: past the time
+     * budget, the step ends after the row it wrote, and the snapshot waits for the pass's end. */
+    double deadline = seconds_now() + STORE_SWEEP_BUDGET;
+    size_t done = 0;
     for (size_t i = start; i < end; i++) {
-        if (st->roster.e[i].dirty && write_back(st, &st->roster.e[i], err, errlen) != 0) {
+        if (!st->roster.e[i].dirty) {
+            continue;
+        }
+        if (write_back(st, &st->roster.e[i], err, errlen) != 0) {
             store_rollback(st);
             return -1;
         }
+        if (++done < written && seconds_now() > deadline) {
+            end = i + 1;
+            wrapped = 0;
+            snapshot = st->snapshot;
+            break;
+        }
     }
+    written = done;
     if ((snapshot != st->snapshot && write_snapshot(st, snapshot, err, errlen) != 0) ||
         run(st, ST_COMMIT, err, errlen) != 0) {
         store_rollback(st);

@@ -55,10 +55,13 @@ int store_checkpoint(struct store *st, int truncate, char *err, size_t errlen);
 
 /* The sweep: rated rounds change players in memory (the roster) and append to rounds; their rows
  * in players are written back here, outside batches, a few at a time. Each call is one
- * transaction: from where the last one stopped, it writes at most max_writes changed players and
- * visits at most STORE_SWEEP_VISITS. Returns how many it wrote, or -1 (nothing written; the next
- * call tries again). Leaderboard reads never wait for it: they read the roster. */
+ * transaction: from where the last one stopped, it writes at most max_writes changed players,
+ * visits at most STORE_SWEEP_VISITS, and stops writing once STORE_SWEEP_BUDGET seconds have
+ * passed. Returns how many it wrote, or -1 (nothing written; the next call tries again).
+ * Leaderboard reads never wait for it: they read the roster. */
 #define STORE_SWEEP_VISITS 4096
+#define STORE_SWEEP_WRITES 128 /* the server's max_writes */
+#define STORE_SWEEP_BUDGET 0.001 /* seconds of writing a call does at most (then one row more) */
 int store_sweep(struct store *st, size_t max_writes, char *err, size_t errlen);
 /* Sweep until every player's row is written and the snapshot holds every committed round. */
 int store_sweep_all(struct store *st, char *err, size_t errlen);
@@ -102,7 +105,7 @@ int64_t store_player(struct store *st, const char *name, char *err, size_t errle
  * (outside a batch). store_open, store_close and every leaderboard read call it. Returns 0, or -1
  * when the database is busy or failing: the log is kept for the next fold. */
 int store_fold(struct store *st, char *err, size_t errlen);
-/* The same a step at a time, as the server does every tenth of a second: one transaction that
+/* The same a step at a time, as the server does every 50 ms: one transaction that
  * takes the log's oldest rows until they hold max_players players (a row is taken whole), so no
  * step keeps the loop long. Returns 0 or -1 as store_fold. */
 int store_fold_step(struct store *st, size_t max_players, char *err, size_t errlen);

@@ -19,7 +19,7 @@
  *       batch_commit:        one transaction for every result of the iteration
  *       conn_pool_flush:     write what is no longer held; free what closed
  *     then session_reap frees the sessions nothing holds any more
- *   every tenth of a second: store_fold_step adds some of the logged bot rounds into the
+ *   every 50 ms: store_fold_step adds some of the logged bot rounds into the
  *       players' totals, and store_sweep writes a few rated players' rows back
  *   the store's checkpointer thread copies the WAL into the database; when it asks for a last
  *       pass, commits wait (store_paused) until checkpointed_w says it is done
@@ -67,8 +67,7 @@
 #define UDP_SOURCES_MAX 65536 /* sources whose datagram budget is remembered */
 #define COMMIT_RETRY 0.01   /* seconds between tries of a commit while the database is locked */
 #define SECOND 1.0          /* seconds between folds of the tally log and refusal reports */
-#define SWEEP 0.1           /* seconds between steps of the store's sweep */
-#define SWEEP_WRITES 256    /* most players' rows one step writes back (about a millisecond) */
+#define SWEEP 0.05          /* seconds between steps of the store's fold and sweep */
 #define FOLD_PLAYERS 256    /* most players' totals one step of the fold adds bot rounds to */
 #define TRIM_PEAK 64        /* connections open at once before a mass close trims memory */
 
@@ -365,7 +364,7 @@ static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
         stats.fold_failures++;
         step_failed(srv, ev_now(loop), "fold bot rounds into the totals", err);
     }
-    if (store_sweep(srv->store, SWEEP_WRITES, err, sizeof(err)) < 0) {
+    if (store_sweep(srv->store, STORE_SWEEP_WRITES, err, sizeof(err)) < 0) {
         stats.sweep_failures++;
         step_failed(srv, ev_now(loop), "write rated players back", err);
     }

@@ -2394,6 +2394,54 @@ START_TEST(test_sweep_in_steps)
 }
 END_TEST
 
+/* A step stops writing once its time budget is spent: the 4,096 changed rows a call may visit
+ * cannot be written in a millisecond, so one call writes some and returns; the calls after it go on from there, and the
+ * snapshot moves only when the pass is over. */
+START_TEST(test_sweep_step_keeps_to_its_time_budget)
+{
+    enum { PLAYERS = 20000 };
+    struct store *st;
+    int64_t *ids = malloc(PLAYERS * sizeof(*ids));
+    int64_t last;
+    long total = 0;
+    int n, calls = 0;
+
+    ck_assert_ptr_nonnull(ids);
+    make_dir();
+    st = open_store();
+    begin(st);
+    for (int i = 0; i < PLAYERS; i++) {
+        ids[i] = store_guest(st, err, sizeof(err));
+        ck_assert_int_gt(ids[i], 0);
+    }
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+    begin(st);
+    for (int i = 0; i < PLAYERS; i += 2) {
+        round_of(st, ids[i], ids[i + 1], 'W');
+    }
+    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "commit: %s", err);
+    last = raw_int("SELECT max(id) FROM rounds", 0);
+    /* A pass begins where the last one ended: finish the one open at startup first. */
+    while (store_snapshot(st) < last && calls < 100000) {
+        n = store_sweep(st, SIZE_MAX, err, sizeof(err));
+        ck_assert_msg(n >= 0, "sweep: %s", err);
+        if (calls++ == 0) {
+            /* Every entry is changed: only the budget stops it short of its visits. */
+            ck_assert_int_gt(n, 0);
+            ck_assert_int_lt(n, STORE_SWEEP_VISITS);
+            ck_assert_int_lt(store_snapshot(st), last);
+        }
+        total += n;
+    }
+    ck_assert_int_eq(store_snapshot(st), last);
+    ck_assert_int_eq(total, PLAYERS);
+    ck_assert_int_gt(calls, 2);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM players WHERE rated = 1", 0), PLAYERS);
+    free(ids);
+    store_close(st);
+}
+END_TEST
+
 /* A step visits at most STORE_SWEEP_VISITS entries, changed or not: of two changed players at the
  * two ends of the roster, the first step writes one and the second the other; the snapshot moves
  * when the pass reaches the end. */
@@ -2713,6 +2761,7 @@ static Suite *store_suite(void)
     tcase_add_test(writes, test_rollback_forgets_new_entries_and_a_reused_id_starts_fresh);
     tcase_add_test(sweep, test_sweep_in_steps);
     tcase_add_test(sweep, test_sweep_visits_at_most_its_limit);
+    tcase_add_test(sweep, test_sweep_step_keeps_to_its_time_budget);
     tcase_add_test(sweep, test_crash_loses_no_committed_round);
     tcase_add_test(board, test_top_ties_go_to_who_got_there_first);
     tcase_add_test(board, test_top_is_kept_until_the_board_changes);
