@@ -107,32 +107,27 @@ single_label="long -c 1 -p 1"   # one connection, one move at a time: the round 
 single=""
 rated_cpu=""
 
-# metric NAME: arcaded's sample of NAME from /metrics (read over bash's /dev/tcp, nothing else needed).
-metric() {
+# loop_counts: from one read of arcaded's /metrics (over bash's /dev/tcp, nothing else needed), its
+# loop iterations so far, those in which the loop worked more than 2 ms (from poll's return to the
+# next poll) and kept everyone waiting, and those in which it used more than 2 ms of CPU (in the
+# others, the thread waited for the machine).
+loop_counts() {
     local body
     exec 3<>"/dev/tcp/127.0.0.1/$arcaded_port" || return
     printf 'GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n' >&3
     body=$(cat <&3)
     exec 3<&-
-    echo "$body" | awk -v n="$1" '$1 == n { print $2; exit }'
+    echo "$body" | awk '
+        $1 == "arcade_loop_busy_seconds_count" { all = $2 }
+        $1 == "arcade_loop_busy_seconds_bucket{le=\"0.002\"}" { fast = $2 }
+        $1 == "arcade_loop_busy_cpu_seconds_count" { cpu_all = $2 }
+        $1 == "arcade_loop_busy_cpu_seconds_bucket{le=\"0.002\"}" { cpu_fast = $2 }
+        END { print all + 0, all - fast, cpu_all - cpu_fast }'
 }
 
-# loop_iterations / loop_stalls: arcaded's loop iterations so far, and those in which the loop
-# worked more than 2 ms (from poll's return to the next poll) and kept everyone waiting.
-loop_iterations() {
-    metric arcade_loop_busy_seconds_count
-}
-
-loop_stalls() {
-    awk -v all="$(metric arcade_loop_busy_seconds_count)" \
-        -v fast="$(metric 'arcade_loop_busy_seconds_bucket{le="0.002"}')" 'BEGIN { print all - fast }'
-}
-
-# loop_cpu_stalls: those in which it used more than 2 ms of CPU (the others, the thread waited to
-# run: the machine's doing, not the server's).
-loop_cpu_stalls() {
-    awk -v all="$(metric arcade_loop_busy_cpu_seconds_count)" \
-        -v fast="$(metric 'arcade_loop_busy_cpu_seconds_bucket{le="0.002"}')" 'BEGIN { print all - fast }'
+# loop_since "BEFORE": "stalls (cpu stalls) of iterations" since the loop_counts BEFORE.
+loop_since() {
+    echo "$1 $(loop_counts)" | awk '{ printf "%d (%d) of %d", $5 - $2, $6 - $3, $4 - $1 }'
 }
 
 # bench LABEL PORT PID ARGS...: one run against the server on PORT, process PID; prints its summary,
@@ -186,16 +181,12 @@ while IFS='|' read -r label null_args arcade_args; do
     null_ops=$(ops_per_sec "$line")
     null_p50=$(p50 "$line")
     null_cpu=$cpu_per_op
-    iterations=$(loop_iterations)
-    stalls=$(loop_stalls)
-    cpu_stalls=$(loop_cpu_stalls)
+    loop_before=$(loop_counts)
     bench arcade "$arcaded_port" "$arcaded_pid" $arcade_args
     arcade_ops=$(ops_per_sec "$line")
     arcade_p99=$(p99 "$line")
     arcade_max=$(max_ms "$line")
-    iterations=$(awk -v a="$(loop_iterations)" -v b="$iterations" 'BEGIN { print a - b }')
-    stalls=$(awk -v a="$(loop_stalls)" -v b="$stalls" 'BEGIN { print a - b }')
-    cpu_stalls=$(awk -v a="$(loop_cpu_stalls)" -v b="$cpu_stalls" 'BEGIN { print a - b }')
+    loop=$(loop_since "$loop_before")
     arcade_cpu=$cpu_per_op
     case $label in
         pvp*)
@@ -206,9 +197,9 @@ while IFS='|' read -r label null_args arcade_args; do
         "$single_label") single="$(p50 "$line") ms against $null_p50 ms" ;;
     esac
     ratio=$(awk -v a="${arcade_ops:-0}" -v n="${null_ops:-0}" 'BEGIN { if (n > 0) printf "%.2f", a / n; else print "-" }')
-    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s (%s) of %s' \
+    rows="$rows$(printf '%-18s | %10s | %12s | %5s | %-10s | %-10s | %14s | %16s | %s' \
         "$label" "${null_ops:--}" "${arcade_ops:--}" "$ratio" "${arcade_p99:--} ms" "${arcade_max:--} ms" \
-        "$null_cpu" "$arcade_cpu" "$stalls" "$cpu_stalls" "$iterations")
+        "$null_cpu" "$arcade_cpu" "$loop")
 "
 done <<'LOADS'
 short -c 50|short -c 50|short -c 50
@@ -248,17 +239,13 @@ if [ "$board_players" -gt 0 ]; then
             --frame-rate 0 --udp-rate 0 --name-rate 0
         main_port=$arcaded_port
         arcaded_port=$port   # the loop's figures from this server's /metrics
-        iterations=$(loop_iterations)
-        stalls=$(loop_stalls)
-        cpu_stalls=$(loop_cpu_stalls)
+        loop_before=$(loop_counts)
         bench board "$port" "$pid" pvp -c 50
-        stalls=$(awk -v a="$(loop_stalls)" -v b="$stalls" 'BEGIN { print a - b }')
-        cpu_stalls=$(awk -v a="$(loop_cpu_stalls)" -v b="$cpu_stalls" 'BEGIN { print a - b }')
-        iterations=$(awk -v a="$(loop_iterations)" -v b="$iterations" 'BEGIN { print a - b }')
+        loop=$(loop_since "$loop_before")
         board_ratio=$(awk -v b="$cpu_per_op" -v r="${rated_cpu:--}" \
             'BEGIN { if (b != "-" && r != "-" && r > 0) printf "%.2f times", b / r; else print "unknown" }')
         echo "pvp with $board_players players in the database: $cpu_per_op us of arcaded's CPU a rated" \
-             "round against ${rated_cpu:--} us with none, $board_ratio; loop > 2 ms: $stalls ($cpu_stalls) of $iterations"
+             "round against ${rated_cpu:--} us with none, $board_ratio; loop > 2 ms: $loop"
         kill "$pid" 2>/dev/null
         arcaded_port=$main_port
     else
