@@ -41,7 +41,7 @@ struct checkpointer *checkpointer_start(const char *path, int sync_full, void (*
  * allowed. */
 void checkpointer_stop(struct checkpointer *c);
 /* Ask for a last pass now. Until it is done, checkpointer_finishing says 1. After it, the thread
- * runs no checkpoint until checkpointer_resume: the store calls it after its next commit, the one
+ * runs no checkpoint until checkpointer_resume: the store calls it after its next write, the one
  * that starts the WAL over. */
 void checkpointer_finish(struct checkpointer *c);
 int checkpointer_finishing(struct checkpointer *c);

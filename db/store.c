@@ -337,7 +337,7 @@ struct store {
     int sync_full;                /* synchronous FULL rather than NORMAL */
     int wal_frames;               /* frames in the WAL after the last commit */
     int wal_finish_at;            /* frames at which to ask for the checkpointer's last pass */
-    int restarting;               /* a last pass was asked for: the next commit starts the WAL over */
+    int restarting;               /* a last pass was asked for: the next write starts the WAL over */
 };
 
 /* A roster entry before the open batch changed it. */
@@ -990,6 +990,17 @@ static int wal_written(void *arg, sqlite3 *db, const char *name, int frames)
         st->wal_finish_at = STORE_WAL_FINISH;   /* the WAL started over */
     }
     st->wal_frames = frames;
+    /* Any write after a last pass, a batch's or not (the sweep, a new account), is the one that
+     * starts the WAL over: the thread may checkpoint again. */
+    if (st->restarting) {
+        checkpointer_resume(st->ckpt);
+        st->restarting = 0;
+    }
+    if (frames >= st->wal_finish_at) {
+        checkpointer_finish(st->ckpt);
+        st->restarting = 1;
+        st->wal_finish_at = frames + STORE_WAL_FINISH;
+    }
     checkpointer_written(st->ckpt);
     return SQLITE_OK;
 }
@@ -1052,15 +1063,6 @@ int store_commit(struct store *st, char *err, size_t errlen)
         st->nundo = 0;
         st->roster_at_begin = st->roster.n;
         st->round_max = st->batch_round_max;
-        if (st->ckpt != NULL && st->restarting) {
-            checkpointer_resume(st->ckpt);
-            st->restarting = 0;
-        }
-        if (st->ckpt != NULL && st->wal_frames >= st->wal_finish_at) {
-            checkpointer_finish(st->ckpt);
-            st->restarting = 1;
-            st->wal_finish_at = st->wal_frames + STORE_WAL_FINISH;
-        }
         if (st->rated) {
             stale_top(st);
         }

@@ -70,7 +70,7 @@ int64_t store_snapshot(const struct store *st);
 
 /* Checkpoints off the loop: start a thread of the store's own (checkpointer.h) that copies the WAL
  * into the database every few milliseconds, and turn SQLite's checkpoints inside commits off. When
- * a commit leaves more than STORE_WAL_FINISH frames in the WAL, the store asks the thread for a last
+ * a write leaves more than STORE_WAL_FINISH frames in the WAL, the store asks the thread for a last
  * pass: until it is done, store_paused says 1 and the caller holds its commits (results wait; the
  * thread then calls done(arg), from its own thread), so that the next commit starts the WAL over.
  * Returns 0, or -1 (the store works on, checkpointing inside commits). */

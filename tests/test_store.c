@@ -1980,6 +1980,16 @@ START_TEST(test_wal_starts_over_after_a_last_pass)
     ck_assert_int_eq(store_paused(st), 0);
     off_t reached = wal_size();
     ck_assert_int_ge(reached, (off_t)STORE_WAL_FINISH * 4096);
+    /* A write outside any batch (a new player) is the first after the pass: the thread checkpoints
+     * again after it, not only after the next batch. */
+    store_background_counts(st, &n, msg, sizeof(msg));
+    uint64_t passes = n.passes;
+    player(st, "cy");
+    for (int i = 0; i < 1000 && n.passes == passes; i++) {
+        poll(NULL, 0, 5);
+        store_background_counts(st, &n, msg, sizeof(msg));
+    }
+    ck_assert_uint_gt(n.passes, passes);
 
     commit_until_paused(st, ana, bo, 20000);
     ck_assert_int_eq(poll(&done, 1, 10000), 1);
