@@ -160,6 +160,11 @@ build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c server/request.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -iquote server -o $@ $^ -lhttp_parser
 
+# The PROXY protocol header.
+build/fuzz/fuzz_proxy: tests/fuzz/fuzz_proxy.c server/proxy.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -iquote server -o $@ $^
+
 fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p build/fuzz/corpus/$$t; \
