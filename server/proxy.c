@@ -4,6 +4,7 @@
  */
 #include "proxy.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -75,4 +76,94 @@ enum proxy_result proxy_parse(const unsigned char *buf, size_t len, struct proxy
         source(buf + PROXY_FIXED_LEN, family, &h->src);
     }
     return PROXY_OK;
+}
+
+/* The 16-byte form of an address; 0, or -1 for another family. */
+static int mapped(const struct sockaddr_storage *sa, unsigned char out[16])
+{
+    if (sa->ss_family == AF_INET) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 0;
+    }
+    if (sa->ss_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 0;
+    }
+    return -1;
+}
+
+/* Do a and b agree on their first `bits` bits? */
+static int same_prefix(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+    unsigned whole = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, whole) != 0) {
+        return 0;
+    }
+    return rest == 0 || ((a[whole] ^ b[whole]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+int proxy_net_parse(const char *text, size_t n, struct proxy_net *net)
+{
+    char addr[INET6_ADDRSTRLEN];
+    const char *slash = memchr(text, '/', n);
+    size_t alen = slash != NULL ? (size_t)(slash - text) : n;
+    if (alen == 0 || alen >= sizeof(addr)) {
+        return -1;
+    }
+    memcpy(addr, text, alen);
+    addr[alen] = '\0';
+    struct sockaddr_storage sa = { 0 };
+    unsigned max = 128;
+    if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&sa)->sin_addr) == 1) {
+        sa.ss_family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&sa)->sin6_addr) == 1) {
+        sa.ss_family = AF_INET6;
+    } else {
+        return -1;
+    }
+    unsigned bits = max;
+    if (slash != NULL) {
+        size_t blen = n - alen - 1;
+        bits = 0;
+        if (blen == 0 || blen > 3) {
+            return -1;
+        }
+        for (size_t i = 0; i < blen; i++) {
+            char d = slash[1 + i];
+            if (d < '0' || d > '9') {
+                return -1;
+            }
+            bits = bits * 10 + (unsigned)(d - '0');
+        }
+        if (bits > max) {
+            return -1;
+        }
+    }
+    struct proxy_net out = { .bits = bits + (128 - max) };
+    mapped(&sa, out.addr);
+    /* 10.0.0.1/8 is most likely a mistake for 10.0.0.0/8 or 10.0.0.1: say so rather than guess. */
+    for (unsigned b = out.bits; b < 128; b++) {
+        if (out.addr[b / 8] & (0x80 >> (b % 8))) {
+            return -1;
+        }
+    }
+    *net = out;
+    return 0;
+}
+
+int proxy_net_has(const struct proxy_net *nets, size_t n, const struct sockaddr_storage *sa)
+{
+    unsigned char a[16];
+    if (mapped(sa, a) < 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (same_prefix(a, nets[i].addr, nets[i].bits)) {
+            return 1;
+        }
+    }
+    return 0;
 }

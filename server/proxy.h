@@ -49,4 +49,17 @@ struct proxy_header {
  * cannot begin a header. */
 enum proxy_result proxy_parse(const unsigned char *buf, size_t len, struct proxy_header *h);
 
+/* The addresses that a header is expected from (--proxy-from): a network, IPv4 as its
+ * IPv4-mapped IPv6 form. */
+struct proxy_net {
+    unsigned char addr[16];
+    unsigned bits;                  /* leading bits of addr that count, 0 to 128 */
+};
+
+/* "ADDR" or "ADDR/BITS" in text[0, n), IPv4 or IPv6, into *net. Returns 0, or -1 for anything else
+ * (bits past the family's, host bits set past them). */
+int proxy_net_parse(const char *text, size_t n, struct proxy_net *net);
+/* Is sa (AF_INET or AF_INET6) in one of nets[0, n)? */
+int proxy_net_has(const struct proxy_net *nets, size_t n, const struct sockaddr_storage *sa);
+
 #endif

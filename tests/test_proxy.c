@@ -270,6 +270,57 @@ START_TEST(test_a_header_longer_than_the_bound_is_refused_on_its_length)
 }
 END_TEST
 
+static struct sockaddr_storage address(const char *text)
+{
+    struct sockaddr_storage sa = { 0 };
+    if (inet_pton(AF_INET, text, &((struct sockaddr_in *)&sa)->sin_addr) == 1) {
+        sa.ss_family = AF_INET;
+    } else {
+        ck_assert_int_eq(inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&sa)->sin6_addr), 1);
+        sa.ss_family = AF_INET6;
+    }
+    return sa;
+}
+
+static int net_has(const char *net, const char *addr)
+{
+    struct proxy_net n;
+    ck_assert_msg(proxy_net_parse(net, strlen(net), &n) == 0, "%s refused", net);
+    struct sockaddr_storage sa = address(addr);
+    return proxy_net_has(&n, 1, &sa);
+}
+
+/* --proxy-from's networks: an address alone is itself, a /BITS its network, IPv4 and IPv6 apart. */
+START_TEST(test_a_network_holds_the_addresses_of_its_prefix)
+{
+    ck_assert(net_has("127.0.0.1", "127.0.0.1"));
+    ck_assert(!net_has("127.0.0.1", "127.0.0.2"));
+    ck_assert(net_has("10.0.0.0/8", "10.255.1.2"));
+    ck_assert(!net_has("10.0.0.0/8", "11.0.0.0"));
+    ck_assert(net_has("192.168.4.0/22", "192.168.7.255"));
+    ck_assert(!net_has("192.168.4.0/22", "192.168.8.0"));
+    ck_assert(net_has("0.0.0.0/0", "203.0.113.9"));
+    ck_assert(!net_has("0.0.0.0/0", "2001:db8::1"));
+    ck_assert(net_has("2001:db8::/32", "2001:db8:ffff::1"));
+    ck_assert(!net_has("2001:db8::/32", "2001:db9::1"));
+    ck_assert(net_has("::1", "::1"));
+    ck_assert(!net_has("::1", "127.0.0.1"));
+    struct proxy_net n;
+    static const char *const bad[] = {
+        "", "/8", "127.0.0.1/", "127.0.0.1/33", "::/129", "10.0.0.1/8", "localhost", "127.0.0.1/+8",
+        "127.0.0.1/0x8", "1.2.3", "127.0.0.1 ",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(proxy_net_parse(bad[i], strlen(bad[i]), &n) < 0, "'%s' taken", bad[i]);
+    }
+    /* The text is its n bytes, not up to a NUL: a comma list is read piece by piece. */
+    ck_assert_int_eq(proxy_net_parse("10.0.0.0/8,127.0.0.1", 10, &n), 0);
+    ck_assert_uint_eq(n.bits, 96 + 8);
+    struct sockaddr_storage unix_sa = { .ss_family = AF_UNIX };
+    ck_assert(!proxy_net_has(&n, 1, &unix_sa));
+}
+END_TEST
+
 static Suite *proxy_suite(void)
 {
     Suite *s = suite_create("proxy");
@@ -284,6 +335,7 @@ static Suite *proxy_suite(void)
     tcase_add_test(tc, test_other_families_and_transports_are_refused);
     tcase_add_test(tc, test_an_address_block_too_short_for_its_family_is_refused);
     tcase_add_test(tc, test_a_header_longer_than_the_bound_is_refused_on_its_length);
+    tcase_add_test(tc, test_a_network_holds_the_addresses_of_its_prefix);
     suite_add_tcase(s, tc);
     return s;
 }
