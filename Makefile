@@ -43,8 +43,8 @@ SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 CLIENT_SRC := $(filter-out client/main.c client/null_server.c,$(wildcard client/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 # Unit suites of the pure rules: they link games/ and the suites' main (tests/suite.c), nothing else,
-# but for a pure module of db/ that a suite names below.
-UNIT_TESTS := test_math test_rps test_board test_elo test_query test_ladder test_roster
+# but for a pure module of db/ or server/ that a suite names below.
+UNIT_TESTS := test_math test_rps test_board test_elo test_query test_ladder test_roster test_proxy
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 # The page (web/), built into arcaded as bytes by web/embed.sh.
@@ -94,6 +94,8 @@ $(patsubst %,$(BUILD)/tests/%,$(UNIT_TESTS)): $(BUILD)/tests/%: $(BUILD)/tests/%
 # them, but are pure.
 $(BUILD)/tests/test_ladder: $(call obj,db/ladder.c)
 $(BUILD)/tests/test_roster: $(call obj,db/roster.c)
+# The PROXY protocol header is the transport's, but a plain parser all the same.
+$(BUILD)/tests/test_proxy: $(call obj,server/proxy.c)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
@@ -157,6 +159,11 @@ build/fuzz/fuzz_ws: tests/fuzz/fuzz_ws.c server/ws.c
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c server/request.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -iquote server -o $@ $^ -lhttp_parser
+
+# The PROXY protocol header.
+build/fuzz/fuzz_proxy: tests/fuzz/fuzz_proxy.c server/proxy.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -iquote server -o $@ $^
 
 fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 	@for t in $(FUZZ_TARGETS); do \

@@ -143,16 +143,17 @@ static int grow_holders(struct conn_pool *pool)
     return 0;
 }
 
-/* Count c under its address; -1 when memory ran out. */
-static int hold(struct conn_pool *pool, struct conn *c)
+/* The holder of peer's address, made if there is none yet (it then holds nothing: count a
+ * connection under it at once); NULL when memory ran out. */
+static struct conn_holder *holder_of(struct conn_pool *pool, const struct sockaddr_storage *peer)
 {
     unsigned char key[LIMIT_ADDR_KEY];
-    limit_addr_owner_key(&c->peer, key);
+    limit_addr_owner_key(peer, key);
     struct conn_holder *h = find_holder(pool, key);
     if (h == NULL) {
         if ((pool->nholders >= pool->holders_cap && grow_holders(pool) < 0 && pool->holders_cap == 0) ||
             (h = calloc(1, sizeof(*h))) == NULL) {
-            return -1;
+            return NULL;
         }
         memcpy(h->key, key, sizeof(h->key));
         unsigned s = holder_slot(pool, key, pool->holders_cap);
@@ -160,11 +161,15 @@ static int hold(struct conn_pool *pool, struct conn *c)
         pool->holders[s] = h;
         pool->nholders++;
     }
+    return h;
+}
+
+static void hold(struct conn_holder *h, struct conn *c)
+{
     h->n++;
     c->holder = h;
     c->holder_next = h->conns;
     h->conns = c;
-    return 0;
 }
 
 static void unhold(struct conn_pool *pool, struct conn *c)
@@ -233,11 +238,13 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
         return NULL;
     }
     c->peer = *peer;
-    if (hold(pool, c) < 0) {
+    struct conn_holder *h = holder_of(pool, peer);
+    if (h == NULL) {
         free(c);
         close(fd);
         return NULL;
     }
+    hold(h, c);
     c->fd = fd;
     c->pool = pool;
     c->id = ++pool->next_id;
@@ -269,6 +276,22 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
                   conn_peer_name(c, from, sizeof(from)), fd, pool->n);
     }
     return c;
+}
+
+int conn_set_peer(struct conn *c, const struct sockaddr_storage *peer)
+{
+    /* The new holder first: should memory run out, the connection is still counted somewhere. */
+    struct conn_holder *h = holder_of(c->pool, peer);
+    if (h == NULL) {
+        conn_close(c, "out of memory");
+        return -1;
+    }
+    c->peer = *peer;
+    if (h != c->holder) {
+        unhold(c->pool, c);
+        hold(h, c);
+    }
+    return 0;
 }
 
 void conn_set_kind(struct conn *c, const struct conn_ops *ops, void *owner, double idle, int metered)

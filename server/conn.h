@@ -121,6 +121,10 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
 /* The peer as text ("127.0.0.1:5555", "[::1]:5555"), for logs; returns out. */
 #define CONN_PEER_MAX 64
 const char *conn_peer_name(const struct conn *c, char *out, size_t cap);
+/* The connection is another address's from now on (the client's, which a proxy in front named):
+ * its logs and per-address limits see that one. Returns 0, or -1 when memory ran out (the
+ * connection is then closed). */
+int conn_set_peer(struct conn *c, const struct sockaddr_storage *peer);
 /* Open connections from peer's address (an IPv6 address counts with its /64). */
 unsigned conn_pool_held(const struct conn_pool *pool, const struct sockaddr_storage *peer);
 /* The connection to close to make room: the least recently active (open or draining) of the address

@@ -34,6 +34,8 @@ static void usage(FILE *out)
             "  --long-idle-timeout S  close a silent long connection after S seconds (default 300)\n"
             "  --move-timeout S    move window of a player-vs-player round (default 30)\n"
             "  --queue-timeout S   longest wait for an opponent (default 30)\n"
+            "  --proxy-from ADDR[/BITS]  connections from these addresses (a comma list; repeatable)\n"
+            "                      start with a PROXY header (version 2) naming the client (default none)\n"
             "  --quiet             log errors only\n"
             "  --verbose           log every connection\n"
             "  -h, --help, --version\n");
@@ -52,6 +54,30 @@ static double number(const char *opt, const char *s, double min, double max)
     return v;
 }
 
+#define PROXY_FROM_MAX 64
+
+/* Add the comma-separated networks of s to nets; exits with a message for one that is not. */
+static void proxy_from(const char *s, struct proxy_net *nets, size_t *n)
+{
+    for (;;) {
+        size_t len = strcspn(s, ",");
+        if (*n == PROXY_FROM_MAX) {
+            fprintf(stderr, "arcaded: --proxy-from takes at most %d networks\n", PROXY_FROM_MAX);
+            exit(2);
+        }
+        if (proxy_net_parse(s, len, &nets[*n]) < 0) {
+            fprintf(stderr, "arcaded: --proxy-from wants ADDR or ADDR/BITS (IPv4 or IPv6, host bits zero), not '%.*s'\n",
+                    (int)len, s);
+            exit(2);
+        }
+        ++*n;
+        if (s[len] == '\0') {
+            return;
+        }
+        s += len + 1;
+    }
+}
+
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
@@ -65,7 +91,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -84,6 +110,7 @@ int main(int argc, char **argv)
         { "long-idle-timeout", required_argument, NULL, OPT_LONG_IDLE },
         { "move-timeout", required_argument, NULL, OPT_MOVE },
         { "queue-timeout", required_argument, NULL, OPT_QUEUE },
+        { "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "help", no_argument, NULL, 'h' },
@@ -108,6 +135,7 @@ int main(int argc, char **argv)
         .move_timeout = 30,
         .queue_timeout = 30,
     };
+    static struct proxy_net proxies[PROXY_FROM_MAX];
     int opt;
 
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -135,6 +163,7 @@ int main(int argc, char **argv)
         case OPT_LONG_IDLE: cfg.long_idle_timeout = number("--long-idle-timeout", optarg, 0.01, 86400); break;
         case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;
         case OPT_QUEUE: cfg.queue_timeout = number("--queue-timeout", optarg, 0.01, 3600); break;
+        case OPT_PROXY_FROM: proxy_from(optarg, proxies, &cfg.nproxy_from); break;
         case OPT_QUIET: log_set_level(LOG_ERROR); break;
         case OPT_VERBOSE: log_set_level(LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;
@@ -147,6 +176,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    cfg.proxy_from = proxies;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);   /* past a file size limit, writes fail with EFBIG and the server goes on */
     raise_fd_limit();

@@ -105,6 +105,36 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
 
 static const struct conn_ops first_ops = { "new", choose, NULL };
 
+static int refuse_conn(struct server *srv, struct conn *c, const struct sockaddr_storage *sa);
+
+/* A connection from a proxy (--proxy-from) starts with a PROXY header that names the client; the
+ * client's bytes follow it, and are then read as any connection's are. */
+static size_t proxied(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    struct server *srv = (struct server *)((char *)c->pool - offsetof(struct server, pool));
+    struct proxy_header h;
+    enum proxy_result r = proxy_parse((const unsigned char *)buf, len, &h);
+
+    /* A proxy's health check may connect and close without a byte: nothing to log. */
+    if (r == PROXY_NEED_MORE && (!eof || len == 0)) {
+        return 0;
+    }
+    if (r != PROXY_OK) {
+        char from[CONN_PEER_MAX];
+        log_info("conn %llu: from %s, a proxy, without a PROXY header (version 2): closed",
+                 (unsigned long long)c->id, conn_peer_name(c, from, sizeof(from)));
+        conn_close(c, "no PROXY header");
+        return len;
+    }
+    if (h.has_src && (refuse_conn(srv, c, &h.src) || conn_set_peer(c, &h.src) < 0)) {
+        return len;
+    }
+    conn_set_kind(c, &first_ops, NULL, srv->cfg.idle_timeout, 0);
+    return h.len + choose(c, buf + h.len, len - h.len, more, eof);
+}
+
+static const struct conn_ops proxied_ops = { "proxied", proxied, NULL };
+
 static const char *const refusal_names[REFUSALS] = {
     [REFUSED_RATE] = "connections refused over their address's connection rate",
     [REFUSED_SHARE] = "connections refused over their address's share of open connections",
@@ -133,20 +163,48 @@ static void report_refusals(struct server *srv)
     }
 }
 
-/* May a connection from sa be let in? When the server is full, the address holding the most gives up
- * its idlest connection, if it holds more than sa's would: one address cannot keep the others out. */
-static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa)
+/* Is an address past its connection rate or its share of open connections? */
+static int over_limits(struct server *srv, const struct sockaddr_storage *sa, enum refusal *why)
 {
     const struct config *cfg = &srv->cfg;
     if (cfg->conn_rate > 0 && !limit_addrs_take(srv->addrs, sa, cfg->conn_rate, ev_now(srv->loop))) {
-        refuse(fd, REFUSED_RATE);
+        *why = REFUSED_RATE;
+        return 1;
+    }
+    if (cfg->addr_conns > 0 && conn_pool_held(&srv->pool, sa) >= (unsigned)cfg->addr_conns) {
+        *why = REFUSED_SHARE;
+        return 1;
+    }
+    return 0;
+}
+
+/* A proxied connection whose client is past its address's limits: refused as it would have been at
+ * accept, had it come straight. Returns 1 if so. */
+static int refuse_conn(struct server *srv, struct conn *c, const struct sockaddr_storage *sa)
+{
+    enum refusal why;
+    if (!over_limits(srv, sa, &why)) {
+        return 0;
+    }
+    conn_write(c, BUSY, strlen(BUSY));
+    conn_drain(c, refusal_names[why]);
+    stats.refusals[why]++;
+    return 1;
+}
+
+/* May a connection from sa be let in? When the server is full, the address holding the most gives up
+ * its idlest connection, if it holds more than sa's would: one address cannot keep the others out.
+ * A proxy's own address has no share to keep to: its clients are held to theirs once its header
+ * has named them. */
+static int admit(struct server *srv, int fd, const struct sockaddr_storage *sa, int proxy)
+{
+    const struct config *cfg = &srv->cfg;
+    enum refusal why;
+    if (!proxy && over_limits(srv, sa, &why)) {
+        refuse(fd, why);
         return 0;
     }
     unsigned held = conn_pool_held(&srv->pool, sa);
-    if (cfg->addr_conns > 0 && held >= (unsigned)cfg->addr_conns) {
-        refuse(fd, REFUSED_SHARE);
-        return 0;
-    }
     if (srv->pool.n - srv->pool.closing < (unsigned)cfg->max_conns) {
         return 1;
     }
@@ -181,12 +239,17 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
             }
             return;
         }
-        if (!admit(srv, fd, &sa)) {
+        int proxy = proxy_net_has(srv->cfg.proxy_from, srv->cfg.nproxy_from, &sa);
+        if (!admit(srv, fd, &sa, proxy)) {
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (conn_new(&srv->pool, fd, &sa) != NULL) {
+        struct conn *c = conn_new(&srv->pool, fd, &sa);
+        if (c != NULL) {
             stats.accepted++;
+        }
+        if (c != NULL && proxy) {
+            conn_set_kind(c, &proxied_ops, NULL, srv->cfg.idle_timeout, 0);
         }
     }
 }

@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "game.h"
 #include "http.h"
+#include "proxy.h"
 #include "watch.h"
 #include "stats.h"
 
@@ -34,6 +35,8 @@ struct config {
     double long_idle_timeout;   /* long connections: seconds without a frame */
     double move_timeout;        /* player-vs-player move window */
     double queue_timeout;       /* longest wait for an opponent */
+    const struct proxy_net *proxy_from; /* peers whose connections start with a PROXY header */
+    size_t nproxy_from;
 };
 
 struct limit_addrs;

@@ -4,14 +4,17 @@
  */
 #include "expect.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "suite.h"
@@ -58,6 +61,28 @@ const char *show(const void *p, size_t n)
     }
     o[k] = '\0';
     return o;
+}
+
+int dial_from(int port, const char *source, int rcvbuf)
+{
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    struct timeval tv = { .tv_sec = 10 };  /* harness_connect's deadline */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ck_assert_int_ge(fd, 0);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (rcvbuf > 0) {
+        ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
+    }
+    if (source != NULL) {
+        struct sockaddr_in from = { .sin_family = AF_INET };
+        ck_assert_int_eq(inet_pton(AF_INET, source, &from.sin_addr), 1);
+        ck_assert_msg(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0, "bind %s: %s", source, strerror(errno));
+    }
+    ck_assert_msg(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0, "connect: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return fd;
 }
 
 int dial(int port)

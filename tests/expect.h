@@ -44,6 +44,9 @@ const char *show(const void *p, size_t n);
 
 /* A connected TCP socket to the server on port (harness deadlines), or the test fails. */
 int dial(int port);
+/* The same from the loopback address source (NULL: any), with a receive buffer of rcvbuf bytes (0:
+ * the default), set before the connect so the window stays small. */
+int dial_from(int port, const char *source, int rcvbuf);
 /* Send all of p, or the test fails. */
 void put(int fd, const void *p, size_t n);
 void send_str(int fd, const char *s);

@@ -37,30 +37,6 @@ static void pause_ms(int ms)
     poll(NULL, 0, ms);
 }
 
-/* A TCP connection to the server from the loopback address source (NULL: any), with a receive
- * buffer of rcvbuf bytes (0: the default), set before the connect so the window stays small. */
-static int dial_from(int port, const char *source, int rcvbuf)
-{
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    struct timeval tv = { .tv_sec = WAIT_MS / 1000 };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    ck_assert_int_ge(fd, 0);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (rcvbuf > 0) {
-        ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
-    }
-    if (source != NULL) {
-        struct sockaddr_in from = { .sin_family = AF_INET };
-        ck_assert_int_eq(inet_pton(AF_INET, source, &from.sin_addr), 1);
-        ck_assert_msg(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0, "bind %s: %s", source, strerror(errno));
-    }
-    ck_assert_msg(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0, "connect: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    return fd;
-}
-
 /* Send what the socket takes now; the abuser does not care about the rest. */
 static void shove(int fd, const void *p, size_t n)
 {
