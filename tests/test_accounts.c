@@ -4,17 +4,13 @@
  * "Rejoin: a dropped player keeps its seat" and the frame tables), never from the server's code.
  * Every wait is a blocking read with the harness's 10 s deadline; a timeout that must happen is made
  * short with --move-timeout. One server per test (each test runs in its own process). */
-#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -24,7 +20,6 @@
 
 #define SECRET_HEX 64           /* a secret: 64 lowercase hex digits (256 bits) */
 #define TEXT_MAX 255            /* `<len>` is one byte */
-#define DEADLINE_S 10           /* the harness's receive deadline */
 /* Failed proofs allowed in a burst, per address and per account (ACCOUNT_FAIL_BURST; they refill at
  * one per 10 s, far slower than this suite sends them). */
 #define FAIL_BURST 10
@@ -56,27 +51,6 @@ static void hang_up_and_wait(int *fd, const char *who)
     ck_assert_msg(n == 0, "%s: expected the server to close with nothing more, got \"%s\"", who,
                   show(rest, n > 0 ? (size_t)n : 0));
     hang_up(fd);
-}
-
-/* A connection from a chosen loopback source address (any 127.x is loopback's). */
-static int dial_from(const char *source)
-{
-    struct sockaddr_in from = { .sin_family = AF_INET };
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
-    struct timeval tv = { .tv_sec = DEADLINE_S };
-    int one = 1;
-
-    ck_assert_int_eq(inet_pton(AF_INET, source, &from.sin_addr), 1);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_msg(bind(fd, (struct sockaddr *)&from, sizeof(from)) == 0, "bind %s: %s", source, strerror(errno));
-    ck_assert_msg(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0, "connect from %s: %s", source,
-                  strerror(errno));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    return fd;
 }
 
 /* ---- frames ---- */
@@ -718,12 +692,12 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
     /* A burst of wrong secrets from 127.0.0.1, each on its own connection. */
     for (int i = 0; i < FAIL_BURST; i++) {
         snprintf(wrong, sizeof(wrong), "%064d", i);
-        int fd = dial_from("127.0.0.1");
+        int fd = dial_from(srv.port, "127.0.0.1", 0);
         send_login(fd, "ana", wrong);
         expect_frame(fd, "guesser", 'N', "wrong secret");
         hang_up(&fd);
     }
-    int fd = dial_from("127.0.0.1");
+    int fd = dial_from(srv.port, "127.0.0.1", 0);
     snprintf(wrong, sizeof(wrong), "%064d", FAIL_BURST);
     send_login(fd, "ana", wrong);
     expect_frame(fd, "guesser", 'N', "too many attempts");
@@ -734,25 +708,25 @@ START_TEST(test_wrong_secrets_are_limited_per_address_and_per_account)
 
     /* The account's budget is spent: an address that then fails against it is refused, secret right or
      * wrong; the owner, who has not been guessing, still gets in from its own address. */
-    int guesser = dial_from("127.0.0.3");
+    int guesser = dial_from(srv.port, "127.0.0.3", 0);
     snprintf(wrong, sizeof(wrong), "%064d", FAIL_BURST + 1);
     send_login(guesser, "ana", wrong);
     expect_frame(guesser, "127.0.0.3", 'N', "wrong secret");
     send_login(guesser, "ana", ana_secret);
     expect_frame(guesser, "127.0.0.3", 'N', "too many attempts");
     hang_up(&guesser);
-    int owner = dial_from("127.0.0.4");
+    int owner = dial_from(srv.port, "127.0.0.4", 0);
     login(owner, "ana", ana_secret, "ana");
     expect_taken_over(&ana, "ana (first)");
     ana = owner;
     /* Another address's own budget is whole: another account's right secret works. */
-    int far = dial_from("127.0.0.2");
+    int far = dial_from(srv.port, "127.0.0.2", 0);
     login(far, "bo", bo_secret, "bo");
     expect_taken_over(&bo, "bo (first)");
     expect_bot_round(far, "bo (127.0.0.2)", ROCK);
 
     /* The address's budget: from 127.0.0.1, even bo's right secret is refused. */
-    int near = dial_from("127.0.0.1");
+    int near = dial_from(srv.port, "127.0.0.1", 0);
     send_login(near, "bo", bo_secret);
     expect_frame(near, "127.0.0.1", 'N', "too many attempts");
     /* The owner plays on. */
@@ -899,7 +873,7 @@ START_TEST(test_new_names_are_limited_per_address)
     expect_frame(fd, "7th name", 'N', "too many new names");
     hello(fd, "n0");                            /* a name that exists costs nothing */
     close(fd);
-    int far = dial_from("127.0.0.2");
+    int far = dial_from(srv.port, "127.0.0.2", 0);
     char secret[SECRET_HEX + 1];
     send_str(far, "R\x02" "n5");
     expect_secret(far, "127.0.0.2", secret);
