@@ -75,6 +75,10 @@ struct db_round {
 
 struct db;
 
+/* Is where a database that several processes may share (PostgreSQL)? A SQLite file is this
+ * process's alone: the server locks it. */
+int db_shared(const char *where);
+
 /* Open the database at where (see the top), bring its schema up to date, and serve requests on
  * loop. sync_full: SQLite's synchronous FULL (PostgreSQL keeps its own setting). Returns NULL with
  * the reason in err. */
@@ -99,6 +103,8 @@ int db_commit(struct db *d, struct db_req *r, const struct db_totals *t, size_t 
 /* May a commit be sent now? 0 while the SQLite checkpointer finishes a pass (store_paused); the
  * engine wakes the loop when that changes. */
 int db_ready(struct db *d);
+/* 1 for a while after a full disk failed a commit (SQLite): every commit is checkpointed. */
+int db_recovering(const struct db *d);
 
 /* Accounts: as store_account_find, _create, _claim and _set_hash (store.h); acct in the request. */
 int db_account_find(struct db *d, struct db_req *r, const char *name);
