@@ -29,6 +29,15 @@ int db_shared(const char *where)
     return pg_is_uri(where);
 }
 
+const char *db_describe(const char *where, char *out, size_t outlen)
+{
+    if (pg_is_uri(where)) {
+        return pg_redact(where, out, outlen);
+    }
+    snprintf(out, outlen, "%s", where);
+    return out;
+}
+
 struct db *db_open(const char *where, int sync_full, struct ev_loop *loop, char *err, size_t errlen)
 {
     struct db *d = calloc(1, sizeof(*d));
@@ -37,11 +46,10 @@ struct db *db_open(const char *where, int sync_full, struct ev_loop *loop, char 
         return NULL;
     }
     d->loop = loop;
+    db_describe(where, d->where, sizeof(d->where));
     if (pg_is_uri(where)) {
-        pg_redact(where, d->where, sizeof(d->where));
         d->pg = pg_open(where, loop, err, errlen);
     } else {
-        snprintf(d->where, sizeof(d->where), "%s", where);
         d->st = store_open(where, sync_full, err, errlen);
     }
     if (d->st == NULL && d->pg == NULL) {
@@ -69,6 +77,11 @@ const char *db_where(const struct db *d)
 struct store *db_sqlite(struct db *d)
 {
     return d->st;
+}
+
+struct ev_loop *db_loop(const struct db *d)
+{
+    return d->loop;
 }
 
 void db_cancel(struct db *d, struct db_req *r)

@@ -78,6 +78,8 @@ struct db;
 /* Is where a database that several processes may share (PostgreSQL)? A SQLite file is this
  * process's alone: the server locks it. */
 int db_shared(const char *where);
+/* where, fit for a log (a PostgreSQL URI without its password), into out; returns out. */
+const char *db_describe(const char *where, char *out, size_t outlen);
 
 /* Open the database at where (see the top), bring its schema up to date, and serve requests on
  * loop. sync_full: SQLite's synchronous FULL (PostgreSQL keeps its own setting). Returns NULL with
@@ -85,11 +87,13 @@ int db_shared(const char *where);
 struct db *db_open(const char *where, int sync_full, struct ev_loop *loop, char *err, size_t errlen);
 /* Close it: pending requests are answered as failed first. NULL is allowed. */
 void db_close(struct db *d);
-/* where, fit for a log: a PostgreSQL URI without its password. */
+/* Where it is, fit for a log (db_describe). */
 const char *db_where(const struct db *d);
 /* The SQLite store when that is the engine, else NULL: for its upkeep (the fold, the sweep, the
  * checkpointer) and its metrics. */
 struct store *db_sqlite(struct db *d);
+/* The loop it serves on. */
+struct ev_loop *db_loop(const struct db *d);
 
 /* Forget a pending request (no-op when it is not pending). */
 void db_cancel(struct db *d, struct db_req *r);

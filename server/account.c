@@ -63,6 +63,22 @@ static void hash_secret(const unsigned char secret[SECRET_BYTES], unsigned char 
     crypto_generichash(hash, STORE_HASH_LEN, secret, SECRET_BYTES, NULL, 0);
 }
 
+static int step_answered(struct account_call *call);
+
+static int refuse(struct account_call *call, const char *reason)
+{
+    call->ok = -1;
+    call->reason = reason;
+    return DB_DONE;
+}
+
+static int grant(struct account_call *call)
+{
+    call->ok = 0;
+    call->reason = NULL;
+    return DB_DONE;
+}
+
 /* A new secret: its hex digits for the client, its hash for the store. */
 static void new_secret(char hex[RPS_SECRET_HEX + 1], unsigned char hash[STORE_HASH_LEN])
 {
@@ -73,163 +89,242 @@ static void new_secret(char hex[RPS_SECRET_HEX + 1], unsigned char hash[STORE_HA
     sodium_memzero(secret, sizeof(secret));
 }
 
-static int unavailable(const char *what, const char *name, const char *err, const char **reason)
+static int unavailable(struct account_call *call, const char *what)
 {
-    log_error("account: could not %s %s: %s", what, name, err);
-    *reason = UNAVAILABLE;
-    return -1;
+    log_error("account: could not %s %s: %s", what, call->op == ACCOUNT_ROTATE || call->op == ACCOUNT_RELEASE ? "a player" : call->name,
+              call->req.err);
+    return refuse(call, UNAVAILABLE);
 }
 
 /* Every new row or registration costs the database a player for good: each address has a budget,
  * taken when it is spent. */
-static int name_allowed(struct game *g, const struct sockaddr_storage *peer, const char **reason)
+static int name_allowed(struct account_call *call)
 {
+    struct game *g = call->game;
     unsigned char addr[LIMIT_ADDR_KEY];
     if (g->name_rate <= 0) {
         return 1;
     }
-    limit_addr_owner_key(peer, addr);
+    limit_addr_owner_key(&call->peer, addr);
     if (!limit_table_take(g->names_by_addr, addr, sizeof(addr), g->name_rate / 60, g->name_rate, ev_now(g->loop))) {
-        *reason = "too many new names";
         stats.throttled[STATS_THROTTLE_NAMES]++;
         return 0;
     }
     return 1;
 }
 
-int account_hello(struct game *g, const struct sockaddr_storage *peer, const char *name, struct store_account *acct,
-                  const char **reason)
+/* The steps of the calls: each sends one request to the database, and the next step reads its
+ * answer in call->req. */
+enum step {
+    STEP_FIND,          /* look the name up */
+    STEP_CREATE,        /* hello: a new unclaimed player */
+    STEP_CLAIM,         /* register: the found unclaimed player gets the hash, or a new one with it */
+    STEP_SET_HASH,      /* rotate, release */
+};
+
+static void answered(struct db_req *r);
+
+/* Send the request of step, or read its answer at once. Returns DB_DONE when the call is answered. */
+static int ask(struct account_call *call, enum step step)
 {
-    char err[256];
-    for (int tries = 0; tries < 2; tries++) {
-        int found = store_account_find(g->store, name, acct, err, sizeof(err));
-        if (found < 0) {
-            return unavailable("look up", name, err, reason);
-        }
-        if (found && acct->registered) {
-            *reason = "name is registered";
-            return -1;
-        }
-        if (found) {
-            return 0;
-        }
-        if (!name_allowed(g, peer, reason)) {
-            return -1;
-        }
-        int made = store_account_create(g->store, name, NULL, acct, err, sizeof(err));
-        if (made < 0) {
-            return unavailable("create", name, err, reason);
-        }
-        if (made) {
-            return 0;
-        }
+    struct db *d = call->game->db;
+    struct db_req *r = &call->req;
+    int state = DB_DONE;
+
+    call->step = step;
+    *r = (struct db_req){ .done = answered, .data = call };
+    switch (step) {
+    case STEP_FIND:
+        state = db_account_find(d, r, call->name);
+        break;
+    case STEP_CREATE:
+        state = db_account_create(d, r, call->name, NULL);
+        break;
+    case STEP_CLAIM:
+        state = call->acct.id != 0 ? db_account_claim(d, r, call->acct.id, call->hash)
+                                   : db_account_create(d, r, call->name, call->hash);
+        break;
+    case STEP_SET_HASH:
+        state = db_account_set_hash(d, r, call->id, call->op == ACCOUNT_ROTATE ? call->hash : NULL);
+        break;
     }
-    *reason = UNAVAILABLE;
-    return -1;
+    return state == DB_PENDING ? DB_PENDING : step_answered(call);
 }
 
-int account_register(struct game *g, const struct sockaddr_storage *peer, const char *name,
-                     struct store_account *acct, char secret[RPS_SECRET_HEX + 1], const char **reason)
+static int hello_found(struct account_call *call)
 {
-    unsigned char hash[STORE_HASH_LEN];
-    char err[256];
-
-    new_secret(secret, hash);
-    int found = store_account_find(g->store, name, acct, err, sizeof(err));
-    if (found < 0) {
-        return unavailable("look up", name, err, reason);
+    if (call->req.result < 0) {
+        return unavailable(call, "look up");
     }
-    if (found && acct->registered) {
-        *reason = "name taken";
-        return -1;
+    if (call->req.result == 0) {
+        return name_allowed(call) ? ask(call, STEP_CREATE) : refuse(call, "too many new names");
     }
-    if (!name_allowed(g, peer, reason)) {
-        return -1;
-    }
-    int done = found ? store_account_claim(g->store, acct->id, hash, err, sizeof(err))
-                     : store_account_create(g->store, name, hash, acct, err, sizeof(err));
-    if (done < 0) {
-        return unavailable("register", name, err, reason);
-    }
-    if (!done) {
-        *reason = "name taken";
-        return -1;
-    }
-    acct->registered = 1;
-    memcpy(acct->hash, hash, sizeof(hash));
-    log_info("account: %s registered", acct->name);
-    return 0;
+    call->acct = call->req.acct;
+    return call->acct.registered ? refuse(call, "name is registered") : grant(call);
 }
 
-int account_login(struct game *g, const struct sockaddr_storage *peer, const char *name, const char *secret,
-                  size_t secret_len, struct store_account *acct, const char **reason)
+static int hello_created(struct account_call *call)
 {
-    unsigned char addr[LIMIT_ADDR_KEY], pair[LIMIT_ADDR_KEY], bytes[SECRET_BYTES], hash[STORE_HASH_LEN];
+    if (call->req.result < 0) {
+        return unavailable(call, "create");
+    }
+    if (call->req.result > 0) {
+        call->acct = call->req.acct;
+        return grant(call);
+    }
+    /* Someone made that name since the look-up: look again, once. */
+    return ++call->tries < 2 ? ask(call, STEP_FIND) : refuse(call, UNAVAILABLE);
+}
+
+static int register_found(struct account_call *call)
+{
+    if (call->req.result < 0) {
+        return unavailable(call, "look up");
+    }
+    if (call->req.result > 0 && call->req.acct.registered) {
+        return refuse(call, "name taken");
+    }
+    if (!name_allowed(call)) {
+        return refuse(call, "too many new names");
+    }
+    call->acct = call->req.result > 0 ? call->req.acct : (struct store_account){ 0 };
+    return ask(call, STEP_CLAIM);
+}
+
+static int register_claimed(struct account_call *call)
+{
+    if (call->req.result < 0) {
+        return unavailable(call, "register");
+    }
+    if (call->req.result == 0) {
+        return refuse(call, "name taken");
+    }
+    if (call->acct.id == 0) {
+        call->acct = call->req.acct;
+    }
+    call->acct.registered = 1;
+    memcpy(call->acct.hash, call->hash, sizeof(call->hash));
+    log_info("account: %s registered", call->acct.name);
+    return grant(call);
+}
+
+static int login_found(struct account_call *call)
+{
+    struct game *g = call->game;
+    unsigned char addr[LIMIT_ADDR_KEY], pair[LIMIT_ADDR_KEY];
     ev_tstamp now = ev_now(g->loop);
-    char err[256];
-    size_t n = 0;
 
-    limit_addr_owner_key(peer, addr);
-    if (limit_table_peek(g->fails_by_addr, addr, sizeof(addr), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now) < 1) {
-        *reason = "too many attempts";
-        stats.throttled[STATS_THROTTLE_ATTEMPTS]++;
-        return -1;
+    if (call->req.result < 0) {
+        return unavailable(call, "look up");
     }
-    int found = store_account_find(g->store, name, acct, err, sizeof(err));
-    if (found < 0) {
-        return unavailable("look up", name, err, reason);
+    if (call->req.result == 0 || !call->req.acct.registered) {
+        return refuse(call, "not registered");
     }
-    if (!found || !acct->registered) {
-        *reason = "not registered";
-        return -1;
-    }
+    call->acct = call->req.acct;
     /* An account that has had its failures refuses the addresses that failed against it, not
      * everyone: whoever holds the secret, and has not been guessing, still gets in. */
-    account_pair_key(addr, acct->id, pair);
-    if (limit_table_peek(g->fails_by_account, &acct->id, sizeof(acct->id), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST,
-                         now) < 1 &&
+    limit_addr_owner_key(&call->peer, addr);
+    account_pair_key(addr, call->acct.id, pair);
+    if (limit_table_peek(g->fails_by_account, &call->acct.id, sizeof(call->acct.id), ACCOUNT_FAIL_RATE,
+                         ACCOUNT_FAIL_BURST, now) < 1 &&
         limit_table_peek(g->fails_by_pair, pair, sizeof(pair), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now) <
             ACCOUNT_FAIL_BURST) {
-        *reason = "too many attempts";
         stats.throttled[STATS_THROTTLE_ATTEMPTS]++;
-        return -1;
+        return refuse(call, "too many attempts");
     }
-    /* A secret of the wrong form hashes like any other wrong one, so every failure costs the same. */
-    memset(bytes, 0, sizeof(bytes));
-    int well_formed = secret_len == RPS_SECRET_HEX &&
-                      sodium_hex2bin(bytes, sizeof(bytes), secret, secret_len, NULL, &n, NULL) == 0 &&
-                      n == sizeof(bytes);
-    hash_secret(bytes, hash);
-    sodium_memzero(bytes, sizeof(bytes));
-    if (!well_formed || sodium_memcmp(hash, acct->hash, sizeof(hash)) != 0) {
+    if (!call->well_formed || sodium_memcmp(call->hash, call->acct.hash, sizeof(call->hash)) != 0) {
         limit_table_take(g->fails_by_addr, addr, sizeof(addr), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now);
-        limit_table_take(g->fails_by_account, &acct->id, sizeof(acct->id), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST,
-                         now);
+        limit_table_take(g->fails_by_account, &call->acct.id, sizeof(call->acct.id), ACCOUNT_FAIL_RATE,
+                         ACCOUNT_FAIL_BURST, now);
         limit_table_take(g->fails_by_pair, pair, sizeof(pair), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST, now);
-        log_debug("account: wrong secret for %s", acct->name);
-        *reason = "wrong secret";
-        return -1;
+        log_debug("account: wrong secret for %s", call->acct.name);
+        return refuse(call, "wrong secret");
     }
-    return 0;
+    return grant(call);
 }
 
-int account_rotate(struct game *g, int64_t id, char secret[RPS_SECRET_HEX + 1], const char **reason)
+static int hash_set(struct account_call *call)
 {
-    unsigned char hash[STORE_HASH_LEN];
-    char err[256];
-
-    new_secret(secret, hash);
-    if (store_account_set_hash(g->store, id, hash, err, sizeof(err)) < 0) {
-        return unavailable("change the secret of", "a player", err, reason);
+    if (call->req.result < 0) {
+        return unavailable(call, call->op == ACCOUNT_ROTATE ? "change the secret of" : "release");
     }
-    return 0;
+    return grant(call);
 }
 
-int account_release(struct game *g, int64_t id, const char **reason)
+/* The answer to the request of call->step is in call->req: act on it. */
+static int step_answered(struct account_call *call)
 {
-    char err[256];
-    if (store_account_set_hash(g->store, id, NULL, err, sizeof(err)) < 0) {
-        return unavailable("release", "a player", err, reason);
+    switch (call->step) {
+    case STEP_FIND:
+        return call->op == ACCOUNT_HELLO      ? hello_found(call)
+               : call->op == ACCOUNT_REGISTER ? register_found(call)
+                                              : login_found(call);
+    case STEP_CREATE:
+        return hello_created(call);
+    case STEP_CLAIM:
+        return register_claimed(call);
+    case STEP_SET_HASH:
+        return hash_set(call);
     }
-    return 0;
+    return refuse(call, UNAVAILABLE);
+}
+
+static void answered(struct db_req *r)
+{
+    struct account_call *call = r->data;
+    if (step_answered(call) == DB_DONE) {
+        call->done(call);
+    }
+}
+
+/* Hash a proof as a secret is hashed. A proof of the wrong form hashes like any other wrong one,
+ * so every failure costs the same. */
+static void hash_proof(struct account_call *call, const char *secret, size_t secret_len)
+{
+    unsigned char bytes[SECRET_BYTES];
+    size_t n = 0;
+
+    memset(bytes, 0, sizeof(bytes));
+    call->well_formed = secret_len == RPS_SECRET_HEX &&
+                        sodium_hex2bin(bytes, sizeof(bytes), secret, secret_len, NULL, &n, NULL) == 0 &&
+                        n == sizeof(bytes);
+    hash_secret(bytes, call->hash);
+    sodium_memzero(bytes, sizeof(bytes));
+}
+
+int account_start(struct game *g, struct account_call *call, const char *secret, size_t secret_len)
+{
+    unsigned char addr[LIMIT_ADDR_KEY];
+
+    call->game = g;
+    call->tries = 0;
+    call->ok = -1;
+    call->reason = UNAVAILABLE;
+    switch (call->op) {
+    case ACCOUNT_HELLO:
+        return ask(call, STEP_FIND);
+    case ACCOUNT_REGISTER:
+        new_secret(call->secret, call->hash);
+        return ask(call, STEP_FIND);
+    case ACCOUNT_LOGIN:
+        limit_addr_owner_key(&call->peer, addr);
+        if (limit_table_peek(g->fails_by_addr, addr, sizeof(addr), ACCOUNT_FAIL_RATE, ACCOUNT_FAIL_BURST,
+                             ev_now(g->loop)) < 1) {
+            stats.throttled[STATS_THROTTLE_ATTEMPTS]++;
+            return refuse(call, "too many attempts");
+        }
+        hash_proof(call, secret, secret_len);
+        return ask(call, STEP_FIND);
+    case ACCOUNT_ROTATE:
+        new_secret(call->secret, call->hash);
+        return ask(call, STEP_SET_HASH);
+    case ACCOUNT_RELEASE:
+        return ask(call, STEP_SET_HASH);
+    }
+    return refuse(call, UNAVAILABLE);
+}
+
+void account_cancel(struct account_call *call)
+{
+    db_cancel(call->game->db, &call->req);
 }

@@ -6,8 +6,9 @@
  * and failed ones are limited per address and per account. Secrets are never
  * logged.
  *
- * Every function returns 0, or -1 with *reason set to the refusal a client is
- * sent (a static string); database errors are logged here.
+ * A call asks the database one thing after another, and each answer may come
+ * later (db.h): the caller waits for the call's answer, an ok or the refusal a
+ * client is sent. Database errors are logged here.
  */
 #ifndef ARCADE_ACCOUNT_H
 #define ARCADE_ACCOUNT_H
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "rps.h"
+#include "db.h"
 #include "store.h"
 
 struct game;
@@ -28,20 +30,48 @@ struct game;
 int account_init(struct game *g);
 void account_free(struct game *g);
 
-/* A bare hello from the address peer: the player of that name, created unclaimed if new (within the
- * address's budget of new names); refused when it is registered. */
-int account_hello(struct game *g, const struct sockaddr_storage *peer, const char *name, struct store_account *acct,
-                  const char **reason);
-/* Register a new or unclaimed name (within peer's budget of new names): acct and a new secret
- * (RPS_SECRET_HEX hex digits and a NUL). */
-int account_register(struct game *g, const struct sockaddr_storage *peer, const char *name,
-                     struct store_account *acct, char secret[RPS_SECRET_HEX + 1], const char **reason);
-/* Prove the secret of a registered name, from the address peer. */
-int account_login(struct game *g, const struct sockaddr_storage *peer, const char *name, const char *secret,
-                  size_t secret_len, struct store_account *acct, const char **reason);
-/* A new secret for the account id; the old one stops working. */
-int account_rotate(struct game *g, int64_t id, char secret[RPS_SECRET_HEX + 1], const char **reason);
-/* Forget the account's secret: the name is unclaimed again. */
-int account_release(struct game *g, int64_t id, const char **reason);
+/* What an account frame asks for. */
+enum account_op {
+    ACCOUNT_HELLO,      /* a bare hello: the player of that name, created unclaimed if new (within the
+                         * address's budget of new names); refused when it is registered */
+    ACCOUNT_REGISTER,   /* a new or unclaimed name (within the budget of new names) with a new secret */
+    ACCOUNT_LOGIN,      /* prove the secret of a registered name */
+    ACCOUNT_ROTATE,     /* a new secret for the account id; the old one stops working */
+    ACCOUNT_RELEASE,    /* forget the account's secret: the name is unclaimed again */
+};
+
+/* One account frame being acted on: the requests it makes to the database, one after the other
+ * (a look-up, then maybe a new row or a claim), and its answer. The caller fills the part marked
+ * so and keeps the call until it is answered or cancelled. */
+struct account_call {
+    /* The caller's. */
+    enum account_op op;
+    struct sockaddr_storage peer;       /* who asks */
+    char name[RPS_NAME_MAX + 1];        /* hello, register, login */
+    int64_t id;                         /* rotate, release: the account */
+    void (*done)(struct account_call *call);    /* a pending answer */
+    void *owner;
+
+    /* The answer: ok 0, or -1 with reason (a static string) for the client. */
+    int ok;
+    const char *reason;
+    struct store_account acct;          /* hello, register, login */
+    char secret[RPS_SECRET_HEX + 1];    /* register, rotate: the new secret, for the client */
+
+    /* The account service's. */
+    struct game *game;
+    struct db_req req;
+    int step;
+    int tries;
+    unsigned char hash[STORE_HASH_LEN]; /* register, rotate: the new secret's; login: the proof's */
+    int well_formed;                    /* login: the proof had the form of a secret */
+};
+
+/* Act on call. A login's secret (secret_len bytes, as sent) is hashed now and not kept. Returns
+ * DB_DONE when the answer is in call already (done is not called), or DB_PENDING: done(call)
+ * comes later, from the loop. */
+int account_start(struct game *g, struct account_call *call, const char *secret, size_t secret_len);
+/* Forget a pending call: done is never called. */
+void account_cancel(struct account_call *call);
 
 #endif

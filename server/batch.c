@@ -1,13 +1,17 @@
 /*
  * batch: the group commit, run by the flush once per loop iteration:
  *
- *   callbacks: result bytes appended to conn->out, held from conn->out_held on
- *   flush:     BEGIN; bot totals; player-vs-player rounds; COMMIT
- *              ok     -> held bytes released, written
- *              failed -> ROLLBACK, each held result replaced by "E games unavailable"
+ *   callbacks: result bytes appended to conn->out, held from conn->out_held on,
+ *              collected in the open part
+ *   flush:     the open part becomes the flight: BEGIN; bot totals; player-vs-player rounds;
+ *              COMMIT, answered at once (SQLite) or later (PostgreSQL); meanwhile results
+ *              collect in the other part
+ *   answer:    ok     -> the flight's held bytes released, written
+ *              failed -> each held result replaced by "E games unavailable"
  */
 #include "batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,10 +19,8 @@
 #include "log.h"
 #include "rps.h"
 #include "stats.h"
-#include "store.h"
 
 #define UNAVAILABLE "games unavailable"
-#define BATCH_RECOVERY 10.0    /* seconds of checkpoints at every commit after a full disk */
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -33,8 +35,18 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
     return q;
 }
 
-int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len)
+/* The part that collects results. */
+static struct batch_part *open_part(struct batch *b)
 {
+    if (b->open == NULL) {
+        b->open = &b->parts[0];
+    }
+    return b->open;
+}
+
+int batch_hold(struct batch *bt, struct conn *c, uint32_t off, uint32_t len)
+{
+    struct batch_part *b = open_part(bt);
     struct batch_span *s = grow(b->spans, &b->spans_cap, b->nspans + 1, sizeof(*s));
     if (s == NULL) {
         conn_close(c, "out of memory");
@@ -46,8 +58,9 @@ int batch_hold(struct batch *b, struct conn *c, uint32_t off, uint32_t len)
     return 0;
 }
 
-int batch_bot(struct batch *b, struct batch_player *p, int result)
+int batch_bot(struct batch *bt, struct batch_player *p, int result)
 {
+    struct batch_part *b = open_part(bt);
     if (p->slot < 0) {
         struct batch_totals *t = grow(b->totals, &b->totals_cap, b->ntotals + 1, sizeof(*t));
         if (t == NULL) {
@@ -64,8 +77,9 @@ int batch_bot(struct batch *b, struct batch_player *p, int result)
     return 0;
 }
 
-int batch_round(struct batch *b, const struct batch_round *r)
+int batch_round(struct batch *bt, const struct batch_round *r)
 {
+    struct batch_part *b = open_part(bt);
     struct batch_round *p = grow(b->rounds, &b->rounds_cap, b->nrounds + 1, sizeof(*p));
     if (p == NULL) {
         return -1;
@@ -75,61 +89,29 @@ int batch_round(struct batch *b, const struct batch_round *r)
     return 0;
 }
 
+static int part_pending(const struct batch_part *p)
+{
+    return p != NULL && (p->nspans > 0 || p->nrounds > 0 || p->ntotals > 0);
+}
+
 int batch_pending(const struct batch *b)
 {
-    return b->nspans > 0 || b->nrounds > 0 || b->ntotals > 0;
+    return part_pending(b->open);
 }
 
-/* Store the batch; returns 0, or -1 with err filled (the caller rolls back). */
-static int write_all(struct batch *b, struct store *st, char *err, size_t errlen)
+int batch_in_flight(const struct batch *b)
 {
-    if (store_begin(st, err, errlen) < 0) {
-        return -1;
-    }
-    for (size_t i = 0; i < b->ntotals; i++) {
-        struct batch_totals *t = &b->totals[i];
-        /* Guests are never ranked: their rounds go to one row of this process's, made by the
-         * first commit that needs it, so guests cannot grow the database. */
-        if (t->player == 0 && b->guests == 0) {
-            if ((b->guests = store_guest(st, err, errlen)) < 0) {
-                b->guests = 0;
-                return -1;
-            }
-            b->guests_new = 1;
-        }
-        if (store_add_totals(st, t->player != 0 ? t->player : b->guests, t->wins, t->losses, t->draws, err,
-                             errlen) < 0) {
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < b->nrounds; i++) {
-        struct batch_round *r = &b->rounds[i];
-        if (store_pvp_round(st, r->player[0], r->player[1], r->move[0], r->move[1], r->outcome, r->timeout,
-                            NULL, NULL, err, errlen) < 0) {
-            return -1;
-        }
-    }
-    return store_commit(st, err, errlen);
+    return b->flight != NULL;
 }
 
-/* write_all, its failure counted by why. */
-static int write_batch(struct batch *b, struct store *st, char *err, size_t errlen)
+/* The flight is stored: its rounds, and the time its transaction took, are counted. */
+static void count_stored(const struct batch_part *p, double took)
 {
-    if (write_all(b, st, err, errlen) == 0) {
-        return 0;
-    }
-    stats.commit_failures[store_busy(st) ? STATS_DB_LOCKED : store_full(st) ? STATS_DB_FULL : STATS_DB_OTHER]++;
-    return -1;
-}
-
-/* The batch is stored: its rounds, and the time its transaction took, are counted. */
-static void count_stored(const struct batch *b, double took)
-{
-    for (size_t i = 0; i < b->ntotals; i++) {
-        const struct batch_totals *t = &b->totals[i];
+    for (size_t i = 0; i < p->ntotals; i++) {
+        const struct batch_totals *t = &p->totals[i];
         stats.rounds[t->player != 0 ? STATS_ROUND_BOT : STATS_ROUND_GUEST] += (uint64_t)(t->wins + t->losses + t->draws);
     }
-    stats.rounds[STATS_ROUND_PERSON] += b->nrounds;
+    stats.rounds[STATS_ROUND_PERSON] += p->nrounds;
     stats_observe(&stats.commits, took);
 }
 
@@ -170,108 +152,57 @@ static void replace_results(struct conn *c, const struct batch_span *s, size_t n
     free(held);
 }
 
-static void fail_batch(struct batch *b)
+static void fail_spans(struct batch_span *spans, size_t nspans)
 {
-    stats.results_refused += b->nspans;
-    if (b->nspans == 0) {
+    stats.results_refused += nspans;
+    if (nspans == 0) {
         return;     /* rounds of players who are all away: nothing to replace (and qsort wants an array) */
     }
-    qsort(b->spans, b->nspans, sizeof(*b->spans), span_order);
-    for (size_t i = 0, j; i < b->nspans; i = j) {
-        for (j = i + 1; j < b->nspans && b->spans[j].c == b->spans[i].c; j++) {
+    qsort(spans, nspans, sizeof(*spans), span_order);
+    for (size_t i = 0, j; i < nspans; i = j) {
+        for (j = i + 1; j < nspans && spans[j].c == spans[i].c; j++) {
         }
-        if (b->spans[i].c->state != CONN_CLOSED) {
-            replace_results(b->spans[i].c, b->spans + i, j - i);
+        if (spans[i].c->state != CONN_CLOSED) {
+            replace_results(spans[i].c, spans + i, j - i);
         }
     }
 }
 
-/* For a while after a full disk failed a commit, every commit is checkpointed at once, so that the
- * WAL cannot grow back over the space that came back: a WAL that fills the disk can no longer be
- * checkpointed (the database file needs room for its pages), and would fail every commit after. */
-static void recovering(struct batch *b, struct store *st, ev_tstamp now)
+/* A failed flight fails the open part too: a connection's held output is rebuilt from its first
+ * held byte on, so both parts' results are replaced together. */
+static int fail_all(struct batch *b)
 {
-    char err[256];
-    if (b->full_at == 0) {
-        return;
+    struct batch_part *f = b->flight, *o = b->open;
+    struct batch_span *s = grow(f->spans, &f->spans_cap, f->nspans + o->nspans, sizeof(*s));
+    if (s == NULL) {
+        return -1;
     }
-    if (store_checkpoint(st, 0, err, sizeof(err)) == 0 && now - b->full_at >= BATCH_RECOVERY) {
-        log_info("no full disk for %.0f s: the WAL is checkpointed once a second again", BATCH_RECOVERY);
-        b->full_at = 0;
-    }
+    f->spans = s;
+    memcpy(f->spans + f->nspans, o->spans, o->nspans * sizeof(*s));
+    f->nspans += o->nspans;
+    o->nspans = 0;
+    fail_spans(f->spans, f->nspans);
+    return 0;
 }
 
 /* A failing database fails every iteration: one line a second says so, not one line a commit. */
-static void log_failure(struct batch *b, ev_tstamp now, const char *err)
+static void log_failure(struct batch *b, ev_tstamp now, size_t results, const char *err)
 {
     b->failures++;
     if (now - b->failure_logged >= 1.0) {
-        log_error("could not store %zu results: %s (%u failed commits since the last report)", b->nspans, err,
+        log_error("could not store %zu results: %s (%u failed commits since the last report)", results, err,
                   b->failures);
         b->failure_logged = now;
         b->failures = 0;
     }
 }
 
-/* The transaction was rolled back: the guests' row, if it made it, is gone again. */
-static void forget_guests_row(struct batch *b)
+/* The part is done with (stored or not): its rounds are counted out of their matches, its bytes
+ * let go, and it is empty again. */
+static void settle(struct batch_part *p, int ok)
 {
-    if (b->guests_new) {
-        b->guests = 0;
-        b->guests_new = 0;
-    }
-}
-
-enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now, double wait)
-{
-    char err[256] = "";
-
-    if (!batch_pending(b)) {
-        return BATCH_DONE;
-    }
-    double start = stats_clock();
-    int ok = write_batch(b, st, err, sizeof(err)) == 0;
-    if (!ok && store_full(st)) {
-        /* The disk may have room again, or the WAL may only need its space back: checkpoint, and
-         * try once more. */
-        store_rollback(st);
-        forget_guests_row(b);
-        if (b->full_at == 0) {
-            log_error("disk full at a commit (%s): the WAL is checkpointed at every commit for %.0f s", err,
-                      BATCH_RECOVERY);
-        }
-        b->full_at = now;
-        ok = store_checkpoint(st, 1, err, sizeof(err)) == 0 && write_batch(b, st, err, sizeof(err)) == 0;
-    }
-    if (!ok) {
-        int busy = store_busy(st);
-        store_rollback(st);
-        forget_guests_row(b);
-        if (busy && (b->locked_since == 0 || now - b->locked_since < wait)) {
-            if (b->locked_since == 0) {
-                b->locked_since = now;
-                log_error("database locked by another process: %zu results held until it is free", b->nspans);
-            }
-            return BATCH_WAITING;
-        }
-        log_failure(b, now, err);
-        b->failed_at = now;
-        fail_batch(b);
-    } else {
-        count_stored(b, stats_clock() - start);
-        b->failed_at = 0;
-        if (b->locked_since != 0) {
-            log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
-        }
-        recovering(b, st, now);
-    }
-    b->locked_since = 0;
-    b->guests_new = 0;
-    for (size_t i = 0; i < b->ntotals; i++) {
-        b->totals[i].p->slot = -1;
-    }
-    for (size_t i = 0; i < b->nrounds; i++) {
-        struct batch_round *r = &b->rounds[i];
+    for (size_t i = 0; i < p->nrounds; i++) {
+        struct batch_round *r = &p->rounds[i];
         if (ok && r->stored != NULL) {
             (*r->stored)++;
         }
@@ -279,19 +210,156 @@ enum batch_result batch_commit(struct batch *b, struct store *st, ev_tstamp now,
             (*r->pending)--;
         }
     }
-    for (size_t i = 0; i < b->nspans; i++) {
-        conn_unhold(b->spans[i].c);
+    for (size_t i = 0; i < p->nspans; i++) {
+        conn_unhold(p->spans[i].c);
     }
-    b->ntotals = 0;
-    b->nspans = 0;
-    b->nrounds = 0;
+    p->ntotals = 0;
+    p->nspans = 0;
+    p->nrounds = 0;
+}
+
+/* Bytes the open part holds are held again (a connection holds from its first held byte on). */
+static void hold_again(struct batch_part *p)
+{
+    for (size_t i = 0; i < p->nspans; i++) {
+        conn_hold(p->spans[i].c, p->spans[i].off);
+    }
+}
+
+static void committed(struct db_req *r);
+
+/* The flight's answer is in b->req. */
+static enum batch_result finish(struct batch *b, ev_tstamp now)
+{
+    struct batch_part *f = b->flight;
+    int ok = b->req.result == 0;
+
+    if (!ok) {
+        stats.commit_failures[b->req.fault == DB_FAULT_LOCKED ? STATS_DB_LOCKED
+                              : b->req.fault == DB_FAULT_FULL ? STATS_DB_FULL
+                                                              : STATS_DB_OTHER]++;
+    }
+    if (!ok && b->req.fault == DB_FAULT_LOCKED && !part_pending(b->open) &&
+        (b->locked_since == 0 || now - b->locked_since < b->wait)) {
+        /* Nothing was collected meanwhile (SQLite answers at once): the flight is the open part
+         * again, its players' totals where they were. */
+        if (b->locked_since == 0) {
+            b->locked_since = now;
+            log_error("database locked by another process: %zu results held until it is free", f->nspans);
+        }
+        for (size_t i = 0; i < f->ntotals; i++) {
+            f->totals[i].p->slot = (int)i;
+        }
+        b->open = f;
+        b->flight = NULL;
+        return BATCH_WAITING;
+    }
+    if (!ok && b->req.fault == DB_FAULT_FULL && !b->full_logged) {
+        log_error("disk full at a commit (%s): the WAL is checkpointed at every commit for a while", b->req.err);
+        b->full_logged = 1;
+    }
+    if (ok) {
+        count_stored(f, stats_clock() - b->sent_at);
+        b->failed_at = 0;
+        if (b->locked_since != 0) {
+            log_error("database free again after %.3f s: the held results are stored", now - b->locked_since);
+        }
+        if (b->full_logged && !db_recovering(b->db)) {
+            log_info("no full disk for a while: the WAL is checkpointed by the checkpointer again");
+            b->full_logged = 0;
+        }
+    } else {
+        log_failure(b, now, f->nspans + b->open->nspans, b->req.err);
+        b->failed_at = now;
+        if (fail_all(b) < 0) {
+            /* No memory to merge them: each part alone (a connection with both loses its order). */
+            fail_spans(f->spans, f->nspans);
+            fail_spans(b->open->spans, b->open->nspans);
+            b->open->nspans = 0;
+        }
+        for (size_t i = 0; i < b->open->ntotals; i++) {
+            b->open->totals[i].p->slot = -1;
+        }
+        settle(b->open, 0);
+    }
+    b->locked_since = 0;
+    settle(f, ok);
+    b->flight = NULL;
+    hold_again(b->open);
     return BATCH_DONE;
+}
+
+static void committed(struct db_req *r)
+{
+    struct batch *b = r->data;
+    finish(b, ev_now(db_loop(b->db)));
+}
+
+/* The open part's totals and rounds as the database takes them. */
+static int describe(struct batch *b, const struct batch_part *p)
+{
+    struct db_totals *t = grow(b->dt, &b->dt_cap, p->ntotals, sizeof(*t));
+    if (t == NULL && p->ntotals > 0) {
+        return -1;
+    }
+    b->dt = t;
+    struct db_round *r = grow(b->dr, &b->dr_cap, p->nrounds, sizeof(*r));
+    if (r == NULL && p->nrounds > 0) {
+        return -1;
+    }
+    b->dr = r;
+    for (size_t i = 0; i < p->ntotals; i++) {
+        const struct batch_totals *x = &p->totals[i];
+        t[i] = (struct db_totals){ .player = x->player, .wins = x->wins, .losses = x->losses, .draws = x->draws };
+    }
+    for (size_t i = 0; i < p->nrounds; i++) {
+        const struct batch_round *x = &p->rounds[i];
+        r[i] = (struct db_round){ .a = x->player[0], .b = x->player[1], .move_a = x->move[0], .move_b = x->move[1],
+                                  .outcome = x->outcome, .timeout = x->timeout };
+    }
+    return 0;
+}
+
+enum batch_result batch_commit(struct batch *b, struct db *db, ev_tstamp now, double wait)
+{
+    if (b->flight != NULL) {
+        return BATCH_SENT;
+    }
+    struct batch_part *p = open_part(b);
+    if (!part_pending(p)) {
+        return BATCH_DONE;
+    }
+    b->db = db;
+    b->wait = wait;
+    b->flight = p;
+    b->open = p == &b->parts[0] ? &b->parts[1] : &b->parts[0];
+    /* Bot rounds from now on add up in the open part. (Its players may be freed before the answer:
+     * the flight reads its totals' p only when SQLite answered at once.) */
+    for (size_t i = 0; i < p->ntotals; i++) {
+        p->totals[i].p->slot = -1;
+    }
+    b->req = (struct db_req){ .done = committed, .data = b };
+    if (describe(b, p) < 0) {
+        b->req.result = -1;
+        b->req.fault = DB_FAULT_OTHER;
+        snprintf(b->req.err, sizeof(b->req.err), "out of memory");
+        return finish(b, now);
+    }
+    b->sent_at = stats_clock();
+    if (db_commit(db, &b->req, b->dt, p->ntotals, b->dr, p->nrounds) == DB_PENDING) {
+        return BATCH_SENT;
+    }
+    return finish(b, now);
 }
 
 void batch_free(struct batch *b)
 {
-    free(b->spans);
-    free(b->rounds);
-    free(b->totals);
+    for (int i = 0; i < 2; i++) {
+        free(b->parts[i].spans);
+        free(b->parts[i].rounds);
+        free(b->parts[i].totals);
+    }
+    free(b->dt);
+    free(b->dr);
     memset(b, 0, sizeof(*b));
 }

@@ -722,6 +722,12 @@ void conn_yield(struct conn *c)
     }
 }
 
+void conn_wait(struct conn *c)
+{
+    c->yielded = 1;
+    update_reading(c);
+}
+
 int conn_congested(const struct conn *c)
 {
     uint32_t ahead = c->out.len - c->out_sent;

@@ -150,6 +150,9 @@ void conn_wrote(struct conn *c, size_t n);
  * or the client is not reading its answers): it is given the rest again at the next iteration, or
  * once the client has read, and nothing more is read meanwhile. */
 void conn_yield(struct conn *c);
+/* The protocol stopped before the end of its input to wait for something else (the database):
+ * reading waits, and the input is fed again after conn_yield. */
+void conn_wait(struct conn *c);
 /* Work done in this loop iteration for all connections of c's address, in the protocol's units;
  * add to it. A protocol can so give each address, not only each connection, its share. */
 unsigned conn_addr_spent(const struct conn *c);

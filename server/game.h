@@ -13,11 +13,11 @@
 struct limit_table;
 struct match;
 struct session;
-struct store;
+struct db;
 
 struct game {
     struct ev_loop *loop;
-    struct store *store;            /* results, players and accounts */
+    struct db *db;                  /* results, players and accounts */
     struct batch batch;             /* results waiting for the group commit */
     struct rps_bot bot;             /* the bot's moves, seeded per process */
     double move_timeout;            /* player-vs-player move window */

@@ -9,6 +9,9 @@
  */
 #include "play.h"
 
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "account.h"
@@ -17,7 +20,6 @@
 #include "log.h"
 #include "match.h"
 #include "session.h"
-#include "store.h"
 
 /* Frames one connection may have acted on in one turn (an iteration of the loop). */
 #define PLAY_TURN 256
@@ -123,44 +125,20 @@ static int refuse_named(struct session *s)
     return 0;
 }
 
-static void on_hello(struct session *s, const struct rps_frame *f)
+static void forget_call(struct account_call *call)
 {
-    struct store_account acct;
-    const char *reason;
-
-    if (refuse_named(s)) {
-        return;
-    }
-    if (account_hello(s->game, &s->conn->peer, f->name, &acct, &reason) < 0) {
-        session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
-    } else if (session_find(s->game, acct.name) != NULL) {
-        /* No proof of who is the owner: whoever is on the name keeps it. */
-        session_send_text(s, RPS_OP_REFUSED, "name in use", SESSION_NOW);
-    } else {
-        become_new(s, &acct, 0);
-    }
+    sodium_memzero(call, sizeof(*call));
+    free(call);
 }
 
-static void on_register(struct session *s, const struct rps_frame *f)
+/* The connection left (or was taken over) while its account frame waited for the database. */
+static void drop_call(struct session *s)
 {
-    struct store_account acct;
-    char secret[RPS_SECRET_HEX + 1];
-    const char *reason;
-
-    if (refuse_named(s)) {
-        return;
+    if (s->call != NULL) {
+        account_cancel(s->call);
+        forget_call(s->call);
+        s->call = NULL;
     }
-    struct session *live = session_find(s->game, f->name);
-    if (live != NULL) {
-        session_send_text(s, RPS_OP_REFUSED, live->proven ? "name taken" : "name in use", SESSION_NOW);
-        return;
-    }
-    if (account_register(s->game, &s->conn->peer, f->name, &acct, secret, &reason) < 0) {
-        session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
-        return;
-    }
-    session_send_text(s, RPS_OP_SECRET, secret, SESSION_NOW);
-    become_new(s, &acct, 1);
 }
 
 /* The owner is back: on a new connection while the old one lives on (take-over), or while its
@@ -170,6 +148,7 @@ static void take_over(struct session *guest, struct session *s)
     struct conn *old = s->conn;
     int place = s->place;
 
+    drop_call(s);       /* the old connection's account frame is not answered */
     if (old != NULL) {
         log_info("account: %s taken over by a new login", s->name);
         session_send_text(s, RPS_OP_ERROR, "taken over by another login", SESSION_NOW);
@@ -185,55 +164,158 @@ static void take_over(struct session *guest, struct session *s)
     }
 }
 
-static void on_login(struct session *s, const struct rps_frame *f)
+/* What each account frame does with its answer. The session is the one that sent the frame, still
+ * on its connection: a connection that leaves cancels its call. */
+static void hello_answered(struct session *s, struct account_call *call)
 {
-    struct store_account acct;
-    const char *reason;
+    if (call->ok < 0) {
+        session_send_text(s, RPS_OP_REFUSED, call->reason, SESSION_NOW);
+    } else if (session_find(s->game, call->acct.name) != NULL) {
+        /* No proof of who is the owner: whoever is on the name keeps it. */
+        session_send_text(s, RPS_OP_REFUSED, "name in use", SESSION_NOW);
+    } else {
+        become_new(s, &call->acct, 0);
+    }
+}
 
-    if (refuse_named(s)) {
+static void register_answered(struct session *s, struct account_call *call)
+{
+    struct session *live;
+
+    if (call->ok < 0) {
+        session_send_text(s, RPS_OP_REFUSED, call->reason, SESSION_NOW);
+    } else if ((live = session_find(s->game, call->acct.name)) != NULL) {
+        /* Someone said hello to the name while it was being registered: the owner takes it over. */
+        session_send_text(s, RPS_OP_SECRET, call->secret, SESSION_NOW);
+        take_over(s, live);
+    } else {
+        session_send_text(s, RPS_OP_SECRET, call->secret, SESSION_NOW);
+        become_new(s, &call->acct, 1);
+    }
+}
+
+static void login_answered(struct session *s, struct account_call *call)
+{
+    if (call->ok < 0) {
+        session_send_text(s, RPS_OP_REFUSED, call->reason, SESSION_NOW);
         return;
     }
-    if (account_login(s->game, &s->conn->peer, f->name, f->secret, f->secret_len, &acct, &reason) < 0) {
-        session_send_text(s, RPS_OP_REFUSED, reason, SESSION_NOW);
-        return;
-    }
-    struct session *live = session_find(s->game, acct.name);
+    struct session *live = session_find(s->game, call->acct.name);
     if (live != NULL) {
         take_over(s, live);
     } else {
-        become_new(s, &acct, 1);
+        become_new(s, &call->acct, 1);
+    }
+}
+
+static void rotate_answered(struct session *s, struct account_call *call)
+{
+    if (call->ok < 0) {
+        session_send_text(s, RPS_OP_ERROR, call->reason, SESSION_NOW);
+    } else {
+        log_info("account: %s has a new secret", s->name);
+        session_send_text(s, RPS_OP_SECRET, call->secret, SESSION_NOW);
+    }
+}
+
+static void release_answered(struct session *s, struct account_call *call)
+{
+    if (call->ok < 0) {
+        session_send_text(s, RPS_OP_ERROR, call->reason, SESSION_NOW);
+    } else {
+        log_info("account: %s released", s->name);
+        s->proven = 0;
+        session_send_op(s, RPS_OP_RELEASED, SESSION_NOW);
+    }
+}
+
+static void (*const answers[])(struct session *, struct account_call *) = {
+    [ACCOUNT_HELLO] = hello_answered,
+    [ACCOUNT_REGISTER] = register_answered,
+    [ACCOUNT_LOGIN] = login_answered,
+    [ACCOUNT_ROTATE] = rotate_answered,
+    [ACCOUNT_RELEASE] = release_answered,
+};
+
+/* A call's answer: acted on, then the connection reads on. */
+static void account_answered(struct account_call *call)
+{
+    struct session *s = call->owner;
+    struct conn *c = s->conn;
+
+    s->call = NULL;
+    answers[call->op](s, call);
+    forget_call(call);
+    if (c != NULL && c->state == CONN_OPEN) {
+        conn_yield(c);      /* the frames after this one: at its next turn */
+    }
+}
+
+/* Ask the account service; the session's input waits for the answer. */
+static void ask_account(struct session *s, enum account_op op, const struct rps_frame *f)
+{
+    struct account_call *call = calloc(1, sizeof(*call));
+    if (call == NULL) {
+        session_send_text(s, RPS_OP_REFUSED, "server busy", SESSION_NOW);
+        return;
+    }
+    call->op = op;
+    call->peer = s->conn->peer;
+    snprintf(call->name, sizeof(call->name), "%s", f->name);
+    call->id = s->player.id;
+    call->done = account_answered;
+    call->owner = s;
+    int state = account_start(s->game, call, f->secret, op == ACCOUNT_LOGIN ? f->secret_len : 0);
+    if (state == DB_PENDING) {
+        s->call = call;
+        return;
+    }
+    answers[op](s, call);
+    forget_call(call);
+}
+
+static void on_hello(struct session *s, const struct rps_frame *f)
+{
+    if (!refuse_named(s)) {
+        ask_account(s, ACCOUNT_HELLO, f);
+    }
+}
+
+static void on_register(struct session *s, const struct rps_frame *f)
+{
+    if (refuse_named(s)) {
+        return;
+    }
+    struct session *live = session_find(s->game, f->name);
+    if (live != NULL) {
+        session_send_text(s, RPS_OP_REFUSED, live->proven ? "name taken" : "name in use", SESSION_NOW);
+        return;
+    }
+    ask_account(s, ACCOUNT_REGISTER, f);
+}
+
+static void on_login(struct session *s, const struct rps_frame *f)
+{
+    if (!refuse_named(s)) {
+        ask_account(s, ACCOUNT_LOGIN, f);
     }
 }
 
 static void on_rotate(struct session *s, const struct rps_frame *f)
 {
-    char secret[RPS_SECRET_HEX + 1];
-    const char *reason;
-    (void)f;
-
     if (!s->proven) {
         session_send_text(s, RPS_OP_ERROR, "log in first", SESSION_NOW);
-    } else if (account_rotate(s->game, s->player.id, secret, &reason) < 0) {
-        session_send_text(s, RPS_OP_ERROR, reason, SESSION_NOW);
     } else {
-        log_info("account: %s has a new secret", s->name);
-        session_send_text(s, RPS_OP_SECRET, secret, SESSION_NOW);
+        ask_account(s, ACCOUNT_ROTATE, f);
     }
 }
 
 static void on_release(struct session *s, const struct rps_frame *f)
 {
-    const char *reason;
-    (void)f;
-
     if (!s->proven) {
         session_send_text(s, RPS_OP_ERROR, "log in first", SESSION_NOW);
-    } else if (account_release(s->game, s->player.id, &reason) < 0) {
-        session_send_text(s, RPS_OP_ERROR, reason, SESSION_NOW);
     } else {
-        log_info("account: %s released", s->name);
-        s->proven = 0;
-        session_send_op(s, RPS_OP_RELEASED, SESSION_NOW);
+        ask_account(s, ACCOUNT_RELEASE, f);
     }
 }
 
@@ -296,6 +378,9 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
 
     /* The session may change with each frame (a login), and the connection may close. */
     for (unsigned frames = 0; pos < len && c->state == CONN_OPEN && c->owner != NULL; frames++) {
+        if (((struct session *)c->owner)->call != NULL) {
+            break;
+        }
         size_t n = rps_decode(buf + pos, len - pos, &f);
         if (n == 0) {
             break;
@@ -312,6 +397,9 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
             handlers[f.type](c->owner, &f);
         }
     }
+    if (c->state == CONN_OPEN && c->owner != NULL && ((struct session *)c->owner)->call != NULL) {
+        conn_wait(c);   /* until the account frame is answered: what follows it, an end of input too */
+    }
     return c->state == CONN_OPEN && c->owner != NULL ? pos : len;
 }
 
@@ -322,6 +410,7 @@ static void gone(struct conn *c)
     if (s == NULL) {
         return;
     }
+    drop_call(s);
     session_detach(s);
     if (s->place == SESSION_MATCH) {
         match_drop(s);

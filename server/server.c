@@ -53,6 +53,7 @@
 #include "reply.h"
 #include "session.h"
 #include "short.h"
+#include "db.h"
 #include "store.h"
 #include "watch.h"
 #include "web.h"
@@ -95,7 +96,7 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
     } else if (rps_opens((unsigned char)buf[i])) {
         play_attach(&srv->game, c);
     } else {
-        short_attach(c, srv->store, srv->cfg.idle_timeout);
+        short_attach(c, db_sqlite(srv->db), srv->cfg.idle_timeout);
     }
     if (c->ops->input == choose || c->state != CONN_OPEN) {
         return len;
@@ -283,7 +284,7 @@ static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, cha
     }
     size_t reply = n > got                                                 ? reply_error(out, "line too long")
                    : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, TCP_ONLY)
-                                                                          : short_reply(srv->store, in + start, len - start, out);
+                                                                          : short_reply(db_sqlite(srv->db), in + start, len - start, out);
     if (reply > UDP_AMPLIFICATION * n) {
         reply = reply_error(out, TCP_ONLY);
     }
@@ -365,12 +366,13 @@ static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
         conn_pool_tell_gone(pool);
         watch_tick(&srv->watch);
         /* While the database is locked elsewhere, one try per retry tick; while the checkpointer
-         * finishes a pass, none until it is done. */
-        int waiting = ev_is_active(&srv->retry_w) || store_paused(srv->store);
+         * finishes a pass, none until it is done; while a commit is in flight, none until its
+         * answer. */
+        int waiting = ev_is_active(&srv->retry_w) || !db_ready(srv->db) || batch_in_flight(&srv->game.batch);
         if ((!batch_pending(&srv->game.batch) || waiting) && !conn_pool_dirty(pool)) {
             break;
         }
-        if (!waiting && batch_commit(&srv->game.batch, srv->store, ev_now(loop), srv->cfg.lock_wait) == BATCH_WAITING) {
+        if (!waiting && batch_commit(&srv->game.batch, srv->db, ev_now(loop), srv->cfg.lock_wait) == BATCH_WAITING) {
             ev_timer_start(loop, &srv->retry_w);
         }
         conn_pool_flush(pool);
@@ -417,17 +419,18 @@ static void step_failed(struct server *srv, ev_tstamp now, const char *what, con
 static void sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct server *srv = (struct server *)((char *)w - offsetof(struct server, sweep_w));
+    struct store *st = db_sqlite(srv->db);
     char err[256];
     (void)revents;
 
-    if (store_paused(srv->store)) {
+    if (st == NULL || store_paused(st)) {
         return;
     }
-    if (store_fold_step(srv->store, FOLD_PLAYERS, err, sizeof(err)) < 0) {
+    if (store_fold_step(st, FOLD_PLAYERS, err, sizeof(err)) < 0) {
         stats.fold_failures++;
         step_failed(srv, ev_now(loop), "fold bot rounds into the totals", err);
     }
-    if (store_sweep(srv->store, STORE_SWEEP_WRITES, err, sizeof(err)) < 0) {
+    if (store_sweep(st, STORE_SWEEP_WRITES, err, sizeof(err)) < 0) {
         stats.sweep_failures++;
         step_failed(srv, ev_now(loop), "write rated players back", err);
     }
@@ -532,26 +535,29 @@ int server_init(struct server *srv, const struct config *cfg)
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
         goto fail;
     }
-    if ((srv->db_lock = lock_database(cfg->db, err, sizeof(err))) < 0) {
-        log_error("cannot use database %s: %s", cfg->db, err);
+    char where[512];
+    db_describe(cfg->db, where, sizeof(where));
+    /* A SQLite file is this process's alone; a shared database is shared on purpose. */
+    if (!db_shared(cfg->db) && (srv->db_lock = lock_database(cfg->db, err, sizeof(err))) < 0) {
+        log_error("cannot use database %s: %s", where, err);
         goto fail;
     }
-    srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
-    if (srv->store == NULL) {
-        log_error("cannot open database %s: %s", cfg->db, err);
+    srv->db = db_open(cfg->db, cfg->sync_full, srv->loop, err, sizeof(err));
+    if (srv->db == NULL) {
+        log_error("cannot open database %s: %s", where, err);
         goto fail;
     }
-    g->store = srv->store;
+    g->db = srv->db;
     ev_async_init(&srv->checkpointed_w, checkpointed_cb);
     ev_async_start(srv->loop, &srv->checkpointed_w);
-    if (store_background(srv->store, checkpointed, srv, err, sizeof(err)) < 0) {
+    if (db_sqlite(srv->db) != NULL && store_background(db_sqlite(srv->db), checkpointed, srv, err, sizeof(err)) < 0) {
         log_error("checkpoints stay inside commits: %s", err);
     }
-    if ((srv->web = web_new(srv->store, g, &srv->pool)) == NULL) {
+    if ((srv->web = web_new(db_sqlite(srv->db), g, &srv->pool)) == NULL) {
         log_error("out of memory");
         goto fail;
     }
-    watch_init(&srv->watch, srv->loop, srv->store, cfg->long_idle_timeout);
+    watch_init(&srv->watch, srv->loop, db_sqlite(srv->db), cfg->long_idle_timeout);
     srv->site = (struct http_site){
         .game = g, .watch = &srv->watch, .web = srv->web, .idle = cfg->idle_timeout,
     };
@@ -577,12 +583,12 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_timer_start(srv->loop, &srv->sweep_w);
     const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
                                                       : "listening on %s:%d (tcp and udp), database %s%s";
-    log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, cfg->db, cfg->sync_full ? " (synchronous=FULL)" : "");
+    log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, where, cfg->sync_full ? " (synchronous=FULL)" : "");
     return 0;
 
 fail:
     web_free(srv->web);
-    store_close(srv->store);
+    db_close(srv->db);
     ev_async_stop(srv->loop, &srv->checkpointed_w);
     if (srv->db_lock >= 0) {
         close(srv->db_lock);
@@ -610,10 +616,12 @@ int server_run(struct server *srv)
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
     watch_free(&srv->watch);
-    store_close(srv->store);
+    db_close(srv->db);
     ev_async_stop(srv->loop, &srv->checkpointed_w);
     web_free(srv->web);
-    close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */
+    if (srv->db_lock >= 0) {
+        close(srv->db_lock);  /* only now: closing a file drops the process's locks on it */
+    }
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_stop(srv->loop, &srv->stop_w[i]);
     }

@@ -41,13 +41,13 @@ struct config {
 
 struct limit_addrs;
 struct limit_table;
-struct store;
+struct db;
 struct web;
 
 struct server {
     struct ev_loop *loop;
     struct config cfg;
-    struct store *store;        /* results, players and the leaderboard */
+    struct db *db;              /* results, players and the leaderboard */
     struct conn_pool pool;      /* every TCP connection */
     struct game game;           /* sessions, matches, accounts and the group commit */
     struct watch watch;         /* live leaderboard WebSockets */

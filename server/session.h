@@ -20,6 +20,7 @@
 #include "game.h"
 #include "rps.h"
 
+struct account_call;
 struct conn;
 struct match;
 
@@ -47,6 +48,7 @@ struct session {
     struct session *prev, *next;    /* game->sessions */
     struct session *name_next;      /* game->names chain */
     struct session *reap_next;      /* game->reap */
+    struct account_call *call;      /* an account frame waiting for the database: input waits too */
 };
 
 /* A new guest session; NULL when memory ran out. */

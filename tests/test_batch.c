@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "db.h"
 #include "conn.h"
 #include "expect.h"
 #include "harness.h"
@@ -26,14 +27,16 @@
 static char dir[64], path[128], err[256];
 static struct ev_loop *loop;
 static struct conn_pool pool;
-static struct store *st;
+static struct db *d;
+static struct store *st;   /* d's */
 static struct batch b;
 static int64_t ana, bo, cy;   /* ana and bo play each other, cy only the bot */
 
 static void open_store(const char *name)
 {
-    st = store_open(name, 0, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_open %s: %s", name, err);
+    d = db_open(name, 0, loop, err, sizeof(err));
+    ck_assert_msg(d != NULL, "db_open %s: %s", name, err);
+    st = db_sqlite(d);
 }
 
 /* A store with three named players, a pool on a loop that never runs, an empty batch. */
@@ -42,13 +45,13 @@ static void setup(void)
     log_set_level(LOG_ALWAYS);      /* the failed commits are on purpose: their log lines are noise */
     ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "batch"), 0);
     snprintf(path, sizeof(path), "%s/arcade.db", dir);
+    loop = ev_loop_new(EVFLAG_AUTO);
+    ck_assert_ptr_nonnull(loop);
     open_store(path);
     ana = store_player(st, "ana", err, sizeof(err));
     bo = store_player(st, "bo", err, sizeof(err));
     cy = store_player(st, "cy", err, sizeof(err));
     ck_assert_msg(ana > 0 && bo > 0 && cy > 0, "store_player: %s", err);
-    loop = ev_loop_new(EVFLAG_AUTO);
-    ck_assert_ptr_nonnull(loop);
     conn_pool_init(&pool, loop, 0, 1 << 16, 1 << 20, NULL, 0);
     memset(&b, 0, sizeof(b));
 }
@@ -56,7 +59,7 @@ static void setup(void)
 static void teardown(void)
 {
     batch_free(&b);
-    store_close(st);
+    db_close(d);
     conn_pool_free(&pool);
     ev_loop_destroy(loop);
 }
@@ -160,7 +163,7 @@ START_TEST(test_results_are_held_until_the_commit_then_released)
     ck_assert_uint_eq(c2.out_held, 0);
     ck_assert_int_eq(count("SELECT count(*) FROM rounds"), 0);
 
-    ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_DONE);
     ck_assert_uint_eq(c1.out_held, CONN_HELD_NONE);
     ck_assert_uint_eq(c2.out_held, CONN_HELD_NONE);
     ck_assert(c1.dirty && c2.dirty);            /* listed for the flush to write */
@@ -174,7 +177,7 @@ START_TEST(test_results_are_held_until_the_commit_then_released)
     ck_assert(!batch_pending(&b));
 
     /* An empty batch has nothing to do. */
-    ck_assert_int_eq(batch_commit(&b, st, T0 + 1, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + 1, WAIT), BATCH_DONE);
     ck_assert_int_eq(count("SELECT count(*) FROM rounds"), 1);
     conn_done(&c1);
     conn_done(&c2);
@@ -190,7 +193,7 @@ START_TEST(test_a_failed_commit_replaces_every_held_result_and_stores_nothing)
     unsigned stored = 0, pending = 0;
     char uri[160];
 
-    store_close(st);
+    db_close(d);
     snprintf(uri, sizeof(uri), "file:%s?mode=ro", path);
     open_store(uri);
     conn_open(&c1);
@@ -204,7 +207,7 @@ START_TEST(test_a_failed_commit_replaces_every_held_result_and_stores_nothing)
     round_ana_wins(&stored, &pending);
     ck_assert_int_eq(batch_bot(&b, &p, RPS_LOSS), 0);
 
-    ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&c1, "A" UNAVAILABLE "W" UNAVAILABLE "Z");
     EXPECT_QUEUED(&c2, UNAVAILABLE);
     ck_assert_uint_eq(c1.out_held, CONN_HELD_NONE);
@@ -233,18 +236,16 @@ START_TEST(test_a_failed_commit_does_not_keep_the_guests_row)
     result(&c, "y");
     ck_assert_int_eq(batch_bot(&b, &guest, RPS_WIN), 0);
     ck_assert_int_eq(batch_round(&b, &bad), 0);
-    ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&c, UNAVAILABLE);
-    ck_assert_int_eq(b.guests, 0);
     ck_assert_int_eq(count("SELECT count(*) FROM players"), 3);
 
     result(&c, "z");
     ck_assert_int_eq(batch_bot(&b, &guest, RPS_LOSS), 0);
-    ck_assert_int_eq(batch_commit(&b, st, T0 + 1, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + 1, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&c, UNAVAILABLE "z");
-    ck_assert_int_gt(b.guests, cy);
     ck_assert_int_eq(count("SELECT count(*) FROM players WHERE name IS NULL"), 1);
-    ck_assert_int_eq(bot_totals(b.guests), 10);
+    ck_assert_int_eq(bot_totals(count("SELECT id FROM players WHERE name IS NULL")), 10);
     conn_done(&c);
 }
 END_TEST
@@ -263,8 +264,8 @@ START_TEST(test_results_wait_while_the_database_is_locked_then_go_out)
     ck_assert_int_eq(batch_bot(&b, &p, RPS_WIN), 0);
     sqlite3 *other = lock_database();
 
-    ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_WAITING);
-    ck_assert_int_eq(batch_commit(&b, st, T0 + WAIT / 2, WAIT), BATCH_WAITING);
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_WAITING);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + WAIT / 2, WAIT), BATCH_WAITING);
     ck_assert_uint_eq(c.out_held, 0);
     EXPECT_QUEUED(&c, "M2y");
     ck_assert_uint_eq(stored, 0);
@@ -273,7 +274,7 @@ START_TEST(test_results_wait_while_the_database_is_locked_then_go_out)
     ck_assert_int_eq(count("SELECT count(*) FROM rounds"), 0);
 
     unlock_database(other);
-    ck_assert_int_eq(batch_commit(&b, st, T0 + WAIT - 0.5, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + WAIT - 0.5, WAIT), BATCH_DONE);
     ck_assert_uint_eq(c.out_held, CONN_HELD_NONE);
     EXPECT_QUEUED(&c, "M2y");
     ck_assert_uint_eq(stored, 1);
@@ -295,8 +296,8 @@ START_TEST(test_locked_for_the_whole_wait_refuses_the_results)
     result(&c, "M2y");
     round_ana_wins(&stored, &pending);
     sqlite3 *other = lock_database();
-    ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_WAITING);
-    ck_assert_int_eq(batch_commit(&b, st, T0 + WAIT, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_WAITING);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + WAIT, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&c, UNAVAILABLE);
     ck_assert_uint_eq(c.out_held, CONN_HELD_NONE);
     ck_assert_uint_eq(stored, 0);
@@ -304,10 +305,10 @@ START_TEST(test_locked_for_the_whole_wait_refuses_the_results)
 
     result(&c, "M1z");
     round_ana_wins(&stored, &pending);
-    ck_assert_int_eq(batch_commit(&b, st, T0 + 2 * WAIT, WAIT), BATCH_WAITING);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + 2 * WAIT, WAIT), BATCH_WAITING);
     unlock_database(other);
     ck_assert_int_eq(count("SELECT count(*) FROM rounds"), 0);
-    ck_assert_int_eq(batch_commit(&b, st, T0 + 2 * WAIT + 1, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0 + 2 * WAIT + 1, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&c, UNAVAILABLE "M1z");
     ck_assert_uint_eq(stored, 1);
     ck_assert_uint_eq(pending, 0);
@@ -329,7 +330,7 @@ START_TEST(test_a_failed_commit_skips_a_closed_connection)
     result(&open, "M1z");
     ck_assert_int_eq(batch_round(&b, &bad), 0);
     conn_close(&gone, "test");
-    ck_assert_int_eq(batch_commit(&b, st, T0, WAIT), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_DONE);
     EXPECT_QUEUED(&gone, "M2y");
     EXPECT_QUEUED(&open, UNAVAILABLE);
     ck_assert_uint_eq(gone.out_held, CONN_HELD_NONE);

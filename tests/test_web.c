@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "batch.h"
+#include "db.h"
 #include "conn.h"
 #include "expect.h"
 #include "game.h"
@@ -58,11 +59,11 @@ static const struct conn_ops first_ops = { "new", first_input, NULL };
 
 static void open_all(const char *db)
 {
-    st = store_open(db, 0, err, sizeof(err));
-    ck_assert_msg(st != NULL, "store_open: %s", err);
     memset(&game, 0, sizeof(game));
     game.loop = EV_DEFAULT;
-    game.store = st;
+    game.db = db_open(db, 0, game.loop, err, sizeof(err));
+    ck_assert_msg(game.db != NULL, "db_open: %s", err);
+    st = db_sqlite(game.db);
     game.move_timeout = game.queue_timeout = game.long_idle = 30;
     ck_assert_int_eq(account_init(&game), 0);
     conn_pool_init(&pool, game.loop, 0, 1 << 18, 1 << 26, &first_ops, 10);
@@ -83,7 +84,7 @@ static void teardown(void)
         conn_close(c, "test over");
     }
     conn_pool_tell_gone(&pool);
-    batch_commit(&game.batch, st, ev_now(game.loop), 0);
+    batch_commit(&game.batch, game.db, ev_now(game.loop), 0);
     conn_pool_flush(&pool);
     play_shutdown(&game);
     match_reap(&game);
@@ -92,7 +93,7 @@ static void teardown(void)
     batch_free(&game.batch);
     account_free(&game);
     web_free(web);
-    store_close(st);
+    db_close(game.db);
     free(body);
     body = NULL;
 }
@@ -726,7 +727,7 @@ static void feed(struct conn *c, const char *bytes, size_t n)
 /* Commit what the iteration produced, as the flush does. */
 static void commit(void)
 {
-    ck_assert_int_eq(batch_commit(&game.batch, st, ev_now(game.loop), 5), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&game.batch, game.db, ev_now(game.loop), 5), BATCH_DONE);
 }
 
 /* The real protocol code plays: connections by kind, players by place, rounds by kind. */
@@ -804,14 +805,14 @@ START_TEST(test_metrics_count_failed_commits)
     ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
     ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     ev_now_update(game.loop);
-    ck_assert_int_eq(batch_commit(&game.batch, st, ev_now(game.loop), 5), BATCH_WAITING);
+    ck_assert_int_eq(batch_commit(&game.batch, game.db, ev_now(game.loop), 5), BATCH_WAITING);
     get_metrics();
     ck_assert(metric("arcade_commit_failures_total{reason=\"locked\"}") == 1);
     ck_assert(metric("arcade_commits_total") == 0);
     ck_assert(metric("arcade_database_writable") == 0);
     expect_health(503, "locked");
     /* Given up: the results are refused, and for a while /healthz says a commit failed. */
-    ck_assert_int_eq(batch_commit(&game.batch, st, ev_now(game.loop) + 6, 5), BATCH_DONE);
+    ck_assert_int_eq(batch_commit(&game.batch, game.db, ev_now(game.loop) + 6, 5), BATCH_DONE);
     ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
     get_metrics();
