@@ -18,7 +18,10 @@ static void usage(FILE *out)
             "usage: arcaded [options]\n"
             "  --port N            TCP and UDP port (default 5000; 0 picks a free one)\n"
             "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
-            "  --db PATH           SQLite database (default arcade.db)\n"
+            "  --db PATH|URI       SQLite database file (default arcade.db), or a PostgreSQL URI\n"
+            "                      (postgresql://user@host/dbname; a password is better kept in\n"
+            "                      ~/.pgpass or PGPASSWORD than on the command line)\n"
+            "  --store PATH|URI    the same as --db\n"
             "  --sync MODE         normal (default: survives a killed process) or full (also power loss)\n"
             "  --lock-wait S       how long results wait for a database locked elsewhere (default 5)\n"
             "  --max-conns N       open connections at most (default 10000)\n"
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
         { "db", required_argument, NULL, 'd' },
+        { "store", required_argument, NULL, 'd' },
         { "sync", required_argument, NULL, OPT_SYNC },
         { "lock-wait", required_argument, NULL, OPT_LOCK_WAIT },
         { "max-conns", required_argument, NULL, OPT_MAX_CONNS },
