@@ -71,6 +71,11 @@ struct store *db_sqlite(struct db *d)
     return d->st;
 }
 
+int db_connected(struct db *d)
+{
+    return d->pg == NULL || pg_connected(d->pg);
+}
+
 void db_cancel(struct db *d, struct db_req *r)
 {
     if (d->pg != NULL && r->flight != NULL) {
