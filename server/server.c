@@ -44,6 +44,7 @@
 
 #include "account.h"
 #include "board.h"
+#include "db.h"
 #include "http.h"
 #include "limit.h"
 #include "log.h"
@@ -95,7 +96,7 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
     } else if (rps_opens((unsigned char)buf[i])) {
         play_attach(&srv->game, c);
     } else {
-        short_attach(c, srv->store, srv->cfg.idle_timeout);
+        short_attach(c, srv->db, srv->cfg.idle_timeout);
     }
     if (c->ops->input == choose || c->state != CONN_OPEN) {
         return len;
@@ -267,7 +268,7 @@ static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * UDP source address can be forged, so no answer is more than UDP_AMPLIFICATION times the request
  * (QUIC's anti-amplification factor, RFC 9000 section 8): a bigger one is replaced by a pointer to TCP,
  * when even that fits. Leaderboards, a few bytes answered with kilobytes, are TCP only. */
-static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, char *out)
+static size_t udp_answer(char *in, size_t n, size_t got, char *out)
 {
     /* The datagram is read as a TCP line is: a \n ends it, a \r before that is dropped, spaces and
      * tabs before the request are skipped; anything else is the request's, trailing blanks too. */
@@ -283,7 +284,7 @@ static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, cha
     }
     size_t reply = n > got                                                 ? reply_error(out, "line too long")
                    : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, TCP_ONLY)
-                                                                          : short_reply(srv->store, in + start, len - start, out);
+                                                                          : short_reply(in + start, len - start, out);
     if (reply > UDP_AMPLIFICATION * n) {
         reply = reply_error(out, TCP_ONLY);
     }
@@ -311,7 +312,7 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         size_t got = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
-        size_t reply = udp_answer(srv, in, (size_t)n, got, out);
+        size_t reply = udp_answer(in, (size_t)n, got, out);
         stats.requests[STATS_UDP] += reply > 0;
         if (reply > 0 && sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
@@ -536,22 +537,23 @@ int server_init(struct server *srv, const struct config *cfg)
         log_error("cannot use database %s: %s", cfg->db, err);
         goto fail;
     }
-    srv->store = store_open(cfg->db, cfg->sync_full, err, sizeof(err));
-    if (srv->store == NULL) {
+    srv->db = db_open(cfg->db, cfg->sync_full, srv->loop, err, sizeof(err));
+    if (srv->db == NULL) {
         log_error("cannot open database %s: %s", cfg->db, err);
         goto fail;
     }
+    srv->store = db_sqlite(srv->db);
     g->store = srv->store;
     ev_async_init(&srv->checkpointed_w, checkpointed_cb);
     ev_async_start(srv->loop, &srv->checkpointed_w);
     if (store_background(srv->store, checkpointed, srv, err, sizeof(err)) < 0) {
         log_error("checkpoints stay inside commits: %s", err);
     }
-    if ((srv->web = web_new(srv->store, g, &srv->pool)) == NULL) {
+    if ((srv->web = web_new(srv->db, g, &srv->pool)) == NULL) {
         log_error("out of memory");
         goto fail;
     }
-    watch_init(&srv->watch, srv->loop, srv->store, cfg->long_idle_timeout);
+    watch_init(&srv->watch, srv->loop, srv->db, cfg->long_idle_timeout);
     srv->site = (struct http_site){
         .game = g, .watch = &srv->watch, .web = srv->web, .idle = cfg->idle_timeout,
     };
@@ -582,7 +584,7 @@ int server_init(struct server *srv, const struct config *cfg)
 
 fail:
     web_free(srv->web);
-    store_close(srv->store);
+    db_close(srv->db);
     ev_async_stop(srv->loop, &srv->checkpointed_w);
     if (srv->db_lock >= 0) {
         close(srv->db_lock);
@@ -610,7 +612,7 @@ int server_run(struct server *srv)
     /* The signal watchers stay until the store is closed, so a second SIGTERM
      * cannot kill the process in the middle of the last fold. */
     watch_free(&srv->watch);
-    store_close(srv->store);
+    db_close(srv->db);
     ev_async_stop(srv->loop, &srv->checkpointed_w);
     web_free(srv->web);
     close(srv->db_lock);      /* only now: closing a file drops the process's locks on it */

@@ -39,6 +39,7 @@ struct config {
     size_t nproxy_from;
 };
 
+struct db;
 struct limit_addrs;
 struct limit_table;
 struct store;
@@ -47,7 +48,8 @@ struct web;
 struct server {
     struct ev_loop *loop;
     struct config cfg;
-    struct store *store;        /* results, players and the leaderboard */
+    struct db *db;              /* results, players and the leaderboard */
+    struct store *store;        /* db's SQLite store, for what is not yet asked through db */
     struct conn_pool pool;      /* every TCP connection */
     struct game game;           /* sessions, matches, accounts and the group commit */
     struct watch watch;         /* live leaderboard WebSockets */
