@@ -84,6 +84,11 @@ struct ev_loop *db_loop(const struct db *d)
     return d->loop;
 }
 
+int db_connected(struct db *d)
+{
+    return d->pg == NULL || pg_connected(d->pg);
+}
+
 void db_cancel(struct db *d, struct db_req *r)
 {
     if (d->pg != NULL && r->flight != NULL) {

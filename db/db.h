@@ -95,6 +95,10 @@ struct store *db_sqlite(struct db *d);
 /* The loop it serves on. */
 struct ev_loop *db_loop(const struct db *d);
 
+/* Is the database within reach now, as far as is known without asking it? SQLite: always;
+ * PostgreSQL: while connected. Answered at once, for gauges that must not wait. */
+int db_connected(struct db *d);
+
 /* Forget a pending request (no-op when it is not pending). */
 void db_cancel(struct db *d, struct db_req *r);
 

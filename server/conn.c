@@ -6,7 +6,8 @@
  *           -> conn->in keeps what it did not consume: an unfinished line or
  *              frame, or (when it yielded its turn) requests for the next one
  *   check   -> the connections that yielded get their next turn
- *              (no reading meanwhile)
+ *              (no reading meanwhile); one that waits for an answer from the
+ *              database (conn_wait) gets its turn once answered (conn_resume)
  *   flush   -> owners told of closed connections, commit, then write() what is
  *              no longer held; free what closed
  *
@@ -711,8 +712,8 @@ void conn_yield(struct conn *c)
     struct conn_pool *pool = c->pool;
     c->yielded = 1;
     update_reading(c);
-    if (conn_congested(c)) {
-        return;     /* its turn comes when the client has read (write_out) */
+    if (c->waiting || conn_congested(c)) {
+        return;     /* its turn comes at conn_resume, or when the client has read (write_out) */
     }
     if (!c->ready) {
         c->ready = 1;
@@ -724,8 +725,16 @@ void conn_yield(struct conn *c)
 
 void conn_wait(struct conn *c)
 {
-    c->yielded = 1;
-    update_reading(c);
+    c->waiting = 1;
+    conn_yield(c);
+}
+
+void conn_resume(struct conn *c)
+{
+    c->waiting = 0;
+    if (c->state == CONN_OPEN) {
+        conn_yield(c);
+    }
 }
 
 int conn_congested(const struct conn *c)
@@ -763,7 +772,7 @@ static void turn_cb(struct ev_loop *loop, ev_check *w, int revents)
     while (c != NULL) {
         struct conn *next = c->ready_next;
         c->ready = 0;
-        if (c->state == CONN_OPEN && c->yielded) {
+        if (c->state == CONN_OPEN && c->yielded && !c->waiting) {
             c->yielded = 0;
             feed(c, c->in, c->in_len, 1, c->eof);
         } else if (c->state == CONN_CLOSED) {

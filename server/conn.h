@@ -106,6 +106,7 @@ struct conn {
     unsigned read_paused : 1;   /* reading stopped until the client reads */
     unsigned throttled : 1;     /* reading stopped until the frame budget refills */
     unsigned yielded : 1;       /* the protocol stopped before the end of its input: reading waits */
+    unsigned waiting : 1;       /* and waits for an answer from elsewhere (conn_wait): no turn either */
     unsigned ready : 1;         /* on pool->ready */
     unsigned eof : 1;           /* the client half-closed while requests waited for their turn */
     unsigned out_idle : 1;      /* out is empty, its buffer kept but not counted in out_bytes */
@@ -150,9 +151,13 @@ void conn_wrote(struct conn *c, size_t n);
  * or the client is not reading its answers): it is given the rest again at the next iteration, or
  * once the client has read, and nothing more is read meanwhile. */
 void conn_yield(struct conn *c);
-/* The protocol stopped before the end of its input to wait for something else (the database):
- * reading waits, and the input is fed again after conn_yield. */
+/* The protocol stops after a request whose answer comes later (from the database): nothing more
+ * is read and it gets no turn until conn_resume, so the client's next requests are answered after
+ * that one, in order. A half-close meanwhile waits too. */
 void conn_wait(struct conn *c);
+/* The answer came: the rest of the input is given to the protocol again at the next iteration (or
+ * once the client has read), then reading goes on. Nothing for a connection no longer open. */
+void conn_resume(struct conn *c);
 /* Work done in this loop iteration for all connections of c's address, in the protocol's units;
  * add to it. A protocol can so give each address, not only each connection, its share. */
 unsigned conn_addr_spent(const struct conn *c);

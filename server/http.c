@@ -6,6 +6,10 @@
  * A WebSocket handshake (RFC 6455 section 4.2) is answered here with SHA-1 and
  * base64 from nettle; the connection is then handed to the protocol that owns
  * the endpoint, and ws frames its bytes from then on.
+ *
+ * A route of web's may answer later (the database is PostgreSQL): the request
+ * stays parsed, nothing more is read (conn_wait) until its response is sent,
+ * then the pipelined requests after it are read and answered in order.
  */
 #include "http.h"
 
@@ -35,6 +39,14 @@ struct http {
     struct request rq;
     struct http_site *site;
     struct conn *c;
+    struct web_ask *wait;       /* the response to rq, waiting for the database; or NULL */
+};
+
+/* What serve did with a request. */
+enum serve_result {
+    SERVED,         /* answered */
+    SERVED_LATER,   /* to be answered when web's reply comes (answered_later) */
+    UPGRADED,       /* the connection is no longer HTTP's */
 };
 
 struct reply {
@@ -245,24 +257,27 @@ static int upgrade(struct http *h, int top, const char *query, size_t qlen, int 
     return 0;
 }
 
-/* The JSON API, /healthz or /metrics, when the path is one of web's: 1 with r filled, else 0. */
-static int answer_data(struct web *web, const char *path, size_t plen, const char *query, size_t qlen,
+static void answered_later(void *data, struct web_reply *d);
+
+/* The JSON API, /healthz or /metrics, when the path is one of web's: WEB_ANSWERED with r filled,
+ * WEB_LATER with h->wait set, else WEB_NOT_MINE. */
+static int answer_data(struct http *h, const char *path, size_t plen, const char *query, size_t qlen,
                        struct reply *r)
 {
     struct web_reply data;
-    if (!web_route(web, path, plen, query, qlen, &data)) {
+    int routed = web_route(h->site->web, path, plen, query, qlen, &data, answered_later, h, &h->wait);
+    if (routed != WEB_ANSWERED) {
         buf_free(&data.body);
-        return 0;
+        return routed;
     }
     r->status = data.status;
     r->type = data.type;
     r->dyn = data.body;     /* freed by send_reply */
-    return 1;
+    return routed;
 }
 
-/* The request h has been read in full; extra_bytes: more bytes followed it. Returns 1 if the
- * connection is no longer HTTP's (upgraded). */
-static int serve(struct http *h, int extra_bytes)
+/* The request h has been read in full; extra_bytes: more bytes followed it. */
+static enum serve_result serve(struct http *h, int extra_bytes)
 {
     struct reply r = { 0 };
     struct http_parser_url u;
@@ -294,15 +309,34 @@ static int serve(struct http *h, int extra_bytes)
             r.extra = "Content-Security-Policy: default-src 'self'; connect-src 'self'; img-src 'self' data:\r\n";
         } else if (top || (plen == 3 && memcmp(path, "/ws", 3) == 0)) {
             if (upgrade(h, top, query, qlen, extra_bytes, &r) == 0) {
-                return 1;
+                return UPGRADED;
             }
             keep = 0;
-        } else if (!answer_data(h->site->web, path, plen, query, qlen, &r)) {
-            text(&r, 404, "not found\n");
+        } else {
+            int routed = answer_data(h, path, plen, query, qlen, &r);
+            if (routed == WEB_LATER) {
+                return SERVED_LATER;
+            }
+            if (routed == WEB_NOT_MINE) {
+                text(&r, 404, "not found\n");
+            }
         }
     }
     send_reply(h, &r, keep);
-    return 0;
+    return SERVED;
+}
+
+/* web's reply to the request that waited: sent, and the requests after it are read. rq is still
+ * that request's (its method, its keep-alive): the parser waited too. */
+static void answered_later(void *data, struct web_reply *d)
+{
+    struct http *h = data;
+    struct reply r = { .status = d->status, .type = d->type, .dyn = d->body };
+
+    h->wait = NULL;
+    send_reply(h, &r, http_should_keep_alive(&h->rq.parser));
+    request_next(&h->rq);
+    conn_resume(h->c);
 }
 
 /* ---- the connection ---- */
@@ -326,7 +360,11 @@ void http_attach(struct http_site *site, struct conn *c)
 
 static void gone(struct conn *c)
 {
-    free(c->owner);
+    struct http *h = c->owner;
+    if (h->wait != NULL) {
+        web_cancel(h->wait);
+    }
+    free(h);
     c->owner = NULL;
 }
 
@@ -349,8 +387,13 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
             served++;
             conn_addr_spend(c, 1);
             conn_progress(c);
-            if (serve(h, pos < len)) {
+            enum serve_result served_as = serve(h, pos < len);
+            if (served_as == UPGRADED) {
                 return len;     /* a WebSocket now */
+            }
+            if (served_as == SERVED_LATER) {
+                conn_wait(c);   /* the rest after its response */
+                return pos;
             }
             request_next(&h->rq);
         } else if (state == REQUEST_BAD) {

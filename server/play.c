@@ -247,7 +247,7 @@ static void account_answered(struct account_call *call)
     answers[call->op](s, call);
     forget_call(call);
     if (c != NULL && c->state == CONN_OPEN) {
-        conn_yield(c);      /* the frames after this one: at its next turn */
+        conn_resume(c);     /* the frames after this one: at its next turn */
     }
 }
 

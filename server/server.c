@@ -44,6 +44,7 @@
 
 #include "account.h"
 #include "board.h"
+#include "db.h"
 #include "http.h"
 #include "limit.h"
 #include "log.h"
@@ -96,7 +97,7 @@ static size_t choose(struct conn *c, const char *buf, size_t len, int more, int 
     } else if (rps_opens((unsigned char)buf[i])) {
         play_attach(&srv->game, c);
     } else {
-        short_attach(c, db_sqlite(srv->db), srv->cfg.idle_timeout);
+        short_attach(c, srv->db, srv->cfg.idle_timeout);
     }
     if (c->ops->input == choose || c->state != CONN_OPEN) {
         return len;
@@ -268,7 +269,7 @@ static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * UDP source address can be forged, so no answer is more than UDP_AMPLIFICATION times the request
  * (QUIC's anti-amplification factor, RFC 9000 section 8): a bigger one is replaced by a pointer to TCP,
  * when even that fits. Leaderboards, a few bytes answered with kilobytes, are TCP only. */
-static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, char *out)
+static size_t udp_answer(char *in, size_t n, size_t got, char *out)
 {
     /* The datagram is read as a TCP line is: a \n ends it, a \r before that is dropped, spaces and
      * tabs before the request are skipped; anything else is the request's, trailing blanks too. */
@@ -284,7 +285,7 @@ static size_t udp_answer(struct server *srv, char *in, size_t n, size_t got, cha
     }
     size_t reply = n > got                                                 ? reply_error(out, "line too long")
                    : start < len && board_is_op((unsigned char)in[start]) ? reply_error(out, TCP_ONLY)
-                                                                          : short_reply(db_sqlite(srv->db), in + start, len - start, out);
+                                                                          : short_reply(in + start, len - start, out);
     if (reply > UDP_AMPLIFICATION * n) {
         reply = reply_error(out, TCP_ONLY);
     }
@@ -312,7 +313,7 @@ static void udp_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
         size_t got = (size_t)n > sizeof(in) ? sizeof(in) : (size_t)n;
-        size_t reply = udp_answer(srv, in, (size_t)n, got, out);
+        size_t reply = udp_answer(in, (size_t)n, got, out);
         stats.requests[STATS_UDP] += reply > 0;
         if (reply > 0 && sendto(srv->udp_fd, out, reply, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0) {
             log_debug("udp: sendto: %s", strerror(errno));
@@ -553,11 +554,11 @@ int server_init(struct server *srv, const struct config *cfg)
     if (db_sqlite(srv->db) != NULL && store_background(db_sqlite(srv->db), checkpointed, srv, err, sizeof(err)) < 0) {
         log_error("checkpoints stay inside commits: %s", err);
     }
-    if ((srv->web = web_new(db_sqlite(srv->db), g, &srv->pool)) == NULL) {
+    if ((srv->web = web_new(srv->db, g, &srv->pool)) == NULL) {
         log_error("out of memory");
         goto fail;
     }
-    watch_init(&srv->watch, srv->loop, db_sqlite(srv->db), cfg->long_idle_timeout);
+    watch_init(&srv->watch, srv->loop, srv->db, cfg->long_idle_timeout);
     srv->site = (struct http_site){
         .game = g, .watch = &srv->watch, .web = srv->web, .idle = cfg->idle_timeout,
     };

@@ -39,6 +39,7 @@ struct config {
     size_t nproxy_from;
 };
 
+struct db;
 struct limit_addrs;
 struct limit_table;
 struct db;

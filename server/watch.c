@@ -1,8 +1,10 @@
 /*
- * watch: leaderboard watchers. The board's version (store_board_version)
+ * watch: leaderboard watchers. The board's version (db_board_version)
  * moves when a commit or a fold may have changed the top; a watcher is sent
  * the board when it arrives and after each move, unless its client is not
  * reading: then it is sent the board as it is once the client has caught up.
+ * The top last read is kept with its version, so that a watcher who catches up
+ * or arrives before the next move is sent it without another read.
  */
 #include "watch.h"
 
@@ -12,9 +14,9 @@
 #include "board.h"
 #include "conn.h"
 #include "log.h"
-#include "store.h"
 
 #define DOC_MAX (STORE_TOP_MAX * BOARD_JSON_MAX + 16)
+#define FAILURE_LOG_EVERY 1.0   /* seconds between two logs of a failed read */
 
 struct watcher {
     struct watch *watch;
@@ -36,19 +38,29 @@ static void later_cb(struct ev_loop *loop, ev_timer *t, int revents)
     /* Nothing to do here: waking the loop runs the flush, and watch_tick from it. */
 }
 
-void watch_init(struct watch *w, struct ev_loop *loop, struct store *st, double idle)
+static void read_answered(struct db_req *r);
+
+void watch_init(struct watch *w, struct ev_loop *loop, struct db *db, double idle)
 {
     memset(w, 0, sizeof(*w));
     w->loop = loop;
-    w->store = st;
+    w->db = db;
     w->idle = idle;
-    w->version = store_board_version(st);
+    w->version = db_board_version(db);
+    w->have = -1;
+    w->read.done = read_answered;
+    w->read.data = w;
+    w->read.rows = w->rows;
     ev_init(&w->later_w, later_cb);
 }
 
 void watch_free(struct watch *w)
 {
     ev_timer_stop(w->loop, &w->later_w);
+    if (w->reading) {
+        db_cancel(w->db, &w->read);
+        w->reading = 0;
+    }
 }
 
 void watch_attach(struct watch *w, struct conn *c, int rows)
@@ -118,9 +130,58 @@ static size_t document(const struct board_row *rows, int n, char *out)
     return len + 2;
 }
 
+/* Send the top as last read to the watchers that have not seen it and whose clients read. */
+static void push(struct watch *w)
+{
+    static char doc[DOC_MAX];
+    int done_rows = -1;
+    size_t len = 0;
+
+    for (struct watcher *x = w->all; x != NULL; x = x->next) {
+        /* A client that has not read the last board is sent the newest once it has. */
+        if (!x->stale || x->conn->state != CONN_OPEN || conn_congested(x->conn)) {
+            continue;
+        }
+        int n = x->rows < w->have ? x->rows : w->have;
+        if (n != done_rows) {
+            len = document(w->rows, n, doc);
+            done_rows = n;
+        }
+        conn_write(x->conn, doc, len);
+        x->stale = 0;
+        w->stale--;
+    }
+}
+
+/* The top as it was at w->have_version, or a failure. */
+static void answered_top(struct watch *w)
+{
+    if (w->read.result < 0) {
+        ev_tstamp now = ev_now(w->loop);
+        if (now - w->failure_logged >= FAILURE_LOG_EVERY) {
+            log_error("leaderboard for watchers: %s", w->read.err);
+            w->failure_logged = now;
+        }
+        return;
+    }
+    w->have = (int)w->read.result;
+    push(w);
+}
+
+static void read_answered(struct db_req *r)
+{
+    struct watch *w = r->data;
+    w->reading = 0;
+    answered_top(w);
+}
+
 void watch_tick(struct watch *w)
 {
-    uint64_t version = store_board_version(w->store);
+    /* A read on its way answers for the version it was sent at: a move since waits for it. */
+    if (w->reading) {
+        return;
+    }
+    uint64_t version = db_board_version(w->db);
     ev_tstamp now = ev_now(w->loop);
 
     if (version != w->version) {
@@ -141,28 +202,15 @@ void watch_tick(struct watch *w)
     if (w->stale == 0) {
         return;
     }
-    static struct board_row rows[STORE_TOP_MAX];
-    static char doc[DOC_MAX];
-    char err[256];
-    int have = store_top(w->store, STORE_TOP_MAX, rows, err, sizeof(err));
-    if (have < 0) {
-        log_error("leaderboard for watchers: %s", err);
+    if (w->have >= 0 && w->have_version == w->version) {
+        push(w);
         return;
     }
-    int done_rows = -1;
-    size_t len = 0;
-    for (struct watcher *x = w->all; x != NULL; x = x->next) {
-        /* A client that has not read the last board is sent the newest once it has. */
-        if (!x->stale || x->conn->state != CONN_OPEN || conn_congested(x->conn)) {
-            continue;
-        }
-        int n = x->rows < have ? x->rows : have;
-        if (n != done_rows) {
-            len = document(rows, n, doc);
-            done_rows = n;
-        }
-        conn_write(x->conn, doc, len);
-        x->stale = 0;
-        w->stale--;
+    w->have = -1;
+    w->have_version = w->version;
+    if (db_top(w->db, &w->read, STORE_TOP_MAX) == DB_PENDING) {
+        w->reading = 1;
+        return;
     }
+    answered_top(w);
 }

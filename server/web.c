@@ -2,6 +2,12 @@
  * web: a table of routes, each a function that builds its reply's body in a buffer. Values from
  * the query and names from the path are percent-decoded into bounded buffers, then handed to the
  * parsers the short protocol uses: a route is a request line in other clothes.
+ *
+ * A route that reads the database sends its request with an ask (the request and the room for its
+ * rows) and names the step that takes the answer (then): with SQLite the step runs before the
+ * request's call returns, on one static ask; with PostgreSQL it runs when the answer comes, on an
+ * ask of the reply's own, which also keeps the reply being built, and the caller hears of it
+ * through its done.
  */
 #include "web.h"
 
@@ -12,6 +18,7 @@
 
 #include "board.h"
 #include "conn.h"
+#include "db.h"
 #include "game.h"
 #include "jsonstr.h"
 #include "math.h"
@@ -20,7 +27,6 @@
 #include "short.h"
 #include "stats.h"
 #include "checkpointer.h"
-#include "store.h"
 
 #define JSON "application/json"
 #define TEXT "text/plain; charset=utf-8"
@@ -31,16 +37,35 @@
 #define UNRANKED_WHY "only players with a rated round (a round against a person) are on the leaderboard"
 
 struct web {
-    struct store *store;
+    struct db *db;
     struct game *game;
     struct conn_pool *pool;
 };
+
+struct web_ask;
 
 /* A reply being built. The first append that fails (no memory, or past WEB_BODY_MAX) marks it,
  * and web_route answers 500 instead. */
 struct answer {
     struct web_reply *r;
     int failed;
+    struct web_ask *ask;    /* the route's request to the database, once it has sent one */
+    int later;              /* its answer comes later: the route goes on from ask->then */
+};
+
+/* A route's request to the database and the room for its answer. */
+struct web_ask {
+    struct db_req req;
+    struct web *w;
+    void (*then)(struct web_ask *k, struct answer *a);  /* the route's step that takes the answer */
+    struct board_query bq;                              /* what the route asks */
+    struct board_row rows[BOARD_TOP_MAX > 2 * BOARD_AROUND_MAX + 1 ? BOARD_TOP_MAX : 2 * BOARD_AROUND_MAX + 1];
+    struct store_rating points[STORE_HISTORY_MAX];
+    /* An answer that comes later: the reply built meanwhile, and whom to give it. */
+    struct answer a;
+    struct web_reply reply;
+    web_done_fn *done;
+    void *data;
 };
 
 /* A request as a route sees it. */
@@ -176,107 +201,190 @@ static void put_rows(struct answer *a, const struct board_row *rows, int n)
     put(a, "]}");
 }
 
-static void api_top(struct web *w, const struct call *q, struct answer *a)
-{
-    struct board_row rows[BOARD_TOP_MAX];
-    struct board_query bq;
-    char err[256];
+static void answered(struct db_req *r);
 
-    if (board_request(q, "", "n", &bq, a) < 0) {
+/* SQLite's answers come before its calls return: one ask serves every request. */
+static struct web_ask at_once;
+
+/* An ask for the route answering a: at_once, or for an answer that may come later (PostgreSQL) one
+ * of its own. NULL when memory ran out. */
+static struct web_ask *ask_for(struct web *w, struct answer *a)
+{
+    struct web_ask *k = db_sqlite(w->db) != NULL ? &at_once : malloc(sizeof(*k));
+    if (k == NULL) {
+        a->failed = 1;
+        return NULL;
+    }
+    k->req = (struct db_req){ .done = answered, .data = k, .rows = k->rows, .points = k->points };
+    k->w = w;
+    a->ask = k;
+    return k;
+}
+
+/* The request just sent (state as its db_* call returned) is answered: its step runs now, or when
+ * the answer comes. */
+static void then(struct answer *a, int state, void (*step)(struct web_ask *k, struct answer *a))
+{
+    if (state == DB_PENDING) {
+        a->ask->then = step;
+        a->later = 1;
         return;
     }
-    int n = store_top(w->store, bq.count, rows, err, sizeof(err));
-    if (n < 0) {
+    step(a->ask, a);
+}
+
+static void ask_free(struct web_ask *k)
+{
+    if (k != &at_once) {
+        free(k);
+    }
+}
+
+/* The reply when building it ran out of memory (or past WEB_BODY_MAX). */
+static void out_of_memory(struct web_reply *r)
+{
+    buf_free(&r->body);
+    r->status = 500;
+    r->type = TEXT;
+    buf_append(&r->body, "out of memory\n", 14, WEB_BODY_MAX);
+}
+
+/* The answer came: the route's step, then (unless it asked again) the reply to the caller. */
+static void answered(struct db_req *r)
+{
+    struct web_ask *k = r->data;
+    struct answer *a = &k->a;
+
+    a->later = 0;
+    k->then(k, a);
+    if (a->later) {
+        return;
+    }
+    if (a->failed) {
+        out_of_memory(&k->reply);
+    }
+    k->done(k->data, &k->reply);    /* the body is the caller's now */
+    ask_free(k);
+}
+
+static void top_answered(struct web_ask *k, struct answer *a)
+{
+    if (k->req.result < 0) {
         json_error(a, 503, UNAVAILABLE);
         return;
     }
     reply(a, 200, JSON);
-    put_rows(a, rows, n);
+    put_rows(a, k->rows, (int)k->req.result);
+}
+
+static void api_top(struct web *w, const struct call *q, struct answer *a)
+{
+    struct board_query bq;
+    struct web_ask *k;
+
+    if (board_request(q, "", "n", &bq, a) < 0 || (k = ask_for(w, a)) == NULL) {
+        return;
+    }
+    k->bq = bq;
+    then(a, db_top(w->db, &k->req, bq.count), top_answered);
 }
 
 /* A name the leaderboard does not show: nobody's, or a player's with no rated round yet. */
-static void not_on_board(struct web *w, const char *name, struct answer *a)
+static void unranked_answered(struct web_ask *k, struct answer *a)
 {
-    struct board_row row;
-    char err[256];
-    int64_t id;
-
-    int found = store_row(w->store, name, &row, &id, err, sizeof(err));
-    if (found < 0) {
+    const struct board_row *row = &k->rows[0];
+    if (k->req.result < 0) {
         json_error(a, 503, UNAVAILABLE);
-    } else if (found == 0) {
+    } else if (k->req.result == 0) {
         json_error(a, 404, "unknown player");
     } else {
         reply(a, 404, JSON);
         put(a, "{\"error\":\"not ranked\",\"why\":");
         put_cstring(a, UNRANKED_WHY);
         put(a, ",\"name\":");
-        put_cstring(a, row.name);
+        put_cstring(a, row->name);
         put(a, ",");
-        put_totals(a, &row);
+        put_totals(a, row);
         put(a, "}");
+    }
+}
+
+static void rank_answered(struct web_ask *k, struct answer *a)
+{
+    if (k->req.result < 0) {
+        json_error(a, 503, UNAVAILABLE);
+    } else if (k->req.result == 0) {
+        then(a, db_row(k->w->db, &k->req, k->bq.name), unranked_answered);
+    } else {
+        reply(a, 200, JSON);
+        put_rows(a, k->rows, (int)k->req.result);
     }
 }
 
 static void api_rank(struct web *w, const struct call *q, struct answer *a)
 {
-    struct board_row rows[2 * BOARD_AROUND_MAX + 1];
     struct board_query bq;
-    char name[RPS_NAME_MAX + 1], err[256];
-    int self;
+    char name[RPS_NAME_MAX + 1];
+    struct web_ask *k;
 
-    if (path_name(q, name, a) < 0 || board_request(q, name, "k", &bq, a) < 0) {
+    if (path_name(q, name, a) < 0 || board_request(q, name, "k", &bq, a) < 0 || (k = ask_for(w, a)) == NULL) {
         return;
     }
-    int n = store_rank(w->store, bq.name, bq.count, rows, &self, err, sizeof(err));
+    k->bq = bq;
+    then(a, db_rank(w->db, &k->req, k->bq.name, bq.count), rank_answered);
+}
+
+/* The player's row is k->rows[0], the history k->points. */
+static void history_answered(struct web_ask *k, struct answer *a)
+{
+    const struct board_row *row = &k->rows[0];
+    int64_t n = k->req.result;
+
     if (n < 0) {
         json_error(a, 503, UNAVAILABLE);
-    } else if (n == 0) {
-        not_on_board(w, bq.name, a);
+        return;
+    }
+    reply(a, 200, JSON);
+    put(a, "{\"name\":");
+    put_cstring(a, row->name);
+    putf(a, ",\"rating\":%lld,\"provisional\":%s,\"rank\":", board_rating(row->rating),
+         row->provisional ? "true" : "false");
+    if (row->rank > 0) {
+        putf(a, "%lld,", (long long)row->rank);
     } else {
-        reply(a, 200, JSON);
-        put_rows(a, rows, n);
+        put(a, "null,");
+    }
+    put_totals(a, row);
+    put(a, ",\"form\":");
+    put_cstring(a, row->form);
+    put(a, ",\"history\":[");
+    for (int64_t i = 0; i < n; i++) {
+        putf(a, "%s{\"at\":%lld,\"rating\":%lld}", i == 0 ? "" : ",", (long long)k->points[i].at,
+             board_rating(k->points[i].rating));
+    }
+    put(a, "]}");
+}
+
+static void row_answered(struct web_ask *k, struct answer *a)
+{
+    if (k->req.result < 0) {
+        json_error(a, 503, UNAVAILABLE);
+    } else if (k->req.result == 0) {
+        json_error(a, 404, "unknown player");
+    } else {
+        then(a, db_history(k->w->db, &k->req, k->req.id, STORE_HISTORY_MAX), history_answered);
     }
 }
 
 static void api_player(struct web *w, const struct call *q, struct answer *a)
 {
-    struct store_rating points[STORE_HISTORY_MAX];
-    struct board_row row;
-    char name[RPS_NAME_MAX + 1], err[256];
-    int64_t id;
+    char name[RPS_NAME_MAX + 1];
+    struct web_ask *k;
 
-    if (path_name(q, name, a) < 0) {
+    if (path_name(q, name, a) < 0 || (k = ask_for(w, a)) == NULL) {
         return;
     }
-    int found = store_row(w->store, name, &row, &id, err, sizeof(err));
-    int n = found > 0 ? store_history(w->store, id, STORE_HISTORY_MAX, points, err, sizeof(err)) : 0;
-    if (found < 0 || n < 0) {
-        json_error(a, 503, UNAVAILABLE);
-        return;
-    }
-    if (found == 0) {
-        json_error(a, 404, "unknown player");
-        return;
-    }
-    reply(a, 200, JSON);
-    put(a, "{\"name\":");
-    put_cstring(a, row.name);
-    putf(a, ",\"rating\":%lld,\"provisional\":%s,\"rank\":", board_rating(row.rating), row.provisional ? "true" : "false");
-    if (row.rank > 0) {
-        putf(a, "%lld,", (long long)row.rank);
-    } else {
-        put(a, "null,");
-    }
-    put_totals(a, &row);
-    put(a, ",\"form\":");
-    put_cstring(a, row.form);
-    put(a, ",\"history\":[");
-    for (int i = 0; i < n; i++) {
-        putf(a, "%s{\"at\":%lld,\"rating\":%lld}", i == 0 ? "" : ",", (long long)points[i].at,
-             board_rating(points[i].rating));
-    }
-    put(a, "]}");
+    then(a, db_row(w->db, &k->req, name), row_answered);
 }
 
 /* The short protocol's answer to the line op + n: "d<result>\n" or "e<reason>\n". */
@@ -284,6 +392,7 @@ static void api_math(struct web *w, const struct call *q, struct answer *a)
 {
     static char line[1 + MATH_LINE_MAX], out[SHORT_REPLY_MAX];
     size_t len;
+    (void)w;
 
     line[0] = (char)q->op;
     if (query_value(q->query, q->query_len, "n", line + 1, MATH_LINE_MAX, &len) < 0) {
@@ -291,7 +400,7 @@ static void api_math(struct web *w, const struct call *q, struct answer *a)
         return;
     }
     /* A value past the line's bound is kept to one byte more than a line may hold: too long. */
-    size_t n = short_reply(w->store, line, 1 + (len < MATH_LINE_MAX ? len : MATH_LINE_MAX), out);
+    size_t n = short_reply(line, 1 + (len < MATH_LINE_MAX ? len : MATH_LINE_MAX), out);
     size_t text = n >= 2 ? n - 2 : 0;   /* without the letter and the newline */
     if (n < 2 || out[0] != 'd') {
         reply(a, 400, JSON);
@@ -313,13 +422,12 @@ static void api_unknown(struct web *w, const struct call *q, struct answer *a)
 
 /* ---- health ---- */
 
-/* Does the database take writes? No when results wait for a lock held elsewhere, when a commit
- * failed in the last HEALTH_AFTER_FAILURE seconds (and none was stored since), or when the store's
- * own check fails: read-only, locked, or a disk without room. Nothing is written. */
-static int healthy(struct web *w, char *why, size_t cap)
+/* Does the database take writes, as far as this process knows without asking it? No when results
+ * wait for a lock held elsewhere, or when a commit failed in the last HEALTH_AFTER_FAILURE seconds
+ * (and none was stored since). */
+static int known_writable(struct web *w, char *why, size_t cap)
 {
     const struct batch *b = &w->game->batch;
-    char err[256];
 
     if (b->locked_since != 0) {
         snprintf(why, cap, "database locked by another process: results waiting for %.0f s",
@@ -330,11 +438,21 @@ static int healthy(struct web *w, char *why, size_t cap)
         snprintf(why, cap, "the last commit failed %.0f s ago", ev_now(w->game->loop) - b->failed_at);
         return 0;
     }
-    if (store_writable(w->store, err, sizeof(err)) < 0) {
-        snprintf(why, cap, "%s%s", store_busy(w->store) ? "database locked by another process: " : "", err);
-        return 0;
-    }
     return 1;
+}
+
+/* The database's own check: read-only, locked, a disk without room (SQLite), or not connected or
+ * not taking writes (PostgreSQL). Nothing is written. */
+static void writable_answered(struct web_ask *k, struct answer *a)
+{
+    if (k->req.result < 0) {
+        reply(a, 503, TEXT);
+        putf(a, "%s%s\n", k->req.fault == DB_FAULT_LOCKED ? "database locked by another process: " : "",
+             k->req.err);
+        return;
+    }
+    reply(a, 200, TEXT);
+    put(a, "ok\n");
 }
 
 /* What a client needs to know of this server's rules: the windows it counts down. */
@@ -349,14 +467,33 @@ static void api_settings(struct web *w, const struct call *q, struct answer *a)
 static void healthz(struct web *w, const struct call *q, struct answer *a)
 {
     char why[320];
+    struct web_ask *k;
     (void)q;
-    if (healthy(w, why, sizeof(why))) {
-        reply(a, 200, TEXT);
-        put(a, "ok\n");
-    } else {
+
+    if (!known_writable(w, why, sizeof(why))) {
         reply(a, 503, TEXT);
         putf(a, "%s\n", why);
+        return;
     }
+    if ((k = ask_for(w, a)) != NULL) {
+        then(a, db_writable(w->db, &k->req), writable_answered);
+    }
+}
+
+/* /healthz's answer for a gauge, which must not wait: SQLite's check answers at once; PostgreSQL's
+ * would be a round trip, and being connected stands for it. */
+static int writable_now(struct web *w)
+{
+    char why[320];
+
+    if (!known_writable(w, why, sizeof(why))) {
+        return 0;
+    }
+    if (db_sqlite(w->db) == NULL) {
+        return db_connected(w->db);
+    }
+    struct db_req r = { 0 };    /* answered before the call returns: no need to outlive it */
+    return db_writable(w->db, &r) == DB_DONE && r.result >= 0;
 }
 
 /* ---- metrics ---- */
@@ -540,8 +677,11 @@ static void commits(struct web *w, struct answer *a)
     sample(a, "arcade_fold_failures_total", stats.fold_failures);
     family(a, "arcade_sweep_failures_total", "counter", "Steps of the rated players' write-back put off by the database.");
     sample(a, "arcade_sweep_failures_total", stats.sweep_failures);
-    struct checkpointer_counts ck;
-    store_background_counts(w->store, &ck, err, sizeof(err));
+    /* The checkpointer is SQLite's: zeros for PostgreSQL, which keeps its own WAL. */
+    struct checkpointer_counts ck = { 0 };
+    if (db_sqlite(w->db) != NULL) {
+        store_background_counts(db_sqlite(w->db), &ck, err, sizeof(err));
+    }
     family(a, "arcade_checkpoints_total", "counter", "Checkpoints of the WAL run by the checkpointer thread.");
     sample(a, "arcade_checkpoints_total", ck.passes);
     family(a, "arcade_checkpoint_last_passes_total", "counter",
@@ -551,8 +691,9 @@ static void commits(struct web *w, struct answer *a)
     putf(a, "arcade_checkpoint_last_pass_longest_seconds %.9g\n", ck.longest);
     family(a, "arcade_checkpoint_failures_total", "counter", "Checkpoints that failed.");
     sample(a, "arcade_checkpoint_failures_total", ck.failures);
-    family(a, "arcade_database_writable", "gauge", "1 while the database takes writes (as /healthz), else 0.");
-    sample(a, "arcade_database_writable", healthy(w, err, sizeof(err)));
+    family(a, "arcade_database_writable", "gauge",
+           "1 while the database takes writes (as /healthz; for PostgreSQL: while connected), else 0.");
+    sample(a, "arcade_database_writable", writable_now(w));
 }
 
 static void metrics(struct web *w, const struct call *q, struct answer *a)
@@ -620,31 +761,49 @@ int web_top_rows(const char *query, size_t query_len)
 }
 
 int web_route(struct web *w, const char *path, size_t path_len, const char *query, size_t query_len,
-              struct web_reply *r)
+              struct web_reply *r, web_done_fn *done, void *data, struct web_ask **wait)
 {
     memset(r, 0, sizeof(*r));
     const struct route *rt = find_route(path, path_len);
     if (rt == NULL) {
-        return 0;
+        return WEB_NOT_MINE;
     }
     size_t skip = rt->prefix ? strlen(rt->path) : path_len;
     struct call q = { path + skip, path_len - skip, query, query_len, rt->op };
-    struct answer a = { r, 0 };
+    struct answer a = { r, 0, NULL, 0 };
     rt->answer(w, &q, &a);
-    if (a.failed) {
-        buf_free(&r->body);
-        r->status = 500;
-        r->type = TEXT;
-        buf_append(&r->body, "out of memory\n", 14, WEB_BODY_MAX);
+    if (a.later) {
+        /* The reply is built in the ask from now on: whatever the route put in r goes with it. */
+        struct web_ask *k = a.ask;
+        k->reply = *r;
+        k->a = (struct answer){ &k->reply, a.failed, k, 1 };
+        k->done = done;
+        k->data = data;
+        memset(r, 0, sizeof(*r));
+        *wait = k;
+        return WEB_LATER;
     }
-    return 1;
+    if (a.ask != NULL) {
+        ask_free(a.ask);
+    }
+    if (a.failed) {
+        out_of_memory(r);
+    }
+    return WEB_ANSWERED;
 }
 
-struct web *web_new(struct store *st, struct game *g, struct conn_pool *pool)
+void web_cancel(struct web_ask *k)
+{
+    db_cancel(k->w->db, &k->req);
+    buf_free(&k->reply.body);
+    ask_free(k);
+}
+
+struct web *web_new(struct db *db, struct game *g, struct conn_pool *pool)
 {
     struct web *w = calloc(1, sizeof(*w));
     if (w != NULL) {
-        w->store = st;
+        w->db = db;
         w->game = g;
         w->pool = pool;
     }

@@ -146,6 +146,103 @@ START_TEST(test_websocket_drain_ends_with_a_close_frame)
 }
 END_TEST
 
+/* ---- waiting for an answer from elsewhere (conn_wait, conn_resume) ---- */
+
+/* Request lines, each answered with itself, but for "w", whose answer ("W") comes later, as a
+ * database's would: the test gives it (answer_later). */
+static size_t lines(struct conn *c, const char *buf, size_t len, int more, int eof)
+{
+    size_t pos = 0;
+    (void)more;
+    (void)eof;
+    while (pos < len && !c->waiting) {
+        const char *nl = memchr(buf + pos, '\n', len - pos);
+        if (nl == NULL) {
+            break;
+        }
+        size_t end = (size_t)(nl - buf) + 1;
+        if (end - pos == 2 && buf[pos] == 'w') {
+            conn_wait(c);
+        } else {
+            conn_write(c, buf + pos, end - pos);
+        }
+        pos = end;
+    }
+    return pos;
+}
+
+static const struct conn_ops line_ops = { "lines", lines, NULL };
+
+static void answer_later(struct conn *c)
+{
+    conn_write(c, "W\n", 2);
+    conn_resume(c);
+}
+
+/* Loop iterations, each with the flush a server runs; what the peer was sent is appended to got
+ * (*n bytes so far, room for 64). Returns whether the peer saw the connection's end. */
+static int iterate(struct rig *r, int times, char *got, size_t *n)
+{
+    int ended = 0;
+    for (int i = 0; i < times; i++) {
+        ev_run(r->loop, EVRUN_NOWAIT);
+        conn_pool_tell_gone(&r->pool);
+        conn_pool_flush(&r->pool);
+        ssize_t k;
+        while ((k = recv(r->peer, got + *n, 64 - *n, MSG_DONTWAIT)) > 0) {
+            *n += (size_t)k;
+        }
+        ended |= k == 0;
+    }
+    return ended;
+}
+
+/* A request whose answer comes later holds back the pipelined ones after it, and the client's
+ * half-close: they are answered after it, in order, and then the connection ends. */
+START_TEST(test_waiting_keeps_pipelined_requests_in_order)
+{
+    struct rig r;
+    char got[64];
+    size_t n = 0;
+
+    rig_up(&r);
+    conn_set_kind(r.c, &line_ops, NULL, 10, 0);
+    ck_assert_int_eq(send(r.peer, "a\nw\nb\nc\n", 8, 0), 8);
+    ck_assert_int_eq(shutdown(r.peer, SHUT_WR), 0);
+    ck_assert(!iterate(&r, 5, got, &n));
+    ck_assert_msg(n == 2 && memcmp(got, "a\n", 2) == 0, "before the answer: %s", show(got, n));
+    ck_assert_uint_eq(r.c->in_len, 4);          /* b and c, unread */
+    ck_assert(!ev_is_active(&r.c->read_w));     /* and nothing more read meanwhile */
+
+    answer_later(r.c);
+    ck_assert(iterate(&r, 5, got, &n));
+    ck_assert_msg(n == 8 && memcmp(got, "a\nW\nb\nc\n", 8) == 0, "after: %s", show(got, n));
+    ck_assert_uint_eq(r.pool.n, 0);             /* ended by the half-close, and freed */
+    rig_down(&r);
+}
+END_TEST
+
+/* A connection that closes while it waits is freed all the same (its protocol cancels the
+ * request when told it is gone). */
+START_TEST(test_waiting_connection_closes)
+{
+    struct rig r;
+    char got[64];
+    size_t n = 0;
+
+    rig_up(&r);
+    conn_set_kind(r.c, &line_ops, NULL, 10, 0);
+    ck_assert_int_eq(send(r.peer, "w\nb\n", 4, 0), 4);
+    iterate(&r, 2, got, &n);
+    ck_assert(r.c->waiting);
+    conn_close(r.c, "test");
+    iterate(&r, 2, got, &n);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(r.pool.n, 0);
+    rig_down(&r);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("conn");
@@ -154,6 +251,8 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_websocket_output_is_one_message_per_flush);
     tcase_add_test(tc, test_websocket_held_output_is_framed_when_let_go);
     tcase_add_test(tc, test_websocket_drain_ends_with_a_close_frame);
+    tcase_add_test(tc, test_waiting_keeps_pipelined_requests_in_order);
+    tcase_add_test(tc, test_waiting_connection_closes);
     suite_add_tcase(s, tc);
     return s;
 }
