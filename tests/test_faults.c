@@ -290,7 +290,7 @@ START_TEST(test_disk_full_refuses_moves_then_recovers)
     struct tally ana = { 0 };
     START(&h, NULL);
     int a = dial(h.port);
-    char wal[160];
+    char wal[sizeof(h.db) + 8];
 
     hello(a, "ana");
     for (int i = 0; i < 5; i++) {

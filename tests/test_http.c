@@ -460,7 +460,7 @@ START_TEST(test_commits_wait_for_the_checkpointers_last_pass_and_go_on)
 {
     enum { ROUNDS = 16000 };
     struct stat wal;
-    char name[160];
+    char name[sizeof(srv.db) + 8];
     static char out[RESPONSE_MAX];
     char *body;
     start_server("--frame-rate", "0", NULL);
