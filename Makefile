@@ -2,7 +2,9 @@
 #
 #   make            build both
 #   make run        install missing packages, build, start the server on :5000
-#   make test       build and run every Check suite (unit and end-to-end)
+#   make test       build and run every Check suite (unit and end-to-end); with ARCADE_TEST_PG set
+#                   (tests/pg.sh), the end-to-end suites once more against PostgreSQL
+#   make test-pg    only that second run
 #   make test SAN=1 the same, built with AddressSanitizer and UBSan
 #   make test-browser  the page in headless Chromium against the real server (needs chromium,
 #                   Node.js and npm; fetches the browser driver from the npm registry)
@@ -46,6 +48,11 @@ TEST_SRC   := $(wildcard tests/test_*.c)
 # but for a pure module of db/ or server/ that a suite names below.
 UNIT_TESTS := test_math test_rps test_board test_elo test_query test_ladder test_roster test_proxy
 TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+# The suites that start arcaded: make test runs them a second time against PostgreSQL when
+# ARCADE_TEST_PG names a server for the tests (tests/pg.sh), with ARCADE_TEST_ENGINE=pg, which the
+# harness reads.
+E2E_TESTS  := test_server test_pvp test_accounts test_web test_http test_abuse test_faults test_crash \
+	test_proxy_e2e test_play_tty test_client test_bench
 
 # The page (web/), built into arcaded as bytes by web/embed.sh.
 WEB_FILES  := $(wildcard web/*.html web/*.js web/*.css web/*.svg web/*.png)
@@ -54,13 +61,14 @@ CORE_OBJ   := $(call obj,$(GAMES_SRC) $(DB_SRC) $(SERVER_SRC)) $(ASSETS_OBJ)
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 TEST_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+E2E_BIN    := $(patsubst %,$(BUILD)/tests/%,$(E2E_TESTS))
 
 BINS := $(BIN)/arcaded
 ifneq ($(wildcard client/main.c),)
 BINS += $(BIN)/arcade
 endif
 
-.PHONY: all run test test-browser bench bench-rank fuzz memcheck deps install uninstall clean
+.PHONY: all run test test-pg test-browser bench bench-rank fuzz memcheck deps install uninstall clean
 .SECONDARY:
 all: $(BINS)
 
@@ -105,12 +113,24 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 $(BUILD)/tests/test_pending: $(BUILD)/tests/test_pending.o $(TESTLIB_OBJ) $(filter-out $(BUILD)/db/pg.o,$(CORE_OBJ)) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
+TEST_ENV = ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null
+# The end-to-end suites against PostgreSQL, in a recipe that keeps status.
+PG_RUNS = if [ -n "$$ARCADE_TEST_PG" ]; then for t in $(E2E_BIN); do \
+		echo "== $$t (postgresql)"; ARCADE_TEST_ENGINE=pg $(TEST_ENV) $$t || status=1; \
+	done; else \
+		echo "== PostgreSQL runs skipped: ARCADE_TEST_PG is not set (export ARCADE_TEST_PG=\$$(sudo bash tests/pg.sh))"; \
+	fi
+
 # Every suite runs even when one fails; the exit status says whether all passed.
 test: deps $(BINS) $(BIN)/arcade-null $(TEST_BIN)
 	@status=0; for t in $(TEST_BIN); do \
-		echo "== $$t"; ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade \
-			ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null $$t || status=1; \
-	done; echo "== tests/install.sh"; MAKE="$(MAKE)" bash tests/install.sh || status=1; exit $$status
+		echo "== $$t"; ARCADE_TEST_ENGINE=sqlite $(TEST_ENV) $$t || status=1; \
+	done; $(PG_RUNS); \
+	echo "== tests/install.sh"; MAKE="$(MAKE)" bash tests/install.sh || status=1; exit $$status
+
+test-pg: deps $(BINS) $(BIN)/arcade-null $(E2E_BIN)
+	@test -n "$$ARCADE_TEST_PG" || { echo "ARCADE_TEST_PG is not set: export ARCADE_TEST_PG=\$$(sudo bash tests/pg.sh)"; \
+		exit 1; }; status=0; $(PG_RUNS); exit $$status
 
 # The page (web/) in Debian's headless Chromium, driven by playwright-core, against the real
 # arcaded; screenshots of every step go to build/screenshots/.

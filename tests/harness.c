@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <postgresql/libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgtest.h"
 #include "suite.h"
 
 #define HARNESS_MAX_ARGS 32
@@ -48,6 +50,43 @@ const char *harness_arcade(void)
 const char *harness_null(void)
 {
     return env_or("ARCADE_NULL", "bin/arcade-null");
+}
+
+int harness_engine_pg(void)
+{
+    const char *e = env_or("ARCADE_TEST_ENGINE", "sqlite");
+    return strcmp(e, "pg") == 0 || strcmp(e, "postgresql") == 0;
+}
+
+void harness_note_skip(const char *test, const char *note)
+{
+    size_t n = strlen(test);
+    /* Check's START_TEST(name) defines name_fn. */
+    if (n > 3 && strcmp(test + n - 3, "_fn") == 0) {
+        n -= 3;
+    }
+    printf("%.*s: %s\n", (int)n, test, note);
+    fflush(stdout);
+}
+
+/* h->db: a new PostgreSQL database, noted so that it is dropped even if the test fails first. */
+static int make_pg_db(struct harness *h)
+{
+    if (pgtest_uri() == NULL) {
+        snprintf(h->first, sizeof(h->first), "ARCADE_TEST_ENGINE=pg, but ARCADE_TEST_PG is not set");
+        return -1;
+    }
+    if (pgtest_create(h->db, sizeof(h->db)) < 0) {
+        snprintf(h->first, sizeof(h->first), "no PostgreSQL database could be made at ARCADE_TEST_PG (see stderr)");
+        return -1;
+    }
+    if (suite_note_db(h->db, pgtest_drop) < 0) {
+        pgtest_drop(h->db);
+        snprintf(h->first, sizeof(h->first), "the database could not be noted for dropping");
+        return -1;
+    }
+    h->made_db = 1;
+    return 0;
 }
 
 /* Read one line from fd within the deadline; returns its length or -1. */
@@ -117,11 +156,17 @@ static int spawn_argv(struct harness *h, const char *const *argv)
     if (ok < 0) {
         return -1;
     }
-    const char *colon = strstr(h->first, "127.0.0.1:");
-    if (colon == NULL) {
-        colon = strrchr(h->first, ':');
-    } else {
-        colon += strlen("127.0.0.1");
+    /* "listening on ADDR:PORT ..." or "[ADDR]:PORT": any other first line (an error that names
+     * another address, a database server's, say) is a failed start. */
+    const char *at = strstr(h->first, "listening on ");
+    if (at == NULL) {
+        return -1;
+    }
+    at += strlen("listening on ");
+    const char *end = at + strcspn(at, " ");
+    const char *colon = NULL;
+    for (const char *p = at; p < end; p++) {
+        colon = *p == ':' ? p : colon;
     }
     h->port = colon != NULL ? atoi(colon + 1) : 0;
     return h->port > 0 ? 0 : -1;
@@ -150,8 +195,12 @@ int harness_start(struct harness *h, ...)
     if (suite_mkdtemp(h->dir, sizeof(h->dir), "test") < 0) {
         return -1;
     }
-    snprintf(h->db, sizeof(h->db), "%s/arcade.db", h->dir);
     snprintf(h->log, sizeof(h->log), "%s/arcaded.log", h->dir);
+    if (!harness_engine_pg()) {
+        snprintf(h->db, sizeof(h->db), "%s/arcade.db", h->dir);
+    } else if (make_pg_db(h) < 0) {
+        return -1;
+    }
     va_list ap;
     va_start(ap, h);
     int rc = spawn(h, ap);
@@ -212,6 +261,11 @@ void harness_cleanup(struct harness *h)
 {
     if (h->pid > 0) {
         harness_stop(h);
+    }
+    if (h->made_db) {
+        pgtest_drop(h->db);
+        suite_forget_db(h->db);
+        h->made_db = 0;
     }
     if (h->dir[0] != '\0') {
         suite_rmtree(h->dir);
@@ -421,8 +475,36 @@ int harness_run(char *const argv[], const char *input, char *out, size_t outcap,
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static long long pg_sql_int(const char *uri, const char *sql)
+{
+    const char *keys[] = { "dbname", "connect_timeout", "options", NULL };
+    const char *values[] = { uri, "10", "-c default_transaction_read_only=on", NULL };
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    long long v = -1;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "harness: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+    } else if (PQntuples(r) > 0 && PQnfields(r) > 0) {
+        const char *s = PQgetvalue(r, 0, 0);
+        /* What sqlite3_column_int64 makes of the same value. */
+        v = PQgetisnull(r, 0, 0) ? 0 : strcmp(s, "t") == 0 ? 1 : strcmp(s, "f") == 0 ? 0 : strtoll(s, NULL, 10);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
 long long harness_sql_int(const char *db, const char *sql)
 {
+    if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0) {
+        return pg_sql_int(db, sql);
+    }
     sqlite3 *h;
     sqlite3_stmt *st;
     long long v = -1;

@@ -15,12 +15,16 @@
 
 #define SUITE_SLOTS 64
 #define SUITE_PATH_MAX 128
+#define SUITE_URI_MAX 256
 
-/* One thing to remove once the test that noted it is over: a directory or a child process. */
+/* One thing to remove once the test that noted it is over: a directory, a child process or a
+ * database. */
 struct leftover {
     pid_t owner;                /* the test's process; 0: a free slot */
     pid_t child;                /* a process to kill, or 0 */
     char dir[SUITE_PATH_MAX];   /* a directory to remove, or "" */
+    char db[SUITE_URI_MAX];     /* a database to drop with drop, or "" */
+    int (*drop)(const char *uri);
 };
 
 /* SUITE_SLOTS of them, shared with every process forked while suite_run runs (NULL outside it).
@@ -52,7 +56,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return 0;
 }
 
-/* Processes first, so nothing writes into a directory while it goes. */
+/* Processes first, so nothing writes into a directory or a database while it goes. */
 static void sweep(int all)
 {
     for (int i = 0; i < SUITE_SLOTS; i++) {
@@ -66,6 +70,12 @@ static void sweep(int all)
     for (int i = 0; i < SUITE_SLOTS; i++) {
         if (left[i].owner != 0 && left[i].dir[0] != '\0' && (all || over(&left[i]))) {
             nftw(left[i].dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+            memset(&left[i], 0, sizeof(left[i]));
+        }
+    }
+    for (int i = 0; i < SUITE_SLOTS; i++) {
+        if (left[i].owner != 0 && left[i].db[0] != '\0' && (all || over(&left[i]))) {
+            left[i].drop(left[i].db);
             memset(&left[i], 0, sizeof(left[i]));
         }
     }
@@ -112,6 +122,31 @@ void suite_rmtree(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     for (int i = 0; left != NULL && i < SUITE_SLOTS; i++) {
         if (left[i].owner != 0 && strcmp(left[i].dir, dir) == 0) {
+            memset(&left[i], 0, sizeof(left[i]));
+        }
+    }
+}
+
+int suite_note_db(const char *uri, int (*drop)(const char *uri))
+{
+    if (left == NULL) {
+        return 0;
+    }
+    size_t n = strlen(uri);
+    struct leftover *l = n < SUITE_URI_MAX ? note() : NULL;
+    if (l == NULL) {
+        fprintf(stderr, "suite: cannot note the database: %s\n", n < SUITE_URI_MAX ? "no free slot" : "URI too long");
+        return -1;
+    }
+    memcpy(l->db, uri, n + 1);
+    l->drop = drop;
+    return 0;
+}
+
+void suite_forget_db(const char *uri)
+{
+    for (int i = 0; left != NULL && i < SUITE_SLOTS; i++) {
+        if (left[i].owner != 0 && strcmp(left[i].db, uri) == 0) {
             memset(&left[i], 0, sizeof(left[i]));
         }
     }

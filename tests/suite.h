@@ -6,7 +6,7 @@
  * test's process with _exit on the spot, so nothing the test meant to do afterwards runs, neither an
  * atexit hook nor a checked teardown: a temporary directory would stay in /tmp. So every temporary
  * directory (and every server, for CK_FORK=no, where a failed test returns to the runner with its
- * server still running) is noted in memory shared by all the suite's processes, and removed by the
+ * server still running, and every PostgreSQL database a test made) is noted in memory shared by all the suite's processes, and removed by the
  * next test that notes one, once the test that made it is over, and by suite_run at the end.
  */
 #ifndef ARCADE_SUITE_H
@@ -25,6 +25,13 @@ int suite_run(Suite *s);
 int suite_mkdtemp(char *dir, size_t cap, const char *what);
 /* Remove such a directory now, with everything in it. */
 void suite_rmtree(const char *dir);
+
+/* A database (a PostgreSQL URI) to be dropped with drop once the test is over, passed or failed.
+ * drop is called from whichever of the suite's processes finds the test over: they are all forks of
+ * this program, so the function is at the same address in each. Returns 0 or -1. */
+int suite_note_db(const char *uri, int (*drop)(const char *uri));
+/* Forget it: the test dropped it itself. */
+void suite_forget_db(const char *uri);
 
 /* A child process of this one (a server) to be killed if it still runs when the suite ends; forget
  * it once it has been waited for. */

@@ -21,7 +21,6 @@
 
 #include "expect.h"
 #include "harness.h"
-#include "store.h"
 #include "suite.h"
 
 #define TEST_TIMEOUT 120            /* seconds Check gives one test */
@@ -762,25 +761,34 @@ START_TEST(test_whitespace_does_not_keep_a_long_connection_alive)
 }
 END_TEST
 
-/* A database with a full leaderboard: 100 ranked players (50 rated rounds), made through the store. */
-static void fill_board(const char *path)
+/* A full leaderboard: 100 ranked players, p000 to p099, in one rated round each (p000 beats p001,
+ * p002 beats p003, ...), played through the server, so that it is made the same way on either
+ * engine. The server must take 100 new names from one address (--name-rate 0). */
+static void fill_board(int port)
 {
-    char err[256], name[16];
-    int64_t id[100];
-    struct store *st = store_open(path, 0, err, sizeof(err));
-
-    ck_assert_msg(st != NULL, "store_open: %s", err);
-    for (int i = 0; i < 100; i++) {
-        snprintf(name, sizeof(name), "p%03d", i);
-        id[i] = store_player(st, name, err, sizeof(err));
-        ck_assert_msg(id[i] > 0, "store_player: %s", err);
-    }
-    ck_assert_int_eq(store_begin(st, err, sizeof(err)), 0);
     for (int i = 0; i < 100; i += 2) {
-        ck_assert_int_eq(store_pvp_round(st, id[i], id[i + 1], 2, 1, 'W', 0, NULL, NULL, err, sizeof(err)), 0);
+        char name[2][16], matched[2][16];
+        int fd[2];
+        for (int s = 0; s < 2; s++) {
+            int n = snprintf(name[s], sizeof(name[s]), "p%03d", i + s);
+            fd[s] = dial(port);
+            hello(fd[s], name[s]);
+            matched[s][0] = 'V';
+            matched[s][1] = (char)n;
+            memcpy(matched[s] + 2, name[s], (size_t)n);
+        }
+        send_str(fd[0], "P");
+        EXPECT(fd[0], "W");
+        send_str(fd[1], "P");
+        expect_bytes(fd[1], matched[0], 6);
+        expect_bytes(fd[0], matched[1], 6);
+        send_str(fd[0], "2");
+        send_str(fd[1], "1");
+        EXPECT(fd[0], "M1y");
+        EXPECT(fd[1], "M2z");
+        close(fd[0]);
+        close(fd[1]);
     }
-    ck_assert_msg(store_commit(st, err, sizeof(err)) == 0, "store_commit: %s", err);
-    store_close(st);
 }
 
 /* 200 requests for the whole leaderboard in one write, about 800 KB of answers, more than the 256 KiB
@@ -792,9 +800,9 @@ START_TEST(test_pipelined_leaderboards_meet_back_pressure_not_a_close)
     static char reqs[200 * 5];
     char line[256];
 
-    START(&h, NULL);
+    START(&h, "--name-rate", "0", NULL);
+    fill_board(h.port);
     ck_assert_int_eq(harness_stop(&h), 0);
-    fill_board(h.db);
     ck_assert_msg(harness_restart(&h, NULL) == 0, "restart: %s", h.first);
     for (int i = 0; i < 200; i++) {
         memcpy(reqs + 5 * i, "t100\n", 5);
@@ -825,9 +833,9 @@ START_TEST(test_output_of_all_connections_is_bounded)
     static char reqs[400 * 5];
 
     raise_nofile();
-    START(&h, NULL);
+    START(&h, "--name-rate", "0", NULL);
+    fill_board(h.port);
     ck_assert_int_eq(harness_stop(&h), 0);
-    fill_board(h.db);
     ck_assert_msg(harness_restart(&h, "--addr-conns", "0", "--out-total", "4194304", "--idle-timeout", "60",
                                   NULL) == 0, "restart: %s", h.first);
     expect_served(h.port, "warm");

@@ -195,10 +195,10 @@ static const char *told_row(const struct told *p, int rank)
     return row;
 }
 
-/* The server is killed with SIGKILL as soon as both players have read their last result. It writes
- * rated players' rows back every tenth of a second, so it may have written some, all or none of
- * them: either way, after a restart, the leaderboard gives the ratings the told results make, and
- * the database holds every round told, once. */
+/* The server is killed with SIGKILL as soon as both players have read their last result. On SQLite
+ * it writes rated players' rows back every tenth of a second, so it may have written some, all or
+ * none of them: either way, and on either engine, after a restart the leaderboard gives the ratings
+ * the told results make, and the database holds every round told, once. */
 START_TEST(test_sigkill_right_after_rated_results_keeps_every_rating)
 {
     /* ana's move and bo's, a round each (1 scissors, 2 rock, 3 paper): ana wins five, draws two,

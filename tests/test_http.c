@@ -460,9 +460,10 @@ START_TEST(test_commits_wait_for_the_checkpointers_last_pass_and_go_on)
 {
     enum { ROUNDS = 16000 };
     struct stat wal;
-    char name[160];
+    char name[sizeof(srv.db) + 8];
     static char out[RESPONSE_MAX];
     char *body;
+    NEEDS_SQLITE("the WAL, its checkpointer and their metrics");
     start_server("--frame-rate", "0", NULL);
     int fd = dial(srv.port);
     for (int i = 0; i < ROUNDS; i++) {

@@ -19,11 +19,30 @@
 
 #include "expect.h"
 #include "harness.h"
+#include "pgtest.h"
 #include "suite.h"
 
 #define TEST_TIMEOUT 90     /* seconds Check gives one test */
 
 /* ---- start, options, exit ---- */
+
+/* Whether text shows the password of a PostgreSQL URI (postgresql://user:password@host/...) as the
+ * URI does, ":password@"; a URI without one shows none. */
+static int shows_password(const char *text, const char *uri)
+{
+    const char *user = strstr(uri, "://");
+    if (user == NULL) {
+        return 0;
+    }
+    user += 3;
+    const char *at = strchr(user, '@'), *colon = strchr(user, ':');
+    if (at == NULL || colon == NULL || colon > at) {
+        return 0;
+    }
+    char secret[256];
+    snprintf(secret, sizeof(secret), "%.*s", (int)(at - colon + 1), colon);
+    return strstr(text, secret) != NULL;
+}
 
 START_TEST(test_first_log_line_has_port)
 {
@@ -33,7 +52,16 @@ START_TEST(test_first_log_line_has_port)
     START(&h, NULL);
     snprintf(want, sizeof(want), "listening on 127.0.0.1:%d ", h.port);
     ck_assert_msg(strstr(h.first, want) != NULL, "first line \"%s\" lacks \"%s\"", h.first, want);
-    ck_assert_msg(strstr(h.first, h.db) != NULL, "first line \"%s\" lacks the database %s", h.first, h.db);
+    if (!harness_engine_pg()) {
+        ck_assert_msg(strstr(h.first, h.db) != NULL, "first line \"%s\" lacks the database %s", h.first, h.db);
+    } else {
+        /* The database's name, never the password. */
+        char name[128];
+        const char *slash = strrchr(h.db, '/');
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(slash + 1, "?"), slash + 1);
+        ck_assert_msg(strstr(h.first, name) != NULL, "first line \"%s\" lacks the database %s", h.first, name);
+        ck_assert_msg(!shows_password(h.first, h.db), "first line \"%s\" shows the password", h.first);
+    }
     ask(h.port, "a3\n", "d9\n");
     ck_assert_int_eq(harness_stop(&h), 0);
     harness_cleanup(&h);
@@ -81,6 +109,7 @@ START_TEST(test_db_in_missing_directory_exits_nonzero)
 {
     char dir[64], path[128], out[4096], err[4096];
 
+    NEEDS_SQLITE("a database file in a directory that does not exist");
     ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "nodb"), 0);
     snprintf(path, sizeof(path), "%s/missing/arcade.db", dir);
     char *argv[] = { (char *)harness_arcaded(), "--port", "0", "--db", path, NULL };
@@ -89,6 +118,25 @@ START_TEST(test_db_in_missing_directory_exits_nonzero)
     ck_assert_msg(rc < 128, "killed by signal %d", rc - 128);
     ck_assert_msg(strstr(err, path) != NULL, "stderr does not name %s: \"%s\"", path, err);
     ck_assert_msg(strstr(err, "database") != NULL, "stderr does not say what failed: \"%s\"", err);
+}
+END_TEST
+
+/* Its PostgreSQL counterpart: a database that does not exist on a server that does. The start
+ * fails at once, says why, and does not show the password. */
+START_TEST(test_pg_database_missing_exits_nonzero)
+{
+    char uri[256], out[4096], err[4096];
+
+    NEEDS_POSTGRESQL("a database missing on a server that runs");
+    /* A database made and dropped again: its name is free. */
+    ck_assert_int_eq(pgtest_create(uri, sizeof(uri)), 0);
+    ck_assert_int_eq(pgtest_drop(uri), 0);
+    char *argv[] = { (char *)harness_arcaded(), "--port", "0", "--db", uri, NULL };
+    int rc = run(argv, out, sizeof(out), err, sizeof(err));
+    ck_assert_msg(rc != 0, "exit 0 with --db %s", uri);
+    ck_assert_msg(rc < 128, "killed by signal %d", rc - 128);
+    ck_assert_msg(strstr(err, "database") != NULL, "stderr does not say what failed: \"%s\"", err);
+    ck_assert_msg(!shows_password(err, uri), "stderr shows the password: \"%s\"", err);
 }
 END_TEST
 
@@ -1169,6 +1217,7 @@ static Suite *server_suite(void)
     tcase_add_test(process, test_help_and_version_exit_0);
     tcase_add_test(process, test_bad_options_exit_2);
     tcase_add_test(process, test_db_in_missing_directory_exits_nonzero);
+    tcase_add_test(process, test_pg_database_missing_exits_nonzero);
     tcase_add_test(process, test_sigterm_with_connections_open);
     tcase_add_test(process, test_sighup_stops_cleanly);
     tcase_add_test(process, test_verbose_log_names_peers_and_players);
