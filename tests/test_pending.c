@@ -302,6 +302,23 @@ static struct store_account account(int64_t id, const char *name, const unsigned
     return a;
 }
 
+/* ---- memory that runs out ---- */
+
+/* The server's objects call realloc through this (the link wraps it): the next realloc_fails calls
+ * fail. */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static int realloc_fails;
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (realloc_fails > 0) {
+        realloc_fails--;
+        return NULL;
+    }
+    return __real_realloc(p, n);
+}
+
 /* ---- connections over socketpairs, and the loop a server would run ---- */
 
 static struct ev_loop *loop;
@@ -353,6 +370,7 @@ static struct conn *setup_conn(void)
 
     log_set_level(LOG_ALWAYS);      /* failed requests are on purpose: their log lines are noise */
     nsent = cancelled = 0;
+    realloc_fails = 0;
     ngot = 0;
     ended = 0;
     memset(&other, 0, sizeof(other));
@@ -803,6 +821,39 @@ START_TEST(test_failed_commit_fails_both_parts)
 }
 END_TEST
 
+/* A failed commit when there is no memory to merge the two parts' results: each is still replaced
+ * by the error frame, in order. (The flight holds as many results as its room, so merging needs
+ * more.) */
+START_TEST(test_failed_commit_out_of_memory)
+{
+    char want[8192];
+    size_t n = 0;
+    struct conn *c = setup_conn();
+    struct conn *d = open_other();
+
+    for (int i = 0; i < 64; i++) {
+        result(c, "y");
+        memcpy(want + n, UNAVAILABLE, sizeof(UNAVAILABLE) - 1);
+        n += sizeof(UNAVAILABLE) - 1;
+    }
+    iterate(2);
+    ck_assert_int_eq(nsent, 1);
+    notice(c, "B");
+    result(c, "z");
+    result(d, "x");
+    memcpy(want + n, "B" UNAVAILABLE, sizeof(UNAVAILABLE));
+    n += sizeof(UNAVAILABLE);
+
+    realloc_fails = 1;
+    answer_commit(-1);
+    ck_assert_int_eq(realloc_fails, 0);     /* the merge asked for memory, and had none */
+    iterate(2);
+    ck_assert_msg(ngot == n && memcmp(got, want, n) == 0, "got \"%s\"", show(got, ngot));
+    EXPECT_BYTES(other.got, other.n, UNAVAILABLE);
+    teardown_conn();
+}
+END_TEST
+
 /* A guest's moves against the bot over a long connection: each result byte waits for its commit,
  * and becomes the error frame when that commit fails. */
 START_TEST(test_moves_wait_for_their_commits)
@@ -1130,6 +1181,7 @@ static Suite *pending_suite(void)
     tcase_add_test(tc, test_watch_reads_once);
     tcase_add_test(tc, test_commit_in_flight_holds_later_results);
     tcase_add_test(tc, test_failed_commit_fails_both_parts);
+    tcase_add_test(tc, test_failed_commit_out_of_memory);
     tcase_add_test(tc, test_moves_wait_for_their_commits);
     tcase_add_test(tc, test_hello_answered_before_what_follows);
     tcase_add_test(tc, test_hello_then_half_close);
