@@ -109,9 +109,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(CORE_OBJ) $(CLIENT_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
 # test_pending is its own PostgreSQL engine, whose answers come when the test gives them: it links
-# everything but db/pg.o.
+# everything but db/pg.o. Its realloc can be made to fail, for the server's paths out of memory.
 $(BUILD)/tests/test_pending: $(BUILD)/tests/test_pending.o $(TESTLIB_OBJ) $(filter-out $(BUILD)/db/pg.o,$(CORE_OBJ)) $(CLIENT_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
+	$(CC) $(LDFLAGS) -Wl,--wrap=realloc -o $@ $^ $(LDLIBS) $(TESTLIBS)
 
 TEST_ENV = ARCADED=$(CURDIR)/$(BIN)/arcaded ARCADE=$(CURDIR)/$(BIN)/arcade ARCADE_NULL=$(CURDIR)/$(BIN)/arcade-null
 # The end-to-end suites against PostgreSQL, in a recipe that keeps status.

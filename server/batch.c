@@ -124,13 +124,13 @@ static int span_order(const void *pa, const void *pb)
     return a->off < b->off ? -1 : (a->off > b->off);
 }
 
-/* Rebuild the held output of the spans s[0..n) of one connection with every
- * result replaced by an error frame. */
+/* Rebuild the output of one connection from the first of its spans s[0..n) (in order) on, with
+ * every result replaced by an error frame. */
 static void replace_results(struct conn *c, const struct batch_span *s, size_t n)
 {
     char frame[2 + sizeof(UNAVAILABLE)];
     size_t flen = rps_frame_text(frame, RPS_OP_ERROR, UNAVAILABLE);
-    uint32_t from = c->out_held, end = c->out.len;
+    uint32_t from = s[0].off, end = c->out.len;
     char *held = malloc(end - from + 1);
 
     if (held == NULL) {
@@ -272,10 +272,11 @@ static enum batch_result finish(struct batch *b, ev_tstamp now)
         log_failure(b, now, f->nspans + b->open->nspans, b->req.err);
         b->failed_at = now;
         if (fail_all(b) < 0) {
-            /* No memory to merge them: each part alone (a connection with both loses its order). */
-            fail_spans(f->spans, f->nspans);
+            /* No memory to merge them: each part alone, the open one first, since its results
+             * come after the flight's on a connection that has both. */
             fail_spans(b->open->spans, b->open->nspans);
             b->open->nspans = 0;
+            fail_spans(f->spans, f->nspans);
         }
         for (size_t i = 0; i < b->open->ntotals; i++) {
             b->open->totals[i].p->slot = -1;
