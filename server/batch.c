@@ -22,12 +22,16 @@
 
 #define UNAVAILABLE "games unavailable"
 
+/* Room for need elements, doubling: need may jump (an array made to measure), not only by one. */
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap) {
         return p;
     }
-    size_t n = *cap ? *cap * 2 : 64;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) {
+        n *= 2;
+    }
     void *q = realloc(p, n * size);
     if (q != NULL) {
         *cap = n;
@@ -173,14 +177,16 @@ static void fail_spans(struct batch_span *spans, size_t nspans)
 static int fail_all(struct batch *b)
 {
     struct batch_part *f = b->flight, *o = b->open;
-    struct batch_span *s = grow(f->spans, &f->spans_cap, f->nspans + o->nspans, sizeof(*s));
-    if (s == NULL) {
-        return -1;
+    if (o->nspans > 0) {
+        struct batch_span *s = grow(f->spans, &f->spans_cap, f->nspans + o->nspans, sizeof(*s));
+        if (s == NULL) {
+            return -1;
+        }
+        f->spans = s;
+        memcpy(f->spans + f->nspans, o->spans, o->nspans * sizeof(*s));
+        f->nspans += o->nspans;
+        o->nspans = 0;
     }
-    f->spans = s;
-    memcpy(f->spans + f->nspans, o->spans, o->nspans * sizeof(*s));
-    f->nspans += o->nspans;
-    o->nspans = 0;
     fail_spans(f->spans, f->nspans);
     return 0;
 }
@@ -239,10 +245,10 @@ static enum batch_result finish(struct batch *b, ev_tstamp now)
                               : b->req.fault == DB_FAULT_FULL ? STATS_DB_FULL
                                                               : STATS_DB_OTHER]++;
     }
-    if (!ok && b->req.fault == DB_FAULT_LOCKED && !part_pending(b->open) &&
+    if (!ok && b->req.fault == DB_FAULT_LOCKED && b->at_once && !part_pending(b->open) &&
         (b->locked_since == 0 || now - b->locked_since < b->wait)) {
-        /* Nothing was collected meanwhile (SQLite answers at once): the flight is the open part
-         * again, its players' totals where they were. */
+        /* Answered at once (SQLite), so nothing was collected meanwhile and its players are all
+         * there: the flight is the open part again, their totals where they were. */
         if (b->locked_since == 0) {
             b->locked_since = now;
             log_error("database locked by another process: %zu results held until it is free", f->nspans);
@@ -350,7 +356,10 @@ enum batch_result batch_commit(struct batch *b, struct db *db, ev_tstamp now, do
     if (db_commit(db, &b->req, b->dt, p->ntotals, b->dr, p->nrounds) == DB_PENDING) {
         return BATCH_SENT;
     }
-    return finish(b, now);
+    b->at_once = 1;
+    enum batch_result r = finish(b, now);
+    b->at_once = 0;
+    return r;
 }
 
 void batch_free(struct batch *b)

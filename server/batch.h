@@ -70,6 +70,7 @@ struct batch {
     size_t dr_cap;
     double sent_at;             /* when the flight was sent (stats_clock) */
     double wait;                /* the flight's `wait` (batch_commit) */
+    int at_once;                /* the flight's answer came before db_commit returned */
     ev_tstamp locked_since;     /* the database has been locked by another process since; 0: not */
     int full_logged;            /* a full disk failed a commit, and the recovery is under way */
     ev_tstamp failed_at;        /* the last commit that failed; 0: one was stored since */

@@ -339,6 +339,35 @@ START_TEST(test_a_failed_commit_skips_a_closed_connection)
 }
 END_TEST
 
+/* Many players in one batch: the engine takes their totals in one array, made to measure (a batch
+ * of 200 once overran an array grown only twice over). Every player's rounds are stored. */
+START_TEST(test_a_batch_of_many_players_is_stored_whole)
+{
+    enum { PLAYERS = 200 };
+    static struct batch_player many[PLAYERS];
+    struct conn c;
+    char name[16];
+
+    conn_open(&c);
+    for (int i = 0; i < PLAYERS; i++) {
+        snprintf(name, sizeof(name), "p%03d", i);
+        many[i] = (struct batch_player){ .id = store_player(st, name, err, sizeof(err)), .slot = -1 };
+        ck_assert_msg(many[i].id > 0, "store_player: %s", err);
+        ck_assert_int_eq(batch_bot(&b, &many[i], RPS_WIN), 0);
+        result(&c, "y");
+    }
+    ck_assert_int_eq(batch_commit(&b, d, T0, WAIT), BATCH_DONE);
+    ck_assert_uint_eq(c.out_held, CONN_HELD_NONE);
+    ck_assert_int_eq(c.out.len, PLAYERS);
+    ck_assert_int_eq(memchr(c.out.data, 'E', c.out.len) == NULL, 1);
+    for (int i = 0; i < PLAYERS; i++) {
+        ck_assert_int_eq(many[i].slot, -1);
+        ck_assert_int_eq(bot_totals(many[i].id), 100);
+    }
+    conn_done(&c);
+}
+END_TEST
+
 static Suite *batch_suite(void)
 {
     Suite *s = suite_create("batch");
@@ -350,6 +379,7 @@ static Suite *batch_suite(void)
     tcase_add_test(tc, test_results_wait_while_the_database_is_locked_then_go_out);
     tcase_add_test(tc, test_locked_for_the_whole_wait_refuses_the_results);
     tcase_add_test(tc, test_a_failed_commit_skips_a_closed_connection);
+    tcase_add_test(tc, test_a_batch_of_many_players_is_stored_whole);
     suite_add_tcase(s, tc);
     return s;
 }
