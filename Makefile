@@ -202,7 +202,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 # The store against a million players: open, leaderboard queries, a rated round and its write-back
 # against a hundred players (figures in README's performance section).
-$(BUILD)/bench_rank: $(call obj,db/bench_rank.c) $(call obj,$(DB_SRC) games/elo.c)
+$(BUILD)/bench_rank: $(call obj,db/bench_rank.c) $(call obj,$(DB_SRC) games/elo.c server/log.c)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 bench-rank: $(BUILD)/bench_rank
