@@ -20,8 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <postgresql/libpq-fe.h>
+
 #include "expect.h"
 #include "harness.h"
+#include "pgtest.h"
 #include "suite.h"
 
 #define TEST_TIMEOUT 120            /* seconds Check gives one test */
@@ -666,6 +669,93 @@ START_TEST(test_sigterm_under_load_delivers_everything)
 }
 END_TEST
 
+/* One statement on PostgreSQL's maintenance database (ARCADE_TEST_PG), as its operator would. */
+static void pg_admin(const char *fmt, const char *db)
+{
+    char sql[512];
+    PQconninfoOption *opts = PQconninfoParse(db, NULL);
+    const char *name = NULL;
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "dbname") == 0) {
+            name = o->val;
+        }
+    }
+    ck_assert_ptr_nonnull(name);
+    snprintf(sql, sizeof(sql), fmt, name);
+    PQconninfoFree(opts);
+    PGconn *conn = PQconnectdb(pgtest_uri());
+    ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "maintenance database: %s", PQerrorMessage(conn));
+    PGresult *res = PQexec(conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(conn);
+}
+
+/* The status of GET path (0 when no answer). */
+static int http_status(int port, const char *path)
+{
+    char req[256], ans[2048];
+    int fd = dial(port);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+    put(fd, req, strlen(req));
+    ssize_t n = harness_recv_all(fd, ans, sizeof(ans) - 1);
+    close(fd);
+    ans[n > 0 ? n : 0] = '\0';
+    int status = 0;
+    return sscanf(ans, "HTTP/1.1 %d", &status) == 1 ? status : 0;
+}
+
+/* PostgreSQL goes away (its connections ended, new ones refused) and comes back: the server stays
+ * up, refuses results it cannot store with the usual error, says so on /healthz, and takes results
+ * again by itself once PostgreSQL is back; the log never holds the password. */
+START_TEST(test_postgresql_down_refuses_results_then_recovers)
+{
+    struct harness h;
+    struct tally guest = { 0 };
+    char frame[sizeof(UNAVAILABLE) - 1], log[65536];
+    NEEDS_POSTGRESQL("PostgreSQL's connections ended by its operator");
+    START(&h, NULL);
+    int g = dial(h.port);
+    tally_add(&guest, guest_round(g, '2'));
+
+    pg_admin("ALTER DATABASE %s ALLOW_CONNECTIONS false", h.db);
+    pg_admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", h.db);
+    put(g, "1", 1);
+    ck_assert_int_eq(harness_recv_n(g, frame, sizeof(frame)), sizeof(frame));
+    ck_assert_msg(memcmp(frame, UNAVAILABLE, sizeof(frame)) == 0, "got \"%s\"", show(frame, sizeof(frame)));
+    ck_assert_int_eq(http_status(h.port, "/healthz"), 503);
+    ask(h.port, "a3\n", "d9\n");        /* what needs no database is served meanwhile */
+
+    pg_admin("ALTER DATABASE %s ALLOW_CONNECTIONS true", h.db);
+    int status = 0;
+    for (int tries = 0; tries < 200 && (status = http_status(h.port, "/healthz")) != 200; tries++) {
+        poll(NULL, 0, 50);  /* the server connects again on its own schedule: nothing to wait on here */
+    }
+    ck_assert_int_eq(status, 200);
+    tally_add(&guest, guest_round(g, '3'));
+    close(g);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    ck_assert_int_eq(harness_sql_int(h.db, "SELECT sum(rounds) FROM players WHERE name IS NULL"), 2);
+
+    FILE *f = fopen(h.log, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(log, 1, sizeof(log) - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    ck_assert_msg(strstr(log, "connection lost") != NULL || strstr(log, "unavailable") != NULL,
+                  "the loss is not in the log: %s", log);
+    const char *at = strchr(pgtest_uri(), '@');
+    const char *colon = strchr(strstr(pgtest_uri(), "://") + 3, ':');
+    if (colon != NULL && at != NULL && colon < at) {
+        char secret[128];
+        snprintf(secret, sizeof(secret), "%.*s@", (int)(at - colon), colon);
+        ck_assert_msg(strstr(log, secret) == NULL && strstr(h.first, secret) == NULL, "the password is in the log");
+    }
+    harness_cleanup(&h);
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -678,6 +768,7 @@ static Suite *faults_suite(void)
     tcase_add_test(db, test_second_server_on_the_same_database_is_refused);
     tcase_add_test(db, test_disk_full_refuses_moves_then_recovers);
     tcase_add_test(db, test_unopenable_database_stops_the_start);
+    tcase_add_test(db, test_postgresql_down_refuses_results_then_recovers);
     tcase_add_test(crash, test_sigkill_at_random_moments_loses_no_result);
     tcase_add_test(crash, test_sigterm_under_load_delivers_everything);
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
