@@ -14,6 +14,9 @@
  * inside a bus_* call; bus_cancel forgets one. A request made while Redis is unreachable fails
  * at once (bus_* returns -1, nothing is called). Losing the connection answers every pending
  * request as failed, and the bus connects again by itself (pauses growing to BUS_RETRY_MAX).
+ *
+ * One Redis, not a cluster: the scripts read node keys they are not given as keys. The process
+ * must ignore SIGPIPE (the server does): hiredis writes to a socket Redis may have closed.
  */
 #ifndef ARCADE_BUS_H
 #define ARCADE_BUS_H
@@ -28,6 +31,8 @@
 #define BUS_RETRY_MAX 2.0       /* seconds between two attempts to connect, at most */
 #define BUS_ENTRY_MAX 128       /* bytes of a queue entry */
 #define BUS_MESSAGE_MAX 4096    /* bytes of a message between nodes */
+#define BUS_NAME_MAX 64         /* bytes of a name (of [A-Za-z0-9_-]) */
+#define BUS_ENTRY_SEP '|'       /* ends the node id at the head of a queue entry */
 
 struct bus;
 
@@ -47,20 +52,25 @@ struct bus_req {
     void *flight;                       /* the bus's, while pending */
 };
 
-/* Is where a Redis address: redis://[:password@]host[:port][/db], or unix:///path/to/socket? */
+/* Is where a Redis address: redis://[[user]:password@]host[:port][/db], or
+ * unix://[[user]:password@]/path/to/socket? (A user means Redis 6's AUTH user password.) */
 int bus_is_uri(const char *where);
-/* where without its password, for logs. */
+/* where with its password replaced by "***", for logs. */
 const char *bus_redact(const char *where, char *out, size_t outlen);
 
-/* Connect (waiting at most a few seconds for the first connection), pick this node's id, start
- * saying it is alive and listening on its channel: on_message(arg, ...) for each message. NULL with
- * the reason in err (no password in it). */
+/* Connect (waiting at most a few seconds for the first connection, on a loop of its own: nothing
+ * on loop runs meanwhile), pick this node's id, start saying it is alive and listening on its
+ * channel: on_message(arg, ...) for each message, from the loop. NULL with the reason in err (no
+ * password in it). */
 struct bus *bus_open(const char *where, struct ev_loop *loop, bus_message_fn *on_message, void *arg, char *err,
                      size_t errlen);
-/* Forget every name this node holds, answer pending requests as failed, close. NULL is allowed. */
+/* Forget every name this node holds (its node key is deleted: a name whose holder is not alive is
+ * free; if Redis does not answer within half a second, the key expires after BUS_NODE_TTL), answer
+ * pending requests and close. The one call that calls done itself, before it returns: with
+ * status -1, or with the answer when Redis had given it already. NULL is allowed. */
 void bus_close(struct bus *b);
 int bus_connected(const struct bus *b);
-/* This node's id (BUS_NODE_LEN hex digits). */
+/* This node's id (BUS_NODE_LEN hex digits, lower case, from getrandom). */
 const char *bus_node(const struct bus *b);
 
 void bus_cancel(struct bus *b, struct bus_req *r);
@@ -68,6 +78,9 @@ void bus_cancel(struct bus *b, struct bus_req *r);
 /* Send msg to node (PUBLISH). Nothing says whether it arrived: the caller's protocol does.
  * Returns 0, or -1 when not connected or msg is longer than BUS_MESSAGE_MAX. */
 int bus_send(struct bus *b, const char *node, const void *msg, size_t len);
+
+/* Names are 1..BUS_NAME_MAX of [A-Za-z0-9_-], folded to lower case by the bus (any other is
+ * refused: -1). */
 
 /* Hold name for this node. take 0 (a bare hello): only if nobody holds it, or its holder is gone;
  * status 1 held now, 0 another node holds it (r->node). take 1 (a proven owner): hold it whoever
@@ -84,7 +97,14 @@ int bus_alive(struct bus *b, struct bus_req *r, const char *node);
 
 /* The queue, atomically: take the oldest entry whose node is alive (entries of gone nodes are
  * dropped on the way), or, if there is none, append entry. status 1: taken (r->entry), 0: appended.
- * Returns 0 or -1. */
+ * Returns 0 or -1 (also for an entry not of this form).
+ *
+ * An entry is the caller's text of at most BUS_ENTRY_MAX bytes, no NUL, that begins with the id
+ * of the node its player is on and BUS_ENTRY_SEP: "<16 hex digits>|<anything>", as
+ * "3f2a9c00d1e4b7a8|alice". The bus reads only that head: the node is alive while its first
+ * BUS_NODE_LEN bytes name a node key that exists. An entry in the list of any other form counts as
+ * a gone node's and is dropped. Entries are compared whole (bus_queue_remove), so make them unique.
+ * The taken entry may be one of this node's own (two players of one node): the caller tells. */
 int bus_queue_take(struct bus *b, struct bus_req *r, const char *entry);
 /* Remove entry from the queue: status 1 removed, 0 it was not there (taken by another node
  * meanwhile). Returns 0 or -1. */
