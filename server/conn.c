@@ -460,7 +460,7 @@ void conn_close(struct conn *c, const char *reason)
     ev_io_stop(loop, &c->write_w);
     ev_timer_stop(loop, &c->idle_w);
     ev_timer_stop(loop, &c->resume_w);
-    if (c->linked) {
+    if (c->linked && c->link.closed != NULL) {
         c->link.closed(c->link.arg, c->close_reason != NULL ? c->close_reason : "closed");
     } else {
         close(c->fd);
