@@ -621,6 +621,11 @@ static void queue_taken(struct bus_req *r)
 
 int cluster_queue(struct cluster *cl, struct session *s)
 {
+    /* A player served through another node's socket is not sent on a second time (a match offer
+     * for it would be refused): it waits for players of this node. */
+    if (s->conn == NULL || s->conn->linked) {
+        return -1;
+    }
     struct cluster_entry *e = calloc(1, sizeof(*e));
     if (e == NULL) {
         return -1;
