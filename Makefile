@@ -20,7 +20,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -iquote games -iquote db -iquote server -iquote client -MMD -MP
-LDLIBS  := -lpthread -lev -lsqlite3 -lpq -lgmp -lsodium -lwslay -lhttp_parser -lnettle -lm
+LDLIBS  := -lpthread -lev -lsqlite3 -lpq -lhiredis -lgmp -lsodium -lwslay -lhttp_parser -lnettle -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 ifeq ($(SAN),1)
@@ -35,7 +35,7 @@ endif
 
 # The packages arcade builds against (Debian names) and a header each provides.
 DEB_PACKAGES := libev-dev:ev.h libsqlite3-dev:sqlite3.h libgmp-dev:gmp.h libsodium-dev:sodium.h \
-	libwslay-dev:wslay/wslay.h libhttp-parser-dev:http_parser.h nettle-dev:nettle/sha1.h libpq-dev:postgresql/libpq-fe.h check:check.h pkg-config:
+	libwslay-dev:wslay/wslay.h libhttp-parser-dev:http_parser.h nettle-dev:nettle/sha1.h libpq-dev:postgresql/libpq-fe.h libhiredis-dev:hiredis/hiredis.h check:check.h pkg-config:
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 

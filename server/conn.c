@@ -279,6 +279,48 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
     return c;
 }
 
+struct conn *conn_new_linked(struct conn_pool *pool, const struct sockaddr_storage *peer,
+                             const struct conn_link *link)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->peer = *peer;
+    struct conn_holder *h = holder_of(pool, peer);
+    if (h == NULL) {
+        free(c);
+        return NULL;
+    }
+    hold(h, c);
+    c->fd = -1;
+    c->linked = 1;
+    c->link = *link;
+    c->pool = pool;
+    c->id = ++pool->next_id;
+    c->state = CONN_OPEN;
+    c->ops = pool->first;
+    c->out_held = CONN_HELD_NONE;
+    c->last_active = ev_now(pool->loop);
+    c->idle = pool->first_idle;
+    ev_init(&c->idle_w, idle_cb);
+    ev_init(&c->resume_w, resume_cb);
+    c->idle_w.repeat = c->idle;
+    ev_timer_again(pool->loop, &c->idle_w);
+
+    c->next = pool->all;
+    if (pool->all != NULL) {
+        pool->all->prev = c;
+    }
+    pool->all = c;
+    pool->n++;
+    if (pool->n > pool->peak) {
+        pool->peak = pool->n;
+    }
+    log_debug("conn %llu: linked (%u open)", (unsigned long long)c->id, pool->n);
+    return c;
+}
+
 int conn_set_peer(struct conn *c, const struct sockaddr_storage *peer)
 {
     /* The new holder first: should memory run out, the connection is still counted somewhere. */
@@ -300,7 +342,7 @@ void conn_set_kind(struct conn *c, const struct conn_ops *ops, void *owner, doub
     log_debug("conn %llu: %s", (unsigned long long)c->id, ops->kind);
     c->ops = ops;
     c->owner = owner;
-    c->metered = metered != 0;
+    c->metered = metered != 0 && !c->linked;    /* the gate meters the socket */
     if (idle != c->idle) {
         c->idle = idle;
         c->idle_w.repeat = idle;
@@ -418,7 +460,11 @@ void conn_close(struct conn *c, const char *reason)
     ev_io_stop(loop, &c->write_w);
     ev_timer_stop(loop, &c->idle_w);
     ev_timer_stop(loop, &c->resume_w);
-    close(c->fd);
+    if (c->linked && c->link.closed != NULL) {
+        c->link.closed(c->link.arg, c->close_reason != NULL ? c->close_reason : "closed");
+    } else {
+        close(c->fd);
+    }
     c->fd = -1;
     mark_dirty(c);
     mark_gone(c);
@@ -495,6 +541,9 @@ void conn_pool_flush(struct conn_pool *pool)
 /* Read while the client takes its answers and has frame budget left. */
 static void update_reading(struct conn *c)
 {
+    if (c->linked) {
+        return;     /* no socket: conn_link_input brings what there is */
+    }
     int want = !c->read_paused && !c->throttled && !c->yielded && c->state == CONN_OPEN;
     if (want && !ev_is_active(&c->read_w)) {
         ev_io_start(c->pool->loop, &c->read_w);
@@ -583,6 +632,12 @@ static int write_out(struct conn *c)
         return -1;
     }
     uint32_t limit = c->ws != NULL ? c->out_framed : c->out_held != CONN_HELD_NONE ? c->out_held : c->out.len;
+
+    if (c->linked && c->out_sent < limit) {
+        c->link.send(c->link.arg, c->out.data + c->out_sent, limit - c->out_sent);
+        c->out_sent = limit;
+        c->last_active = ev_now(c->pool->loop);
+    }
 
     while (c->out_sent < limit) {
         ssize_t n = send(c->fd, c->out.data + c->out_sent, limit - c->out_sent, MSG_NOSIGNAL);
@@ -843,4 +898,34 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     conn_close(c, "idle timeout");
+}
+
+void conn_link_input(struct conn *c, const void *bytes, size_t len, int eof)
+{
+    if (c->state != CONN_OPEN) {
+        return;
+    }
+    if (len > CONN_LINK_IN_MAX - c->in_len) {
+        conn_close(c, "input overrun");
+        return;
+    }
+    if (len > 0) {
+        if (c->in_len + len > c->in_cap) {
+            size_t cap = c->in_len + len < CONN_IN_MAX ? CONN_IN_MAX : c->in_len + len;
+            char *in = realloc(c->in, cap);
+            if (in == NULL) {
+                conn_close(c, "out of memory");
+                return;
+            }
+            c->in = in;
+            c->in_cap = (uint32_t)cap;
+        }
+        memcpy(c->in + c->in_len, bytes, len);
+        c->in_len += (uint32_t)len;
+    }
+    if (c->yielded || c->ready) {
+        c->eof |= eof != 0;     /* its turn comes: the input is given then */
+        return;
+    }
+    feed(c, c->in, c->in_len, 0, eof);
 }

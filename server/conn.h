@@ -13,6 +13,7 @@
 #define ARCADE_CONN_H
 
 #include <ev.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -22,6 +23,16 @@
 struct conn;
 struct conn_holder;
 struct ws;
+
+/* Where a linked connection's bytes go: a connection with no socket, whose client is elsewhere
+ * (cluster.c: a player on another node). send is given the output the flush would have written
+ * (held bytes only after the commit); closed is called once, when the connection closes. Neither may
+ * touch the connection. */
+struct conn_link {
+    void (*send)(void *arg, const void *bytes, size_t len);
+    void (*closed)(void *arg, const char *reason);
+    void *arg;
+};
 
 /* What the protocol that owns a connection does with it. */
 struct conn_ops {
@@ -69,7 +80,7 @@ struct conn_pool {
 };
 
 struct conn {
-    int fd;
+    int fd;                     /* -1 for a linked connection */
     uint64_t id;                /* for logs */
     enum conn_state state;
     struct conn_pool *pool;
@@ -93,6 +104,7 @@ struct conn {
     uint32_t out_sent;          /* bytes of out already written */
     uint32_t out_held;          /* out bytes from here on wait for the commit */
     struct ws *ws;              /* a WebSocket: bytes in and out travel in its frames */
+    struct conn_link link;      /* a linked connection's: where its bytes go (linked is set) */
     uint32_t out_framed;        /* a WebSocket's out bytes before this are frames; after, payload */
 
     struct conn *prev, *next;   /* pool->all */
@@ -112,6 +124,7 @@ struct conn {
     unsigned out_idle : 1;      /* out is empty, its buffer kept but not counted in out_bytes */
     unsigned skip_line : 1;     /* line protocol (short.c): discarding the rest of an overlong line */
     unsigned sent_newline : 1;  /* line protocol (short.c): has ended a request with \n */
+    unsigned linked : 1;        /* no socket: bytes come by conn_link_input and go to link.send */
     const char *close_reason;   /* why it closed, for the log */
 };
 
@@ -119,6 +132,16 @@ void conn_pool_init(struct conn_pool *pool, struct ev_loop *loop, double frame_r
                     size_t out_total, const struct conn_ops *first, double first_idle);
 /* Accept a connected socket; NULL if memory ran out (the fd is closed). */
 struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer);
+/* A connection with no socket, for a client whose socket is elsewhere: its output goes to
+ * link->send, its input comes from conn_link_input. peer is the client's address (logs and per-address
+ * accounting). Its kind is the pool's first until conn_set_kind; it is never metered. NULL if memory
+ * ran out. */
+struct conn *conn_new_linked(struct conn_pool *pool, const struct sockaddr_storage *peer,
+                             const struct conn_link *link);
+/* Bytes for a linked connection, as if read (kept while it yields or waits; past CONN_LINK_IN_MAX
+ * unread it is closed, "input overrun"); eof: the client's side closed. Nothing once it is not open. */
+#define CONN_LINK_IN_MAX 65536
+void conn_link_input(struct conn *c, const void *bytes, size_t len, int eof);
 /* The peer as text ("127.0.0.1:5555", "[::1]:5555"), for logs; returns out. */
 #define CONN_PEER_MAX 64
 const char *conn_peer_name(const struct conn *c, char *out, size_t cap);

@@ -10,6 +10,7 @@
 #include "batch.h"
 #include "rps.h"
 
+struct cluster;
 struct limit_table;
 struct match;
 struct session;
@@ -34,6 +35,10 @@ struct game {
     struct match *over;             /* matches over, freed once their rounds are committed */
     struct session *queue_head;     /* players waiting for an opponent, FIFO */
     struct session *queue_tail;
+
+    struct cluster *cluster;        /* the other nodes (--bus); NULL: this process alone */
+    void (*name_freed)(void *arg, const char *name);   /* a named session here is gone */
+    void *name_arg;
 
     struct limit_table *fails_by_addr;      /* failed proofs of secrets, per address */
     struct limit_table *fails_by_account;   /* and per account */

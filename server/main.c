@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bus.h"
 #include "log.h"
 #include "server.h"
 
@@ -39,6 +40,8 @@ static void usage(FILE *out)
             "  --queue-timeout S   longest wait for an opponent (default 30)\n"
             "  --proxy-from ADDR[/BITS]  connections from these addresses (a comma list; repeatable)\n"
             "                      start with a PROXY header (version 2) naming the client (default none)\n"
+            "  --bus URI           share names and the queue with other arcaded on the same --db through\n"
+            "                      Redis: redis://[[user]:password@]host[:port][/db] or unix://[...@]/path\n"
             "  --quiet             log errors only\n"
             "  --verbose           log every connection\n"
             "  -h, --help, --version\n");
@@ -94,7 +97,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_BUS, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
         { "move-timeout", required_argument, NULL, OPT_MOVE },
         { "queue-timeout", required_argument, NULL, OPT_QUEUE },
         { "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+        { "bus", required_argument, NULL, OPT_BUS },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "help", no_argument, NULL, 'h' },
@@ -168,6 +172,13 @@ int main(int argc, char **argv)
         case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;
         case OPT_QUEUE: cfg.queue_timeout = number("--queue-timeout", optarg, 0.01, 3600); break;
         case OPT_PROXY_FROM: proxy_from(optarg, proxies, &cfg.nproxy_from); break;
+        case OPT_BUS:
+            if (!bus_is_uri(optarg)) {
+                fprintf(stderr, "arcaded: --bus wants redis://[[user]:password@]host[:port][/db] or unix://[[user]:password@]/path\n");
+                return 2;
+            }
+            cfg.bus = optarg;
+            break;
         case OPT_QUIET: log_set_level(LOG_ERROR); break;
         case OPT_VERBOSE: log_set_level(LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "session.h"
 #include "stats.h"
@@ -37,26 +38,37 @@ static void queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
+/* Is s on this node's list of waiting players? (While the shared queue is asked, it is not.) */
+static int listed(const struct session *s)
+{
+    return s->queue_prev != NULL || s->game->queue_head == s;
+}
+
 void match_unqueue(struct session *s)
 {
     struct game *g = s->game;
 
-    if (s->queue_prev != NULL) {
-        s->queue_prev->queue_next = s->queue_next;
-    } else {
-        g->queue_head = s->queue_next;
+    if (s->shared != NULL) {
+        cluster_unqueue(g->cluster, s);
     }
-    if (s->queue_next != NULL) {
-        s->queue_next->queue_prev = s->queue_prev;
-    } else {
-        g->queue_tail = s->queue_prev;
+    if (listed(s)) {
+        if (s->queue_prev != NULL) {
+            s->queue_prev->queue_next = s->queue_next;
+        } else {
+            g->queue_head = s->queue_next;
+        }
+        if (s->queue_next != NULL) {
+            s->queue_next->queue_prev = s->queue_prev;
+        } else {
+            g->queue_tail = s->queue_prev;
+        }
     }
     s->queue_next = s->queue_prev = NULL;
     ev_timer_stop(g->loop, &s->queue_w);
     s->place = SESSION_LOBBY;
 }
 
-static void start(struct session *a, struct session *b)
+void match_start(struct session *a, struct session *b)
 {
     struct game *g = a->game;
     struct match *m = calloc(1, sizeof(*m));
@@ -65,7 +77,12 @@ static void start(struct session *a, struct session *b)
         session_send_text(b, RPS_OP_ERROR, "server busy", SESSION_NOW);
         return;
     }
-    match_unqueue(a);
+    if (a->place == SESSION_QUEUED) {
+        match_unqueue(a);
+    }
+    if (b->place == SESSION_QUEUED) {
+        match_unqueue(b);
+    }
     m->game = g;
     m->p[0] = a;
     m->p[1] = b;
@@ -82,12 +99,12 @@ static void start(struct session *a, struct session *b)
     log_info("match: %s against %s", a->name, b->name);
 }
 
-void match_queue(struct session *s)
+void match_enlist(struct session *s)
 {
     struct game *g = s->game;
 
     if (g->queue_head != NULL) {
-        start(g->queue_head, s);
+        match_start(g->queue_head, s);
         return;
     }
     s->queue_prev = g->queue_tail;
@@ -98,10 +115,24 @@ void match_queue(struct session *s)
         g->queue_head = s;
     }
     g->queue_tail = s;
+}
+
+void match_queue(struct session *s)
+{
+    struct game *g = s->game;
+
+    if (g->queue_head != NULL) {
+        match_start(g->queue_head, s);
+        return;
+    }
     s->place = SESSION_QUEUED;
     ev_timer_init(&s->queue_w, queue_cb, g->queue_timeout, 0.);
     ev_timer_start(g->loop, &s->queue_w);
     session_send_op(s, RPS_OP_WAITING, SESSION_NOW);
+    /* Nobody waits here: the players waiting on the other nodes, if any. */
+    if (g->cluster == NULL || cluster_queue(g->cluster, s) < 0) {
+        match_enlist(s);
+    }
 }
 
 /* The match is over: both players are back in the lobby, and a player who is away is gone. */

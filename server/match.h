@@ -29,7 +29,12 @@ struct match {
 
 /* Match s with the first waiting player, or queue it (`W`). */
 void match_queue(struct session *s);
-/* Take s out of the queue; it is back in the lobby. */
+/* s, queued already (W sent), goes on this node's list of waiting players, or is matched with the
+ * first of them. */
+void match_enlist(struct session *s);
+/* Start a match of a (who waited) and b (who arrived), wherever they were queued. */
+void match_start(struct session *a, struct session *b);
+/* Take s out of the queue (this node's and the shared one); it is back in the lobby. */
 void match_unqueue(struct session *s);
 /* s moves in its match's current round. */
 void match_move(struct session *s, int move);

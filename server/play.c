@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "cluster.h"
 #include "conn.h"
 #include "game.h"
 #include "log.h"
@@ -51,8 +52,16 @@ static int account_turn(struct conn *c, struct game *g)
 
 static size_t input(struct conn *c, const char *buf, size_t len, int more, int eof);
 static void gone(struct conn *c);
+static void drop_call(struct session *s);
 
 static const struct conn_ops play_ops = { "long", input, gone };
+
+/* A name granted by an account call, being claimed across nodes before its session is made. */
+struct play_claim {
+    struct cluster_claim k;
+    struct store_account acct;
+    int proven;
+};
 
 void play_attach(struct game *g, struct conn *c)
 {
@@ -63,6 +72,43 @@ void play_attach(struct game *g, struct conn *c)
     }
     conn_set_kind(c, &play_ops, NULL, g->long_idle, 1);
     session_attach(s, c);
+}
+
+void play_attach_session(struct game *g, struct conn *c, struct session *s)
+{
+    conn_set_kind(c, &play_ops, NULL, g->long_idle, 1);
+    session_attach(s, c);
+}
+
+static void take_over(struct session *guest, struct session *s);
+
+void play_take_over(struct game *g, struct conn *c, struct session *s)
+{
+    play_attach(g, c);
+    if (c->owner != NULL) {
+        take_over(c->owner, s);
+    }
+}
+
+int play_give_up(struct session *s)
+{
+    if (s->place == SESSION_MATCH) {
+        return -1;
+    }
+    drop_call(s);
+    if (s->place == SESSION_QUEUED) {
+        match_unqueue(s);
+    }
+    if (s->conn != NULL) {
+        struct conn *old = s->conn;
+        log_info("account: %s taken over by a login on another node", s->name);
+        session_send_text(s, RPS_OP_ERROR, "taken over by another login", SESSION_NOW);
+        session_detach(s);
+        conn_drain(old, "taken over");
+    }
+    s->moved = 1;
+    session_release(s);
+    return 0;
 }
 
 static void bot_round(struct session *s, int move)
@@ -131,7 +177,8 @@ static void forget_call(struct account_call *call)
     free(call);
 }
 
-/* The connection left (or was taken over) while its account frame waited for the database. */
+/* The connection left (or was taken over) while its account frame waited for the database, or
+ * its name for the other nodes. */
 static void drop_call(struct session *s)
 {
     if (s->call != NULL) {
@@ -139,6 +186,78 @@ static void drop_call(struct session *s)
         forget_call(s->call);
         s->call = NULL;
     }
+    if (s->claim != NULL) {
+        cluster_claim_cancel(&s->claim->k);
+        free(s->claim);
+        s->claim = NULL;
+    }
+}
+
+static void take_over(struct session *guest, struct session *s);
+
+/* The other nodes' answer about the name: the session is made here, or the name is refused, or
+ * the connection relays to the node that has the session now. */
+static void claimed(struct cluster_claim *k)
+{
+    struct play_claim *pc = (struct play_claim *)k;
+    struct session *s = k->owner;
+    struct conn *c = s->conn;
+    struct session *live;
+
+    s->claim = NULL;
+    switch (k->answer) {
+    case CLUSTER_HELD:
+        /* Another connection here may have been given the name meanwhile. */
+        if ((live = session_find(s->game, pc->acct.name)) == NULL) {
+            become_new(s, &pc->acct, pc->proven);
+        } else if (pc->proven) {
+            take_over(s, live);
+        } else {
+            session_send_text(s, RPS_OP_REFUSED, "name in use", SESSION_NOW);
+        }
+        break;
+    case CLUSTER_IN_USE:
+        session_send_text(s, RPS_OP_REFUSED, "name in use", SESSION_NOW);
+        break;
+    case CLUSTER_FAILED:
+        session_send_text(s, RPS_OP_REFUSED, "games unavailable", SESSION_NOW);
+        break;
+    case CLUSTER_MOVED:
+        session_detach(s);
+        session_release(s);
+        c = NULL;   /* the cluster's now */
+        break;
+    }
+    free(pc);
+    if (c != NULL && c->state == CONN_OPEN) {
+        conn_resume(c);
+    }
+}
+
+/* A name nobody here plays as: with other nodes, claimed first (the input waits); alone, made now. */
+static void become_claimed(struct session *guest, const struct store_account *acct, int proven)
+{
+    struct cluster *cl = guest->game->cluster;
+    if (cl == NULL) {
+        become_new(guest, acct, proven);
+        return;
+    }
+    struct play_claim *pc = calloc(1, sizeof(*pc));
+    if (pc == NULL) {
+        session_send_text(guest, RPS_OP_REFUSED, "server busy", SESSION_NOW);
+        return;
+    }
+    pc->acct = *acct;
+    pc->proven = proven;
+    pc->k.done = claimed;
+    pc->k.owner = guest;
+    pc->k.id = acct->id;
+    if (cluster_claim(cl, &pc->k, guest->conn, acct->name, proven) < 0) {
+        free(pc);
+        session_send_text(guest, RPS_OP_REFUSED, "games unavailable", SESSION_NOW);
+        return;
+    }
+    guest->claim = pc;
 }
 
 /* The owner is back: on a new connection while the old one lives on (take-over), or while its
@@ -174,7 +293,7 @@ static void hello_answered(struct session *s, struct account_call *call)
         /* No proof of who is the owner: whoever is on the name keeps it. */
         session_send_text(s, RPS_OP_REFUSED, "name in use", SESSION_NOW);
     } else {
-        become_new(s, &call->acct, 0);
+        become_claimed(s, &call->acct, 0);
     }
 }
 
@@ -190,7 +309,7 @@ static void register_answered(struct session *s, struct account_call *call)
         take_over(s, live);
     } else {
         session_send_text(s, RPS_OP_SECRET, call->secret, SESSION_NOW);
-        become_new(s, &call->acct, 1);
+        become_claimed(s, &call->acct, 1);
     }
 }
 
@@ -204,7 +323,7 @@ static void login_answered(struct session *s, struct account_call *call)
     if (live != NULL) {
         take_over(s, live);
     } else {
-        become_new(s, &call->acct, 1);
+        become_claimed(s, &call->acct, 1);
     }
 }
 
@@ -246,7 +365,7 @@ static void account_answered(struct account_call *call)
     s->call = NULL;
     answers[call->op](s, call);
     forget_call(call);
-    if (c != NULL && c->state == CONN_OPEN) {
+    if (c != NULL && c->state == CONN_OPEN && s->claim == NULL) {
         conn_resume(c);     /* the frames after this one: at its next turn */
     }
 }
@@ -378,7 +497,7 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
 
     /* The session may change with each frame (a login), and the connection may close. */
     for (unsigned frames = 0; pos < len && c->state == CONN_OPEN && c->owner != NULL; frames++) {
-        if (((struct session *)c->owner)->call != NULL) {
+        if (((struct session *)c->owner)->call != NULL || ((struct session *)c->owner)->claim != NULL) {
             break;
         }
         size_t n = rps_decode(buf + pos, len - pos, &f);
@@ -397,7 +516,8 @@ static size_t input(struct conn *c, const char *buf, size_t len, int more, int e
             handlers[f.type](c->owner, &f);
         }
     }
-    if (c->state == CONN_OPEN && c->owner != NULL && ((struct session *)c->owner)->call != NULL) {
+    if (c->state == CONN_OPEN && c->owner != NULL &&
+        (((struct session *)c->owner)->call != NULL || ((struct session *)c->owner)->claim != NULL)) {
         conn_wait(c);   /* until the account frame is answered: what follows it, an end of input too */
     }
     return c->state == CONN_OPEN && c->owner != NULL ? pos : len;

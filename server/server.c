@@ -44,6 +44,8 @@
 
 #include "account.h"
 #include "board.h"
+#include "bus.h"
+#include "cluster.h"
 #include "db.h"
 #include "http.h"
 #include "limit.h"
@@ -549,6 +551,9 @@ int server_init(struct server *srv, const struct config *cfg)
         goto fail;
     }
     g->db = srv->db;
+    if (cfg->bus != NULL && (srv->cluster = cluster_open(cfg->bus, g, &srv->pool)) == NULL) {
+        goto fail;
+    }
     ev_async_init(&srv->checkpointed_w, checkpointed_cb);
     ev_async_start(srv->loop, &srv->checkpointed_w);
     if (db_sqlite(srv->db) != NULL && store_background(db_sqlite(srv->db), checkpointed, srv, err, sizeof(err)) < 0) {
@@ -582,12 +587,19 @@ int server_init(struct server *srv, const struct config *cfg)
     ev_check_start(srv->loop, &srv->busy_w);
     ev_timer_start(srv->loop, &srv->second_w);
     ev_timer_start(srv->loop, &srv->sweep_w);
-    const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s"
-                                                      : "listening on %s:%d (tcp and udp), database %s%s";
-    log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, where, cfg->sync_full ? " (synchronous=FULL)" : "");
+    const char *fmt = strchr(cfg->bind, ':') != NULL ? "listening on [%s]:%d (tcp and udp), database %s%s%s"
+                                                      : "listening on %s:%d (tcp and udp), database %s%s%s";
+    char bus[600] = "";
+    if (srv->cluster != NULL) {
+        char shown[512];
+        snprintf(bus, sizeof(bus), ", bus %s (node %s)", bus_redact(cfg->bus, shown, sizeof(shown)),
+                 cluster_node(srv->cluster));
+    }
+    log_msg(LOG_ALWAYS, fmt, cfg->bind, srv->cfg.port, where, cfg->sync_full ? " (synchronous=FULL)" : "", bus);
     return 0;
 
 fail:
+    cluster_close(srv->cluster);
     web_free(srv->web);
     db_close(srv->db);
     ev_async_stop(srv->loop, &srv->checkpointed_w);
@@ -627,6 +639,7 @@ int server_run(struct server *srv)
         ev_signal_stop(srv->loop, &srv->stop_w[i]);
     }
     session_free_all(&srv->game);
+    cluster_close(srv->cluster);
     match_reap(&srv->game);
     conn_pool_free(&srv->pool);
     batch_free(&srv->game.batch);

@@ -21,6 +21,7 @@ struct config {
     const char *bind;           /* address to listen on */
     int port;                   /* TCP and UDP port; 0 picks a free one */
     const char *db;             /* SQLite database path */
+    const char *bus;            /* Redis shared with other arcaded (--bus); NULL: this process alone */
     int sync_full;              /* synchronous=FULL: commits survive power loss */
     double lock_wait;           /* how long results wait for a database locked elsewhere */
     int max_conns;              /* past it, new connections are refused or make room */
@@ -39,6 +40,7 @@ struct config {
     size_t nproxy_from;
 };
 
+struct cluster;
 struct db;
 struct limit_addrs;
 struct limit_table;
@@ -54,6 +56,7 @@ struct server {
     struct watch watch;         /* live leaderboard WebSockets */
     struct http_site site;      /* what HTTP connections are served from */
     struct web *web;            /* the HTTP routes that answer with data: API, health, metrics */
+    struct cluster *cluster;    /* the other arcaded on the bus; NULL without --bus */
 
     int tcp_fd;                 /* listening socket */
     int udp_fd;                 /* datagram socket on the same port */

@@ -74,6 +74,9 @@ static void unlist_name(struct session *s)
     *p = s->name_next;
     g->nnames--;
     s->listed = 0;
+    if (g->name_freed != NULL && !s->moved) {
+        g->name_freed(g->name_arg, s->name);
+    }
 }
 
 struct session *session_find(struct game *g, const char *name)

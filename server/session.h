@@ -21,6 +21,8 @@
 #include "rps.h"
 
 struct account_call;
+struct cluster_entry;
+struct play_claim;
 struct conn;
 struct match;
 
@@ -39,6 +41,7 @@ struct session {
     unsigned proven : 1;            /* proved the name's secret: may rejoin, rotate, release */
     unsigned listed : 1;            /* in game->names */
     unsigned reaping : 1;           /* on game->reap */
+    unsigned moved : 1;             /* went on to another node (cluster): its name is that node's */
     enum session_place place;
     struct match *match;            /* while MATCH */
     int side;                       /* 0 or 1 in the match */
@@ -49,6 +52,8 @@ struct session {
     struct session *name_next;      /* game->names chain */
     struct session *reap_next;      /* game->reap */
     struct account_call *call;      /* an account frame waiting for the database: input waits too */
+    struct play_claim *claim;       /* its name being claimed across nodes: input waits too */
+    struct cluster_entry *shared;   /* its entry in the queue shared by the nodes (cluster's) */
 };
 
 /* A new guest session; NULL when memory ran out. */

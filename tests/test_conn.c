@@ -243,6 +243,115 @@ START_TEST(test_waiting_connection_closes)
 }
 END_TEST
 
+
+/* A linked connection: its output is what the link is given at the flush, its input what the test
+ * feeds it. */
+struct linked {
+    char sent[256];
+    size_t n;
+    int closed;
+    const char *reason;
+};
+
+static void linked_send(void *arg, const void *bytes, size_t len)
+{
+    struct linked *l = arg;
+    ck_assert_uint_le(l->n + len, sizeof(l->sent));
+    memcpy(l->sent + l->n, bytes, len);
+    l->n += len;
+}
+
+static void linked_closed(void *arg, const char *reason)
+{
+    struct linked *l = arg;
+    l->closed++;
+    l->reason = reason;
+}
+
+static struct conn *linked_up(struct rig *r, struct linked *l)
+{
+    struct sockaddr_storage from = { 0 };
+    struct conn_link link = { linked_send, linked_closed, l };
+    memset(l, 0, sizeof(*l));
+    from.ss_family = AF_INET;
+    r->loop = ev_loop_new(0);
+    r->peer = -1;
+    conn_pool_init(&r->pool, r->loop, 0, OUT_MAX, OUT_TOTAL, &test_ops, 10);
+    struct conn *c = conn_new_linked(&r->pool, &from, &link);
+    ck_assert_ptr_nonnull(c);
+    conn_set_kind(c, &line_ops, NULL, 10, 1);
+    ck_assert(!c->metered);
+    return c;
+}
+
+static void linked_down(struct rig *r)
+{
+    conn_pool_tell_gone(&r->pool);
+    conn_pool_flush(&r->pool);
+    ck_assert_uint_eq(r->pool.n, 0);
+    conn_pool_free(&r->pool);
+    ev_loop_destroy(r->loop);
+}
+
+/* Input split anywhere is answered in order, a waiting request holding back the rest; output goes
+ * to the link at the flush, held bytes only once let go; the end of input drains and closes it,
+ * and the link hears of the close once. */
+START_TEST(test_linked_connection_in_and_out)
+{
+    struct rig r;
+    struct linked l;
+    struct conn *c = linked_up(&r, &l);
+
+    conn_link_input(c, "a\nw", 3, 0);
+    ck_assert_uint_eq(l.n, 0);                      /* nothing before the flush */
+    conn_pool_flush(&r.pool);
+    ck_assert_msg(l.n == 2 && memcmp(l.sent, "a\n", 2) == 0, "%s", show(l.sent, l.n));
+    conn_link_input(c, "\nb\n", 3, 0);
+    ck_assert(c->waiting);
+    conn_link_input(c, "c\n", 2, 1);               /* kept while it waits, the end too */
+    conn_pool_flush(&r.pool);
+    ck_assert_uint_eq(l.n, 2);
+    uint32_t off = c->out.len;
+    conn_write(c, "H\n", 2);
+    conn_hold(c, off);
+    answer_later(c);
+    ev_run(r.loop, EVRUN_NOWAIT);                   /* its turn: b and c, then the end */
+    conn_pool_tell_gone(&r.pool);
+    conn_pool_flush(&r.pool);
+    ck_assert_msg(l.n == 2 && l.closed == 0, "held bytes went early: %s", show(l.sent, l.n));
+    conn_unhold(c);
+    conn_pool_flush(&r.pool);
+    ck_assert_msg(l.n == 10 && memcmp(l.sent, "a\nH\nW\nb\nc\n", 10) == 0, "%s", show(l.sent, l.n));
+    ck_assert_int_eq(l.closed, 1);
+    ck_assert_str_eq(l.reason, "client closed");
+    linked_down(&r);
+    ck_assert_int_eq(l.closed, 1);
+}
+END_TEST
+
+/* Input that piles up while the connection waits is bounded: past it, the connection closes. */
+START_TEST(test_linked_connection_input_overrun)
+{
+    struct rig r;
+    struct linked l;
+    static char junk[CONN_LINK_IN_MAX];
+    struct conn *c = linked_up(&r, &l);
+
+    memset(junk, 'x', sizeof(junk));
+    conn_link_input(c, "w\n", 2, 0);
+    ck_assert(c->waiting);
+    conn_link_input(c, junk, sizeof(junk) / 2, 0);
+    ck_assert_int_eq(c->state, CONN_OPEN);
+    conn_link_input(c, junk, sizeof(junk) / 2 + 1, 0);
+    ck_assert_int_eq(c->state, CONN_CLOSED);
+    ck_assert_int_eq(l.closed, 1);
+    ck_assert_str_eq(l.reason, "input overrun");
+    conn_link_input(c, "a\n", 2, 0);                /* nothing once closed */
+    linked_down(&r);
+    ck_assert_int_eq(l.closed, 1);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("conn");
@@ -253,6 +362,8 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_websocket_drain_ends_with_a_close_frame);
     tcase_add_test(tc, test_waiting_keeps_pipelined_requests_in_order);
     tcase_add_test(tc, test_waiting_connection_closes);
+    tcase_add_test(tc, test_linked_connection_in_and_out);
+    tcase_add_test(tc, test_linked_connection_input_overrun);
     suite_add_tcase(s, tc);
     return s;
 }
