@@ -144,6 +144,7 @@ struct bus {
     int subscribed;             /* sub has confirmed its SUBSCRIBE */
     int opening;                /* inside bus_open: no retry, no log, the reason goes to its caller */
     int lost_logged;            /* the loss was logged; said again only once connected again */
+    unsigned links;             /* links that came up so far */
     double pause;               /* before the next attempt */
     char why[128];              /* why the link last dropped */
     ev_timer retry_w;           /* DOWN: the pause; CONNECTING: the deadline */
@@ -559,6 +560,7 @@ static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
     }
     ev_timer_stop(b->loop, &b->retry_w);
     b->state = LINK_UP;
+    b->links++;
     b->pause = BUS_RETRY_MIN;
     ev_timer_again(b->loop, &b->heartbeat_w);
     if (b->lost_logged) {
@@ -915,6 +917,11 @@ void bus_close(struct bus *b)
 int bus_connected(const struct bus *b)
 {
     return b->state == LINK_UP;
+}
+
+unsigned bus_links(const struct bus *b)
+{
+    return b->links;
 }
 
 const char *bus_node(const struct bus *b)

@@ -70,6 +70,9 @@ struct bus *bus_open(const char *where, struct ev_loop *loop, bus_message_fn *on
  * status -1, or with the answer when Redis had given it already. NULL is allowed. */
 void bus_close(struct bus *b);
 int bus_connected(const struct bus *b);
+/* How many times the bus has connected: a change says it was lost meanwhile, however briefly (and
+ * Redis may have lost what it held). */
+unsigned bus_links(const struct bus *b);
 /* This node's id (BUS_NODE_LEN hex digits, lower case, from getrandom). */
 const char *bus_node(const struct bus *b);
 

@@ -13,7 +13,11 @@
  *   M 0 entry asker    your queued player of entry is matched with asker: send it over
  *   J tid entry asker name id proven peer
  *                      answer to M: the player, whose socket is a gate for tunnel tid now
- *   G 0 entry asker    answer to M: that player is not waiting any more
+ *   G 0 entry asker    answer to M: that player is not waiting any more (also to R, naming
+ *                      the player of entry as asker: send your asker over yourself)
+ *   R 0 entry asker name
+ *                      answer to M: that player, name, is served through a tunnel and cannot be
+ *                      sent on: asker comes over instead (J, naming name as the asker), or G
  */
 #include "cluster.h"
 
@@ -80,6 +84,7 @@ struct cluster {
     struct errand *errands;
     ev_timer probe_w;
     int was_up;                 /* the bus was connected at the last look */
+    unsigned links;             /* bus_links at the last look */
     uint64_t seq;               /* makes queue entries unique */
 };
 
@@ -403,6 +408,8 @@ static void end_tunnels(struct cluster *cl, const char *node, const char *why)
     }
 }
 
+static void look_back(struct cluster *cl);
+
 /* Names. */
 
 static void claim_answer(struct cluster_claim *k, enum cluster_answer a)
@@ -469,6 +476,7 @@ int cluster_claim(struct cluster *cl, struct cluster_claim *k, struct conn *c, c
     k->req.done = claimed;
     k->req.data = k;
     ev_init(&k->take_w, take_timeout);
+    look_back(cl);
     return bus_claim(cl->bus, &k->req, name, take);
 }
 
@@ -621,10 +629,14 @@ static void queue_taken(struct bus_req *r)
 
 int cluster_queue(struct cluster *cl, struct session *s)
 {
-    /* A player served through another node's socket is not sent on a second time (a match offer
-     * for it would be refused): it waits for players of this node. */
-    if (s->conn == NULL || s->conn->linked) {
+    /* A player served through another node's socket is queued too: it is not sent on a second
+     * time, the player who takes its entry comes here instead (R). */
+    if (s->conn == NULL) {
         return -1;
+    }
+    look_back(cl);
+    if (s->shared != NULL) {
+        return 0;   /* look_back offered it already */
     }
     struct cluster_entry *e = calloc(1, sizeof(*e));
     if (e == NULL) {
@@ -659,6 +671,50 @@ void cluster_unqueue(struct cluster *cl, struct session *s)
     forget_entry(s);
 }
 
+/* s's session goes to node to, where asker took entry: J, then s's socket is a gate to it. */
+static void send_over(struct cluster *cl, struct session *s, const char *to, const char *entry, const char *asker)
+{
+    struct conn *c = s->conn;
+    struct msg m;
+    char id[24], proven[2] = { (char)('0' + s->proven), '\0' };
+
+    snprintf(id, sizeof(id), "%lld", (long long)s->player.id);
+    msg_begin(&m, 'J', c->id);
+    msg_str(&m, entry);
+    msg_str(&m, asker);
+    msg_str(&m, s->name);
+    msg_str(&m, id);
+    msg_str(&m, proven);
+    msg_field(&m, &c->peer, sizeof(c->peer));
+    send_msg(cl, to, &m);
+
+    /* The session moves to the other node; the socket stays here as its gate. */
+    char name[RPS_NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", s->name);
+    int64_t pid = s->player.id;
+    int was_proven = s->proven;
+    if (s->shared != NULL) {
+        s->shared->appended = 0;
+        s->shared->asking = 0;
+    }
+    match_unqueue(s);
+    s->moved = 1;
+    session_detach(s);
+    session_release(s);
+    bus_hand_over(cl->bus, name, to);
+    make_gate(cl, c, to, name, pid, was_proven);
+    log_info("cluster: %s matched with %s on %s", name, asker, to);
+}
+
+static void send_gone(struct cluster *cl, const char *to, const char *entry, const char *asker)
+{
+    struct msg m;
+    msg_begin(&m, 'G', 0);
+    msg_str(&m, entry);
+    msg_str(&m, asker);
+    send_msg(cl, to, &m);
+}
+
 /* M: a node took our player's entry. */
 static void on_match(struct cluster *cl, const char *from, const char *p, size_t len)
 {
@@ -672,37 +728,51 @@ static void on_match(struct cluster *cl, const char *from, const char *p, size_t
     }
     struct session *s = entry_session(cl, entry);
     struct conn *c = s != NULL ? s->conn : NULL;
-    if (c == NULL || c->linked || c->state != CONN_OPEN || !s->shared->appended || s->call != NULL) {
-        msg_begin(&m, 'G', 0);
-        msg_str(&m, entry);
-        msg_str(&m, asker);
-        send_msg(cl, from, &m);
+    if (c == NULL || c->state != CONN_OPEN || !s->shared->appended || s->call != NULL) {
+        send_gone(cl, from, entry, asker);
         return;
     }
-    char id[24], proven[2] = { (char)('0' + s->proven), '\0' };
-    snprintf(id, sizeof(id), "%lld", (long long)s->player.id);
-    msg_begin(&m, 'J', c->id);
+    if (!c->linked) {
+        send_over(cl, s, from, entry, asker);
+        return;
+    }
+    /* Served through a tunnel: the asker comes here instead; s waits for it off this node's list. */
+    s->shared->appended = 0;
+    s->shared->asking = 1;
+    snprintf(s->shared->taken, sizeof(s->shared->taken), "%s", entry);
+    match_unlist(s);
+    msg_begin(&m, 'R', 0);
     msg_str(&m, entry);
     msg_str(&m, asker);
     msg_str(&m, s->name);
-    msg_str(&m, id);
-    msg_str(&m, proven);
-    msg_field(&m, &c->peer, sizeof(c->peer));
     send_msg(cl, from, &m);
+}
 
-    /* The session moves to the asking node; the socket stays here as its gate. */
-    char name[RPS_NAME_MAX + 1];
-    snprintf(name, sizeof(name), "%s", s->name);
-    int64_t pid = s->player.id;
-    int was_proven = s->proven;
-    s->shared->appended = 0;
-    match_unqueue(s);
-    s->moved = 1;
-    session_detach(s);
-    session_release(s);
-    bus_hand_over(cl->bus, name, from);
-    make_gate(cl, c, from, name, pid, was_proven);
-    log_info("cluster: %s matched with %s on %s", name, asker, from);
+/* R: the player of the entry we took cannot come: ours goes there, if it can. */
+static void on_reverse(struct cluster *cl, const char *from, const char *p, size_t len)
+{
+    struct field f[FIELDS_MAX];
+    char entry[BUS_ENTRY_MAX + 1], asker[RPS_NAME_MAX + 1], name[RPS_NAME_MAX + 1];
+
+    if (fields(p, len, f, FIELDS_MAX) != 3 || field_str(&f[0], entry, sizeof(entry)) < 0 ||
+        field_str(&f[1], asker, sizeof(asker)) < 0 || field_str(&f[2], name, sizeof(name)) < 0) {
+        return;
+    }
+    struct session *s = session_find(cl->game, asker);
+    if (s == NULL || s->shared == NULL || !s->shared->asking || strcmp(s->shared->taken, entry) != 0) {
+        send_gone(cl, from, entry, name);   /* our asker left: theirs takes the next */
+        return;
+    }
+    struct conn *c = s->conn;
+    if (c != NULL && !c->linked && c->state == CONN_OPEN && s->call == NULL) {
+        send_over(cl, s, from, entry, name);
+        return;
+    }
+    /* Served through a tunnel too: it waits for this node's players, theirs takes the next (taking
+     * again here could take theirs again, and again). */
+    s->shared->asking = 0;
+    match_enlist(s);
+    send_gone(cl, from, entry, name);
 }
 
 /* J: the player of the entry we took came over. */
@@ -736,7 +806,8 @@ static void on_join(struct cluster *cl, const char *from, uint64_t tid, const ch
         forget_entry(s);
         match_start(them, s);
     } else {
-        match_queue(them);  /* the asker left meanwhile: they wait here instead */
+        /* The asker left meanwhile: they wait here instead, told nothing (they had their W). */
+        match_wait(them);
     }
 }
 
@@ -813,6 +884,7 @@ static void on_message(void *arg, const char *from, const void *msg, size_t len)
     case 'M': on_match(cl, from, p + HEAD, len - HEAD); break;
     case 'J': on_join(cl, from, tid, p + HEAD, len - HEAD); break;
     case 'G': on_gone(cl, p + HEAD, len - HEAD); break;
+    case 'R': on_reverse(cl, from, p + HEAD, len - HEAD); break;
     default: break;
     }
 }
@@ -840,6 +912,63 @@ static int probing(struct cluster *cl, const char *node)
     return 0;
 }
 
+static void reclaimed(struct bus_req *r)
+{
+    struct errand *e = r->data;
+    if (r->status == 0) {
+        log_error("cluster: %s is live here and on node %s: the bus was lost meanwhile", e->name, r->node);
+    }
+    errand_free(e);
+}
+
+/* The bus is lost: an asker's MATCH may never be answered, so it waits for this node's players. */
+static void bus_lost(struct cluster *cl)
+{
+    end_tunnels(cl, NULL, "server gone");
+    for (struct session *s = cl->game->sessions; s != NULL; s = s->next) {
+        if (s->place == SESSION_QUEUED && s->shared != NULL && s->shared->asking) {
+            s->shared->asking = 0;
+            match_enlist(s);
+        }
+    }
+}
+
+/* The bus is back, maybe on a Redis that lost everything: the names live here are claimed again,
+ * and players waiting here are offered to the other nodes again. */
+static void bus_back(struct cluster *cl)
+{
+    for (struct session *s = cl->game->sessions; s != NULL; s = s->next) {
+        if (s->named && !s->moved && session_find(cl->game, s->name) == s) {
+            struct errand *e = errand_new(cl, reclaimed);
+            if (e != NULL) {
+                snprintf(e->name, sizeof(e->name), "%s", s->name);
+                if (bus_claim(cl->bus, &e->req, s->name, 0) < 0) {
+                    errand_free(e);
+                }
+            }
+        }
+        if (s->place != SESSION_QUEUED || (s->shared != NULL && (s->shared->taking || s->shared->asking))) {
+            continue;
+        }
+        if (s->shared != NULL) {
+            cluster_unqueue(cl, s);     /* its entry, if Redis still has it, goes */
+        }
+        match_share(s);
+    }
+}
+
+/* Has the bus come back since the last look? Then what it lost is given back first: a claim made
+ * now must not go before the claims of the names live here. */
+static void look_back(struct cluster *cl)
+{
+    if (bus_connected(cl->bus) && (!cl->was_up || bus_links(cl->bus) != cl->links)) {
+        cl->links = bus_links(cl->bus);
+        log_info("cluster: the bus is connected again: names and the shared queue are back");
+        cl->was_up = 1;
+        bus_back(cl);
+    }
+}
+
 static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct cluster *cl = (struct cluster *)((char *)w - offsetof(struct cluster, probe_w));
@@ -849,16 +978,14 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
     int up = bus_connected(cl->bus);
     if (!up) {
         if (cl->was_up) {
-            log_error("cluster: the bus is lost: tunnels end, matching is local only until it is back");
-            end_tunnels(cl, NULL, "server gone");
+            log_error("cluster: the bus is lost: tunnels end, names are refused and matching is local only "
+                      "until it is back");
+            bus_lost(cl);
         }
         cl->was_up = 0;
         return;
     }
-    if (!cl->was_up) {
-        log_info("cluster: the bus is connected");
-    }
-    cl->was_up = 1;
+    look_back(cl);
     for (unsigned i = 0; i < TUNNEL_BUCKETS; i++) {
         for (struct tunnel *t = cl->tunnels[i]; t != NULL; t = t->next) {
             if (t->ended || probing(cl, t->node)) {
@@ -896,12 +1023,18 @@ struct cluster *cluster_open(const char *where, struct game *g, struct conn_pool
         return NULL;
     }
     cl->was_up = 1;
+    cl->links = bus_links(cl->bus);
     g->cluster = cl;
     g->name_freed = name_freed;
     g->name_arg = cl;
     ev_timer_init(&cl->probe_w, probe_cb, PROBE_EVERY, PROBE_EVERY);
     ev_timer_start(g->loop, &cl->probe_w);
     return cl;
+}
+
+int cluster_connected(const struct cluster *cl)
+{
+    return bus_connected(cl->bus);
 }
 
 const char *cluster_node(const struct cluster *cl)

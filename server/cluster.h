@@ -67,6 +67,8 @@ struct cluster_claim {
 struct cluster *cluster_open(const char *where, struct game *g, struct conn_pool *pool);
 /* This node's id on the bus, for logs. */
 const char *cluster_node(const struct cluster *cl);
+/* Is the bus connected (names, the shared queue and tunnels work)? */
+int cluster_connected(const struct cluster *cl);
 /* End every tunnel, cancel every request and close the bus. NULL is allowed. */
 void cluster_close(struct cluster *cl);
 

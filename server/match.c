@@ -44,13 +44,10 @@ static int listed(const struct session *s)
     return s->queue_prev != NULL || s->game->queue_head == s;
 }
 
-void match_unqueue(struct session *s)
+void match_unlist(struct session *s)
 {
     struct game *g = s->game;
 
-    if (s->shared != NULL) {
-        cluster_unqueue(g->cluster, s);
-    }
     if (listed(s)) {
         if (s->queue_prev != NULL) {
             s->queue_prev->queue_next = s->queue_next;
@@ -64,6 +61,16 @@ void match_unqueue(struct session *s)
         }
     }
     s->queue_next = s->queue_prev = NULL;
+}
+
+void match_unqueue(struct session *s)
+{
+    struct game *g = s->game;
+
+    if (s->shared != NULL) {
+        cluster_unqueue(g->cluster, s);
+    }
+    match_unlist(s);
     ev_timer_stop(g->loop, &s->queue_w);
     s->place = SESSION_LOBBY;
 }
@@ -117,7 +124,8 @@ void match_enlist(struct session *s)
     g->queue_tail = s;
 }
 
-void match_queue(struct session *s)
+/* Match s with the first waiting player, or queue it, saying `W` when tell. */
+static void queue(struct session *s, int tell)
 {
     struct game *g = s->game;
 
@@ -128,9 +136,34 @@ void match_queue(struct session *s)
     s->place = SESSION_QUEUED;
     ev_timer_init(&s->queue_w, queue_cb, g->queue_timeout, 0.);
     ev_timer_start(g->loop, &s->queue_w);
-    session_send_op(s, RPS_OP_WAITING, SESSION_NOW);
+    if (tell) {
+        session_send_op(s, RPS_OP_WAITING, SESSION_NOW);
+    }
     /* Nobody waits here: the players waiting on the other nodes, if any. */
     if (g->cluster == NULL || cluster_queue(g->cluster, s) < 0) {
+        match_enlist(s);
+    }
+}
+
+void match_queue(struct session *s)
+{
+    queue(s, 1);
+}
+
+void match_wait(struct session *s)
+{
+    queue(s, 0);
+}
+
+void match_share(struct session *s)
+{
+    struct game *g = s->game;
+
+    if (s->place != SESSION_QUEUED || s->shared != NULL || g->cluster == NULL) {
+        return;
+    }
+    match_unlist(s);
+    if (cluster_queue(g->cluster, s) < 0) {
         match_enlist(s);
     }
 }

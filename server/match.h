@@ -29,6 +29,14 @@ struct match {
 
 /* Match s with the first waiting player, or queue it (`W`). */
 void match_queue(struct session *s);
+/* s, queued, leaves this node's list of waiting players (if on it) but stays queued: the shared
+ * queue has it (cluster). */
+void match_unlist(struct session *s);
+/* As match_queue, without the `W`: s was told it already (on the node it came from). */
+void match_wait(struct session *s);
+/* s waits on this node only (the bus was down when it queued, or its entry went with Redis): offer
+ * it to the players of the other nodes again. Nothing unless it is queued without a shared entry. */
+void match_share(struct session *s);
 /* s, queued already (W sent), goes on this node's list of waiting players, or is matched with the
  * first of them. */
 void match_enlist(struct session *s);

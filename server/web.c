@@ -27,6 +27,7 @@
 #include "short.h"
 #include "stats.h"
 #include "checkpointer.h"
+#include "cluster.h"
 
 #define JSON "application/json"
 #define TEXT "text/plain; charset=utf-8"
@@ -475,6 +476,13 @@ static void healthz(struct web *w, const struct call *q, struct answer *a)
         putf(a, "%s\n", why);
         return;
     }
+    if (w->game->cluster != NULL && !cluster_connected(w->game->cluster)) {
+        /* Alone, this server would serve names another may hold: it refuses them, and cannot match
+         * or carry players across servers. */
+        reply(a, 503, TEXT);
+        put(a, "the bus (Redis) is not connected: names and matches across servers unavailable\n");
+        return;
+    }
     if ((k = ask_for(w, a)) != NULL) {
         then(a, db_writable(w->db, &k->req), writable_answered);
     }
@@ -694,6 +702,10 @@ static void commits(struct web *w, struct answer *a)
     family(a, "arcade_database_writable", "gauge",
            "1 while the database takes writes (as /healthz; for PostgreSQL: while connected), else 0.");
     sample(a, "arcade_database_writable", writable_now(w));
+    if (w->game->cluster != NULL) {
+        family(a, "arcade_bus_connected", "gauge", "1 while the bus (Redis, --bus) is connected, else 0.");
+        sample(a, "arcade_bus_connected", (unsigned long long)cluster_connected(w->game->cluster));
+    }
 }
 
 static void metrics(struct web *w, const struct call *q, struct answer *a)

@@ -10,7 +10,8 @@
  *   GET /api/players/NAME       NAME's totals, rating, rank and rating history
  *   GET /api/square?n=X         also /api/cube, /api/fourth: the exact power, as a string
  *   GET /api/settings           the move window, the queue's wait and the idle timeout, in seconds
- *   GET /healthz                "ok" while the database takes writes, else 503 and why
+ *   GET /healthz                "ok" while the database takes writes (and the bus is up, with
+ *                               --bus), else 503 and why
  *   GET /metrics                the counters and gauges in Prometheus' text format
  *
  * API answers are JSON objects; an error is {"error":"<reason>"} with a 4xx or 5xx status. Paths

@@ -47,15 +47,9 @@ static int redis_answers(void)
     return ok;
 }
 
-/* redis-server and a database of this test's own, then the nodes, each with --bus and --db. */
-static int cluster_up(const char *move_timeout)
+/* redis-server on the test's socket, answering. */
+static void redis_start(void)
 {
-    if (pgtest_uri() == NULL) {
-        return -1;
-    }
-    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "cluster"), 0);
-    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
-    snprintf(bus_uri, sizeof(bus_uri), "unix://%s", sock);
     redis_pid = fork();
     ck_assert_int_ge(redis_pid, 0);
     if (redis_pid == 0) {
@@ -70,6 +64,27 @@ static int cluster_up(const char *move_timeout)
         usleep(10000);
     }
     ck_assert_msg(redis_answers(), "redis-server does not answer on %s", sock);
+}
+
+/* kill -9 of redis-server: everything it held is gone with it. */
+static void redis_kill(void)
+{
+    kill(redis_pid, SIGKILL);
+    waitpid(redis_pid, NULL, 0);
+    suite_forget_child(redis_pid);
+    unlink(sock);
+}
+
+/* redis-server and a database of this test's own, then the nodes, each with --bus and --db. */
+static int cluster_up(const char *move_timeout)
+{
+    if (pgtest_uri() == NULL) {
+        return -1;
+    }
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "cluster"), 0);
+    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
+    snprintf(bus_uri, sizeof(bus_uri), "unix://%s", sock);
+    redis_start();
     ck_assert_int_eq(pgtest_create(db, sizeof(db)), 0);
     ck_assert_int_eq(suite_note_db(db, pgtest_drop), 0);
     for (int i = 0; i < NODES; i++) {
@@ -178,6 +193,54 @@ static void expect_any_text(int fd, const char *who, char op, char *out, size_t 
     ck_assert_uint_lt(n, cap);
     ck_assert_int_eq(harness_recv_n(fd, out, n), (ssize_t)n);
     out[n] = '\0';
+}
+
+/* `V <name>`, after at most one `W`: a player matched at once, or once the shared queue answered. */
+static void expect_matched(int fd, const char *who, const char *name)
+{
+    char head[2], text[TEXT_MAX + 1];
+    ck_assert_int_eq(harness_recv_n(fd, head, 1), 1);
+    if (head[0] == 'W') {
+        ck_assert_int_eq(harness_recv_n(fd, head, 1), 1);
+    }
+    ck_assert_msg(head[0] == 'V', "%s: expected V, got %s", who, show(head, 1));
+    ck_assert_int_eq(harness_recv_n(fd, head + 1, 1), 1);
+    size_t n = (unsigned char)head[1];
+    ck_assert_int_eq(harness_recv_n(fd, text, n), (ssize_t)n);
+    text[n] = '\0';
+    ck_assert_str_eq(text, name);
+}
+
+/* The first frame answering a hello for name on a fresh connection to port: its op (A or N) and
+ * text. The connection is closed. */
+static char hello_answer(int port, const char *name, char *text, size_t cap)
+{
+    char head[2];
+    int fd = dial(port);
+    send_frame(fd, 'H', name);
+    ck_assert_int_eq(harness_recv_n(fd, head, 2), 2);
+    size_t n = (unsigned char)head[1];
+    ck_assert_uint_lt(n, cap);
+    ck_assert_int_eq(harness_recv_n(fd, text, n), (ssize_t)n);
+    text[n] = '\0';
+    close(fd);
+    return head[0];
+}
+
+/* GET path on port: the status, and the body into body. */
+static int http_get(int port, const char *path, char *body, size_t cap)
+{
+    char req[256], ans[65536];
+    int fd = dial(port);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+    put(fd, req, strlen(req));
+    ssize_t n = harness_recv_all(fd, ans, sizeof(ans) - 1);
+    close(fd);
+    ans[n > 0 ? n : 0] = '\0';
+    const char *b = strstr(ans, "\r\n\r\n");
+    snprintf(body, cap, "%s", b != NULL ? b + 4 : "");
+    int status = 0;
+    return sscanf(ans, "HTTP/1.1 %d", &status) == 1 ? status : 0;
 }
 
 /* `P`, answered `W`; then a moment for the bus to have the entry. */
@@ -325,6 +388,138 @@ START_TEST(test_killed_node)
 }
 END_TEST
 
+/* Redis killed while both nodes serve: names that need the bus are refused, play against the bot
+ * goes on and is stored, /healthz and /metrics say the bus is down. Redis back on the same socket
+ * (empty): the nodes connect again by themselves, the names live on them are theirs again, and
+ * players on different nodes are matched again. */
+START_TEST(test_redis_down_then_back)
+{
+    char text[TEXT_MAX + 1], body[65536];
+    int status = 0;
+    CLUSTER_OR_SKIP("10");
+    int a = dial(node[0].port);
+    hello(a, "ana");
+    ck_assert_int_eq(http_get(node[0].port, "/healthz", body, sizeof(body)), 200);
+
+    redis_kill();
+    for (int i = 0; i < 300 && (status = http_get(node[0].port, "/healthz", body, sizeof(body))) != 503; i++) {
+        usleep(10000);
+    }
+    ck_assert_msg(status == 503, "/healthz on A answered %d with Redis gone", status);
+    ck_assert_msg(strstr(body, "bus") != NULL, "/healthz on A: \"%s\"", body);
+    ck_assert_int_eq(http_get(node[0].port, "/metrics", body, sizeof(body)), 200);
+    ck_assert_msg(strstr(body, "\narcade_bus_connected 0\n") != NULL, "no arcade_bus_connected 0 in /metrics");
+    ck_assert_int_eq(hello_answer(node[0].port, "bo", text, sizeof(text)), 'N');
+    ck_assert_str_eq(text, "games unavailable");
+    named_round(a, (char)('0' + ROCK));     /* answered once stored */
+
+    redis_start();
+    char op = 'N';
+    for (int i = 0; i < 500 && (op = hello_answer(node[0].port, "bo", text, sizeof(text))) != 'A'; i++) {
+        ck_assert_str_eq(text, "games unavailable");
+        usleep(10000);
+    }
+    ck_assert_msg(op == 'A', "a hello on A still answered \"%s\" with Redis back", text);
+    for (int i = 0; i < 300 && http_get(node[0].port, "/healthz", body, sizeof(body)) != 200; i++) {
+        usleep(10000);
+    }
+    ck_assert_int_eq(http_get(node[0].port, "/healthz", body, sizeof(body)), 200);
+    ck_assert_int_eq(http_get(node[0].port, "/metrics", body, sizeof(body)), 200);
+    ck_assert_msg(strstr(body, "\narcade_bus_connected 1\n") != NULL, "no arcade_bus_connected 1 in /metrics");
+    /* ana stayed on A all along: the new Redis knows it as A's. */
+    ck_assert_int_eq(hello_answer(node[1].port, "ana", text, sizeof(text)), 'N');
+    ck_assert_str_eq(text, "name in use");
+    for (int i = 0; i < 300 && http_get(node[1].port, "/healthz", body, sizeof(body)) != 200; i++) {
+        usleep(10000);
+    }
+    int c = dial(node[0].port), d = dial(node[1].port);
+    hello(c, "cy");
+    hello(d, "di");
+    queue_up(c, "cy");
+    put(d, "P", 1);
+    expect_op(d, "di", 'W');
+    expect_frame(d, "di", 'V', "cy");
+    expect_frame(c, "cy", 'V', "di");
+    send_move(c, ROCK);
+    send_move(d, PAPER);
+    expect_result(c, "cy", ROCK, PAPER);
+    expect_result(d, "di", PAPER, ROCK);
+    ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 1);
+    close(a);
+    close(c);
+    close(d);
+    cluster_down();
+}
+END_TEST
+
+/* The asking player leaves after its P took another node's entry and before that player came
+ * over: the one who came over waits on, told nothing more (one W for one P), and is matched with
+ * the next player. Node A is stopped meanwhile so that the order is certain. */
+START_TEST(test_asker_leaves_before_the_join)
+{
+    CLUSTER_OR_SKIP("10");
+    int a = dial(node[0].port), b = dial(node[1].port);
+    hello(a, "ana");
+    hello(b, "bo");
+    queue_up(a, "ana");
+    kill(node[0].pid, SIGSTOP);
+    put(b, "P", 1);
+    expect_op(b, "bo", 'W');
+    usleep(300000);             /* B took ana's entry and asked A, which cannot answer yet */
+    close(b);
+    usleep(300000);             /* B saw bo leave */
+    kill(node[0].pid, SIGCONT);
+    usleep(500000);             /* A sent ana over; B had nobody to match her with */
+    int c = dial(node[1].port);
+    hello(c, "cy");
+    put(c, "P", 1);
+    expect_matched(c, "cy", "ana");
+    expect_frame(a, "ana", 'V', "cy");
+    send_move(a, ROCK);
+    send_move(c, SCISSORS);
+    expect_result(a, "ana", ROCK, SCISSORS);
+    expect_result(c, "cy", SCISSORS, ROCK);
+    close(a);
+    close(c);
+    cluster_down();
+}
+END_TEST
+
+/* A player whose session is on another node (it came over for a match: its socket's node is a
+ * gate) queues again after that match and is matched with a player of its gate node, who comes
+ * over to the host too: the shared queue has it like anyone. */
+START_TEST(test_tunnelled_player_queues_again)
+{
+    CLUSTER_OR_SKIP("10");
+    int a = dial(node[0].port), b = dial(node[1].port);
+    hello(a, "ana");
+    hello(b, "bo");
+    queue_up(a, "ana");
+    put(b, "P", 1);
+    expect_op(b, "bo", 'W');
+    expect_frame(b, "bo", 'V', "ana");
+    expect_frame(a, "ana", 'V', "bo");     /* ana plays on B now, through A */
+    put(b, "L", 1);
+    expect_op(b, "bo", 'B');
+    expect_op(a, "ana", 'G');
+    close(b);
+    queue_up(a, "ana");                     /* in the shared queue, first: its entry names B */
+    int c = dial(node[0].port);
+    hello(c, "cy");
+    put(c, "P", 1);
+    expect_matched(c, "cy", "ana");
+    expect_frame(a, "ana", 'V', "cy");
+    send_move(a, PAPER);
+    send_move(c, ROCK);
+    expect_result(a, "ana", PAPER, ROCK);
+    expect_result(c, "cy", ROCK, PAPER);
+    ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 1);
+    close(a);
+    close(c);
+    cluster_down();
+}
+END_TEST
+
 static Suite *cluster_suite(void)
 {
     Suite *s = suite_create("cluster");
@@ -335,6 +530,9 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, test_match_across_nodes);
     tcase_add_test(tc, test_rejoin_on_another_node);
     tcase_add_test(tc, test_killed_node);
+    tcase_add_test(tc, test_redis_down_then_back);
+    tcase_add_test(tc, test_asker_leaves_before_the_join);
+    tcase_add_test(tc, test_tunnelled_player_queues_again);
     suite_add_tcase(s, tc);
     return s;
 }
