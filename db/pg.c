@@ -88,7 +88,7 @@ static const char migration_1[] =
     " move_a smallint NOT NULL CHECK (move_a BETWEEN 0 AND 3),"
     " move_b smallint NOT NULL CHECK (move_b BETWEEN 0 AND 3),"
     " outcome text NOT NULL CHECK (outcome IN ('W', 'L', 'D')),"
-    " timeout boolean NOT NULL,"
+    " timeout smallint NOT NULL CHECK (timeout IN (0, 1)),"
     " rating_a float8 NOT NULL,"
     " rating_b float8 NOT NULL,"
     " CHECK (a <> b));"
@@ -101,7 +101,7 @@ static const char migration_1[] =
     " WHERE name IS NOT NULL AND rated > 0 GROUP BY 1 $$;"
     "CREATE FUNCTION arcade_commit(p_at bigint, t_id bigint[], t_w bigint[], t_l bigint[],"
     " t_d bigint[], r_a bigint[], r_b bigint[], r_move_a smallint[], r_move_b smallint[],"
-    " r_outcome text[], r_timeout boolean[]) RETURNS integer LANGUAGE plpgsql AS $$\n"
+    " r_outcome text[], r_timeout smallint[]) RETURNS integer LANGUAGE plpgsql AS $$\n"
     "DECLARE\n"
     " want integer; got integer; rid bigint;\n"
     " pl record; ra float8; rb float8; qa integer; qb integer; named_a boolean; named_b boolean;\n"
@@ -1170,7 +1170,7 @@ static int build_commit(struct pg *p, const struct db_totals *t, size_t nt, cons
         bad |= arr_add(&p->arr[ARR_R_MA], "%d", x->move_a);
         bad |= arr_add(&p->arr[ARR_R_MB], "%d", x->move_b);
         bad |= arr_add(&p->arr[ARR_R_OUT], "%c", x->outcome);
-        bad |= arr_add(&p->arr[ARR_R_TO], "%c", x->timeout ? 't' : 'f');
+        bad |= arr_add(&p->arr[ARR_R_TO], "%d", x->timeout ? 1 : 0);
     }
     for (int i = 0; i < ARR_COUNT; i++) {
         bad |= arr_end(&p->arr[i]);
