@@ -78,12 +78,16 @@ int pgtest_drop(const char *uri)
             db = o->val;
         }
     }
-    if (db == NULL || strncmp(db, "arcade_test_", 12) != 0 || strspn(db, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(db)) {
+    if (db == NULL || strncmp(db, "arcade_test_", 12) != 0 ||
+        strspn(db, "abcdefghijklmnopqrstuvwxyz_0123456789") != strlen(db)) {
         fprintf(stderr, "pgtest: not a test database: %s\n", db != NULL ? db : "(none)");
     } else {
         char sql[128];
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-        rc = maintenance(sql);
+        /* FORCE cannot end another role's process (an autovacuum worker, say): again, later. */
+        for (int i = 0; i < 5 && (rc = maintenance(sql)) != 0; i++) {
+            usleep(200000);
+        }
     }
     PQconninfoFree(opts);
     return rc;
