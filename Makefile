@@ -208,6 +208,15 @@ $(BUILD)/bench_rank: $(call obj,db/bench_rank.c) $(call obj,$(DB_SRC) games/elo.
 bench-rank: $(BUILD)/bench_rank
 	$(BUILD)/bench_rank
 
+# The PostgreSQL engine against a million players, in a database it creates through
+# ARCADE_TEST_PG and drops (not part of make test).
+$(BUILD)/bench_pg: $(call obj,db/bench_pg.c) $(call obj,$(DB_SRC) games/elo.c server/log.c)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-pg
+bench-pg: $(BUILD)/bench_pg
+	$(BUILD)/bench_pg
+
 # The binaries to PREFIX/bin, the man pages to PREFIX/share/man, the unit to
 # PREFIX/lib/systemd/system (with PREFIX=/usr: /usr/lib/systemd/system), its
 # @PREFIX@ replaced so that it runs PREFIX/bin/arcaded. DESTDIR stages it all

@@ -182,7 +182,8 @@ static const char *const migrations[] = {
 /* The rank of the leaderboard's player m: one more than the players ahead, those of the buckets
  * above m's and those of m's bucket ahead of m (a range of players_board). */
 #define RANK_OF(m)                                                                                 \
-    "(1 + coalesce((SELECT sum(n) FROM rating_buckets WHERE bucket > floor(" m ".rating)), 0)"     \
+    "(1 + coalesce((SELECT sum(n) FROM rating_buckets"                                             \
+    " WHERE bucket > floor(" m ".rating)::integer), 0)"                                            \
     " + (SELECT count(*) FROM players AS q WHERE " ON_BOARD("q") " AND q.rating >= " m ".rating"   \
     " AND q.rating < floor(" m ".rating) + 1 AND (q.rating > " m ".rating"                         \
     " OR (q.rated_at, q.id) < (" m ".rated_at, " m ".id))))::bigint"
@@ -194,7 +195,8 @@ static const char *const migrations[] = {
 #define SQL_RANK                                                                                   \
     "WITH m AS (SELECT p.*, " RANK_OF("p") " AS rank FROM players AS p"                            \
     " WHERE " NAMED("p", "$1") " AND p.rated > 0)"                                                 \
-    " SELECT x.name, x.rating, x.rated, x.wins, x.losses, x.draws, x.rounds, x.form, x.id, x.rank"  \
+    " SELECT x.name, x.rating, x.rated, x.wins, x.losses, x.draws, x.rounds, x.form, x.id,"        \
+    " x.rank"                                                                                      \
     " FROM (SELECT " ROW_COLS("m") ", m.rated_at, m.rank FROM m"                                   \
     " UNION ALL SELECT a.*, 0 FROM m, LATERAL (SELECT " ROW_COLS("q") ", q.rated_at"               \
     " FROM players AS q WHERE " ON_BOARD("q") " AND q.rating >= m.rating AND (q.rating > m.rating" \
@@ -206,7 +208,7 @@ static const char *const migrations[] = {
     " ORDER BY q.rating DESC, q.rated_at, q.id LIMIT $2) AS b) AS x"                               \
     " ORDER BY x.rating DESC, x.rated_at, x.id"
 #define SQL_ROW                                                                                    \
-    "SELECT " ROW_COLS("p") ", CASE WHEN p.rated > 0 THEN " RANK_OF("p") " ELSE 0 END"              \
+    "SELECT " ROW_COLS("p") ", CASE WHEN p.rated > 0 THEN " RANK_OF("p") " ELSE 0 END"             \
     " FROM players AS p WHERE " NAMED("p", "$1")
 /* The player's last $2 ratings, oldest first: the newest of each side, then the newest of both. */
 #define SQL_HISTORY                                                                                \
@@ -245,12 +247,14 @@ static const struct {
                                   " AND name IS NOT NULL AND secret_hash IS NULL RETURNING id)"
                                   " SELECT (SELECT count(*) FROM u),"
                                   " EXISTS (SELECT 1 FROM players WHERE id = $1 AND name IS NOT NULL)"},
-    [ST_SET_HASH] = {"arcade_set_hash", "UPDATE players SET secret_hash = $2 WHERE id = $1 AND name IS NOT NULL"},
+    [ST_SET_HASH] = {"arcade_set_hash", "UPDATE players SET secret_hash = $2"
+                                        " WHERE id = $1 AND name IS NOT NULL"},
     [ST_TOP] = {"arcade_top", SQL_TOP},
     [ST_RANK] = {"arcade_rank", SQL_RANK},
     [ST_ROW] = {"arcade_row", SQL_ROW},
     [ST_HISTORY] = {"arcade_history", SQL_HISTORY},
-    [ST_WRITABLE] = {"arcade_writable", "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"},
+    [ST_WRITABLE] = {"arcade_writable",
+                     "SELECT pg_is_in_recovery(), current_setting('transaction_read_only')"},
 };
 
 /* What a flight is, for reading its answer. */
@@ -290,13 +294,18 @@ struct text {
     size_t len, cap;
 };
 
-enum { ARR_T_ID, ARR_T_W, ARR_T_L, ARR_T_D, ARR_R_A, ARR_R_B, ARR_R_MA, ARR_R_MB, ARR_R_OUT, ARR_R_TO, ARR_COUNT };
+/* arcade_commit's arrays, after its first parameter: the totals', then the rounds'. */
+enum {
+    ARR_T_ID, ARR_T_W, ARR_T_L, ARR_T_D,
+    ARR_R_A, ARR_R_B, ARR_R_MA, ARR_R_MB, ARR_R_OUT, ARR_R_TO,
+    ARR_COUNT
+};
 
 struct pg {
     struct ev_loop *loop;
     PGconn *conn;                   /* NULL while down */
     enum pg_state state;
-    ev_io io;                       /* the socket: readable while up, as PQconnectPoll asks while connecting */
+    ev_io io;                       /* the socket: readable while up; as PQconnectPoll asks before */
     ev_io wio;                      /* the socket writable: only while PQflush has more to send */
     ev_timer retry;                 /* the pause before an attempt to connect, then its time limit */
     ev_timer later;                 /* answers the flights a lost connection failed, from the loop */
@@ -323,7 +332,8 @@ static void later_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 int pg_is_uri(const char *where)
 {
-    return where != NULL && (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0);
+    return where != NULL &&
+           (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0);
 }
 
 /* Append s to out, percent-encoding what a URI part cannot hold as it is. */
@@ -518,7 +528,8 @@ static struct flight *flight_push(struct pg *p, struct db_req *r, enum flight_ki
     return f;
 }
 
-/* Take the oldest flight off the ring; returns its request, or NULL (cancelled, or the engine's). */
+/* Take the oldest flight off the ring; returns its request, or NULL (cancelled, or the engine's
+ * own). */
 static struct db_req *flight_pop(struct pg *p)
 {
     struct flight *f = flight_at(p, 0);
@@ -1030,8 +1041,12 @@ static int send_req(struct pg *p, struct db_req *r, struct flight **out, enum fl
     if (out != NULL) {
         *out = f;
     }
-    /* A failed flush fails r with the others, from the loop: it is pending all the same. */
-    flush(p);
+    /* A failed flush fails r with the others, from the loop: it is pending all the same. libpq
+     * reads what the server sent while it waits to write more, where no read event will tell: the
+     * loop looks at it once this iteration's callbacks are done (once for many requests). */
+    if (flush(p) == 0) {
+        ev_feed_event(p->loop, &p->io, EV_READ);
+    }
     return DB_PENDING;
 }
 
@@ -1378,6 +1393,16 @@ uint64_t pg_board_version(struct pg *p)
     return p->version;
 }
 
+const char *pg_statement(const char *name)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (strcmp(stmt_sql[i].name, name) == 0) {
+            return stmt_sql[i].sql;
+        }
+    }
+    return NULL;
+}
+
 int pg_connected(const struct pg *p)
 {
     return p != NULL && p->state == PG_UP && !p->closed;
@@ -1418,9 +1443,11 @@ static int migrate_locked(struct pg *p, char *err, size_t errlen)
 
     if (exec_ok(p, "SELECT pg_advisory_xact_lock(" PG_SCHEMA_LOCK ")", "schema lock", err, errlen) != 0 ||
         exec_ok(p, "CREATE TABLE IF NOT EXISTS arcade_schema (version integer NOT NULL);"
-                   "INSERT INTO arcade_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM arcade_schema)",
+                   "INSERT INTO arcade_schema (version) SELECT 0"
+                   " WHERE NOT EXISTS (SELECT 1 FROM arcade_schema)",
                 "schema version", err, errlen) != 0 ||
-        (res = exec_sync(p, "SELECT max(version) FROM arcade_schema", "schema version", err, errlen)) == NULL) {
+        (res = exec_sync(p, "SELECT max(version) FROM arcade_schema", "schema version", err, errlen)) ==
+            NULL) {
         return -1;
     }
     version = atoi(PQgetvalue(res, 0, 0));
@@ -1459,7 +1486,8 @@ static int make_guest(struct pg *p, char *err, size_t errlen)
     const char *values[1] = {created};
 
     snprintf(created, sizeof(created), "%lld", (long long)time(NULL));
-    PGresult *res = PQexecParams(p->conn, "INSERT INTO players (name, created) VALUES (NULL, $1) RETURNING id", 1,
+    PGresult *res = PQexecParams(p->conn,
+                                 "INSERT INTO players (name, created) VALUES (NULL, $1) RETURNING id", 1,
                                  NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         char msg[DB_ERR_MAX];
@@ -1507,7 +1535,8 @@ static int conninfo(struct pg *p, const char *uri, char *err, size_t errlen)
     p->keys = calloc(n + 3, sizeof(*p->keys));
     p->vals = calloc(n + 3, sizeof(*p->vals));
     const char *password = opt_val(p->opts, "password");
-    if (p->keys == NULL || p->vals == NULL || (password != NULL && (p->password = strdup(password)) == NULL)) {
+    if (p->keys == NULL || p->vals == NULL ||
+        (password != NULL && (p->password = strdup(password)) == NULL)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }

@@ -38,7 +38,9 @@ const char *pg_redact(const char *uri, char *out, size_t outlen);
  * transaction, serialized between processes by an advisory lock), then serve on loop. Returns
  * NULL with the reason in err (no password in it). */
 struct pg *pg_open(const char *uri, struct ev_loop *loop, char *err, size_t errlen);
-/* Answer every pending request as failed, then close. NULL is allowed. */
+/* Answer every pending request as failed (DB_FAULT_DOWN), then close. NULL is allowed. The one
+ * call inside which done is called: nothing would answer those requests later. It may be called
+ * from a done; the engine is freed once its callback returns. */
 void pg_close(struct pg *p);
 /* 1 while connected. */
 int pg_connected(const struct pg *p);
@@ -57,5 +59,10 @@ int pg_history(struct pg *p, struct db_req *r, int64_t player, int n);
 int pg_writable(struct pg *p, struct db_req *r);
 /* Moves at each rated commit of this process, and once a second while others may write. */
 uint64_t pg_board_version(struct pg *p);
+
+/* The SQL of the statement the engine prepares under name ("arcade_top", "arcade_rank",
+ * "arcade_row", "arcade_history", ...), or NULL: for the benchmark's EXPLAIN, on a connection of
+ * its own. */
+const char *pg_statement(const char *name);
 
 #endif

@@ -24,7 +24,7 @@
 #include "pgtest.h"
 #include "suite.h"
 
-#define WAIT_SECS 15.0      /* longest wait for an answer or a reconnect */
+#define WAIT_SECS 60.0      /* longest wait for an answer or a reconnect */
 #define DBS_MAX 64          /* databases a run may leave behind, to drop at its end */
 
 /* The databases the tests made and have not dropped yet, in memory every test's process shares,
@@ -213,8 +213,10 @@ static void setup(void)
 static void teardown(void)
 {
     ev_loop_destroy(loop);
-    pgtest_drop(uri);
-    note_db(uri, 0);
+    /* A database that would not go now is tried again at the end of the run. */
+    if (pgtest_drop(uri) == 0) {
+        note_db(uri, 0);
+    }
 }
 
 static struct pg *open_pg(void)
@@ -236,14 +238,15 @@ static int64_t player(struct pg *p, const char *name)
     return c.r.acct.id;
 }
 
-static int64_t commit(struct pg *p, const struct db_totals *t, size_t nt, const struct db_round *rs, size_t nr,
-                      struct call *c)
+static int64_t commit(struct pg *p, const struct db_totals *t, size_t nt, const struct db_round *rs,
+                      size_t nr, struct call *c)
 {
     call_init(c);
     return answer(c, pg_commit(p, &c->r, t, nt, rs, nr));
 }
 
-static void commit_ok(struct pg *p, const struct db_totals *t, size_t nt, const struct db_round *rs, size_t nr)
+static void commit_ok(struct pg *p, const struct db_totals *t, size_t nt, const struct db_round *rs,
+                      size_t nr)
 {
     struct call c;
 
@@ -291,6 +294,7 @@ START_TEST(test_concurrent_opens_migrate_once)
                 fprintf(stderr, "child: %s\n", err);
             }
             pg_close(p);
+            ev_loop_destroy(l);
             _exit(p != NULL ? 0 : 1);
         }
     }
@@ -491,7 +495,8 @@ static void side_apply(struct mirror *m, char result, double after, int64_t roun
 }
 
 /* Play rs[0..n) on the mirrors as games/elo.c says, the rounds getting ids from first_round on. */
-static void mirror_play(struct mirror *ms, size_t nm, const struct db_round *rs, size_t n, int64_t first_round)
+static void mirror_play(struct mirror *ms, size_t nm, const struct db_round *rs, size_t n,
+                        int64_t first_round)
 {
     for (size_t i = 0; i < n; i++) {
         struct mirror *a = NULL, *b = NULL;
@@ -501,7 +506,8 @@ static void mirror_play(struct mirror *ms, size_t nm, const struct db_round *rs,
         }
         ck_assert(a != NULL && b != NULL);
         double ra = a->rating, rb = b->rating;
-        elo_update(&ra, a->rated, &rb, b->rated, rs[i].outcome == 'W' ? 1.0 : rs[i].outcome == 'D' ? 0.5 : 0.0);
+        double score = rs[i].outcome == 'W' ? 1.0 : rs[i].outcome == 'D' ? 0.5 : 0.0;
+        elo_update(&ra, a->rated, &rb, b->rated, score);
         side_apply(a, rs[i].outcome, ra, first_round + (int64_t)i);
         side_apply(b, flip(rs[i].outcome), rb, first_round + (int64_t)i);
     }
@@ -512,8 +518,8 @@ static void expect_mirror(const struct mirror *m)
     char form[32];
     double rating = raw_double("SELECT rating FROM players WHERE id = %lld", (long long)m->id);
 
-    ck_assert_msg(rating == m->rating, "player %lld: rating %.17g, elo.c says %.17g", (long long)m->id, rating,
-                  m->rating);
+    ck_assert_msg(rating == m->rating, "player %lld: rating %.17g, elo.c says %.17g", (long long)m->id,
+                  rating, m->rating);
     ck_assert_int_eq(raw_int("SELECT rated FROM players WHERE id = %lld", (long long)m->id), m->rated);
     ck_assert_int_eq(raw_int("SELECT rated_at FROM players WHERE id = %lld", (long long)m->id), m->rated_at);
     ck_assert_int_eq(raw_int("SELECT wins FROM players WHERE id = %lld", (long long)m->id), m->wins);
@@ -599,7 +605,8 @@ START_TEST(test_ratings_are_elo_c_to_the_bit)
     ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds"), NR);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds WHERE timeout"), 1);
     ck_assert_int_eq(raw_int("SELECT a FROM rounds WHERE timeout"), eve);
-    ck_assert(raw_double("SELECT rating_a FROM rounds WHERE id = %lld", (long long)first + 3) == ms[4].rating);
+    ck_assert(raw_double("SELECT rating_a FROM rounds WHERE id = %lld", (long long)first + 3) ==
+              ms[4].rating);
 
     /* A second batch goes on from the first. */
     struct db_round more[] = {{dan, cy, 2, 3, 'L', 0}, {ana, eve, 0, 0, 'D', 1}};
@@ -717,7 +724,8 @@ static int by_board(const void *x, const void *y)
 static int board_sorted(struct ranked *out, int cap)
 {
     PGconn *conn = raw_open();
-    PGresult *res = PQexec(conn, "SELECT id, name, rating, rated_at FROM players WHERE name IS NOT NULL AND rated > 0");
+    PGresult *res = PQexec(conn, "SELECT id, name, rating, rated_at FROM players"
+                                 " WHERE name IS NOT NULL AND rated > 0");
     int n = PQntuples(res);
 
     ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
@@ -757,8 +765,8 @@ static void expect_board(struct pg *p)
         }
         call_init(&c);
         ck_assert_int_eq(answer(&c, pg_row(p, &c.r, upper)), 1);
-        ck_assert_msg(c.rows[0].rank == i + 1, "%s: rank %lld, sorted %d", want[i].name, (long long)c.rows[0].rank,
-                      i + 1);
+        ck_assert_msg(c.rows[0].rank == i + 1, "%s: rank %lld, sorted %d", want[i].name,
+                      (long long)c.rows[0].rank, i + 1);
         ck_assert_int_eq(c.r.id, want[i].id);
 
         int k = 2, above = i < k ? i : k, below = n - 1 - i < k ? n - 1 - i : k;
@@ -789,7 +797,8 @@ START_TEST(test_leaderboard_order_and_ties)
 
     for (int i = 0; i < SET; i++) {
         int64_t id = player(p, set[i].name);
-        raw_execf("UPDATE players SET rating = %.17g, rated = 5 + %d, rated_at = %lld, wins = %d WHERE id = %lld",
+        raw_execf("UPDATE players SET rating = %.17g, rated = 5 + %d, rated_at = %lld, wins = %d"
+                  " WHERE id = %lld",
                   set[i].rating, 25 * (i % 2), (long long)set[i].rated_at, i, (long long)id);
     }
     player(p, "unrated");
@@ -876,7 +885,8 @@ START_TEST(test_history_oldest_first)
 
     for (int i = 0; i < 6; i++) {
         /* ana on either side, so both indexes are walked. */
-        struct db_round r = i % 2 ? (struct db_round){ana, bo, 1, 2, 'W', 0} : (struct db_round){cy, ana, 1, 2, 'L', 0};
+        struct db_round r = i % 2 ? (struct db_round){ana, bo, 1, 2, 'W', 0}
+                                  : (struct db_round){cy, ana, 1, 2, 'L', 0};
         commit_ok(p, NULL, 0, &r, 1);
         after[i] = raw_double("SELECT rating FROM players WHERE id = %lld", (long long)ana);
     }
@@ -1185,7 +1195,8 @@ START_TEST(test_redact_hides_passwords)
 {
     expect_redacted("postgresql://arcade:s3cret@127.0.0.1:5432/postgres?sslmode=disable", "s3cret",
                     "postgresql://arcade:***@127.0.0.1:5432/postgres?sslmode=disable");
-    expect_redacted("postgres://u:s%33cret@db.example/arcade", "s3cret", "postgresql://u:***@db.example/arcade");
+    expect_redacted("postgres://u:s%33cret@db.example/arcade", "s3cret",
+                    "postgresql://u:***@db.example/arcade");
     expect_redacted("postgresql://u:s3cret@h/d", "s%33cret", NULL);
     expect_redacted("host=h user=u password=s3cret dbname=d", "s3cret", "postgresql://u:***@h/d");
     expect_redacted("host=h password='s3 cret' dbname=d", "s3 cret", "postgresql://:***@h/d");
@@ -1235,7 +1246,7 @@ static Suite *pg_suite(void)
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         tcase_add_checked_fixture(all[i], setup, teardown);
-        tcase_set_timeout(all[i], 60);
+        tcase_set_timeout(all[i], 240);
         suite_add_tcase(s, all[i]);
     }
     tcase_add_test(schema, test_migrations_then_reopen);
