@@ -10,7 +10,9 @@
 #include <sys/resource.h>
 
 #include "log.h"
+#include "db.h"
 #include "server.h"
+#include "workers.h"
 
 static void usage(FILE *out)
 {
@@ -39,9 +41,12 @@ static void usage(FILE *out)
             "  --queue-timeout S   longest wait for an opponent (default 30)\n"
             "  --proxy-from ADDR[/BITS]  connections from these addresses (a comma list; repeatable)\n"
             "                      start with a PROXY header (version 2) naming the client (default none)\n"
+            "  --workers N         processes serving the port, each one loop on one core (default 1;\n"
+            "                      at most %d); more than 1 needs a PostgreSQL --db\n"
             "  --quiet             log errors only\n"
             "  --verbose           log every connection\n"
-            "  -h, --help, --version\n");
+            "  -h, --help, --version\n",
+            WORKERS_MAX);
 }
 
 /* Parse a number in [min, max]; exits with a message otherwise. */
@@ -94,7 +99,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_WORKERS, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -115,6 +120,7 @@ int main(int argc, char **argv)
         { "move-timeout", required_argument, NULL, OPT_MOVE },
         { "queue-timeout", required_argument, NULL, OPT_QUEUE },
         { "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
+        { "workers", required_argument, NULL, OPT_WORKERS },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "help", no_argument, NULL, 'h' },
@@ -138,6 +144,7 @@ int main(int argc, char **argv)
         .long_idle_timeout = 300,
         .move_timeout = 30,
         .queue_timeout = 30,
+        .workers = 1,
     };
     static struct proxy_net proxies[PROXY_FROM_MAX];
     int opt;
@@ -168,6 +175,7 @@ int main(int argc, char **argv)
         case OPT_MOVE: cfg.move_timeout = number("--move-timeout", optarg, 0.01, 3600); break;
         case OPT_QUEUE: cfg.queue_timeout = number("--queue-timeout", optarg, 0.01, 3600); break;
         case OPT_PROXY_FROM: proxy_from(optarg, proxies, &cfg.nproxy_from); break;
+        case OPT_WORKERS: cfg.workers = (int)number("--workers", optarg, 1, WORKERS_MAX); break;
         case OPT_QUIET: log_set_level(LOG_ERROR); break;
         case OPT_VERBOSE: log_set_level(LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;
@@ -180,11 +188,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A SQLite file has one writer: each worker would be another. */
+    if (cfg.workers > 1 && !db_shared(cfg.db)) {
+        fprintf(stderr, "arcaded: --workers needs a shared database: --db postgresql://...\n");
+        return 1;
+    }
     cfg.proxy_from = proxies;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);   /* past a file size limit, writes fail with EFBIG and the server goes on */
     raise_fd_limit();
 
+    if (cfg.workers > 1) {
+        return workers_run(&cfg);
+    }
     struct server srv;
     if (server_init(&srv, &cfg) < 0) {
         return 1;
