@@ -51,6 +51,8 @@ TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 # The suites that start arcaded: make test runs them a second time against PostgreSQL when
 # ARCADE_TEST_PG names a server for the tests (tests/pg.sh), with ARCADE_TEST_ENGINE=pg, which the
 # harness reads.
+# test_workers is not among them: several workers need a shared database, so it runs against
+# PostgreSQL in the first run already (and without ARCADE_TEST_PG skips all but its SQLite refusal).
 E2E_TESTS  := test_server test_pvp test_accounts test_web test_http test_abuse test_faults test_crash \
 	test_proxy_e2e test_play_tty test_client test_bench
 

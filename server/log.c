@@ -12,10 +12,16 @@
 #include <unistd.h>
 
 static enum log_level current = LOG_INFO;
+static char name[32] = "arcaded";  /* who speaks: "arcaded", or "arcaded[2]" for a worker */
 
 void log_set_level(enum log_level level)
 {
     current = level;
+}
+
+void log_set_worker(int worker)
+{
+    snprintf(name, sizeof(name), "arcaded[%d]", worker);
 }
 
 int log_enabled(enum log_level level)
@@ -36,7 +42,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03dZ arcaded: %s", (int)(tv.tv_usec / 1000),
+    n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03dZ %s: %s", (int)(tv.tv_usec / 1000), name,
                           tags[level]);
     va_list ap;
     va_start(ap, fmt);

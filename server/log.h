@@ -12,6 +12,8 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+/* Lines say "arcaded[worker]:" from now on, rather than "arcaded:" (--workers). */
+void log_set_worker(int worker);
 int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -11,7 +11,9 @@
 
 #include "bus.h"
 #include "log.h"
+#include "db.h"
 #include "server.h"
+#include "workers.h"
 
 static void usage(FILE *out)
 {
@@ -42,9 +44,12 @@ static void usage(FILE *out)
             "                      start with a PROXY header (version 2) naming the client (default none)\n"
             "  --bus URI           share names and the queue with other arcaded on the same --db through\n"
             "                      Redis: redis://[[user]:password@]host[:port][/db] or unix://[...@]/path\n"
+            "  --workers N         processes serving the port, each one loop on one core (default 1;\n"
+            "                      at most %d); more than 1 needs a PostgreSQL --db\n"
             "  --quiet             log errors only\n"
             "  --verbose           log every connection\n"
-            "  -h, --help, --version\n");
+            "  -h, --help, --version\n",
+            WORKERS_MAX);
 }
 
 /* Parse a number in [min, max]; exits with a message otherwise. */
@@ -97,7 +102,7 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_BUS, OPT_QUIET, OPT_VERBOSE };
+    enum { OPT_SYNC = 256, OPT_LOCK_WAIT, OPT_MAX_CONNS, OPT_ADDR_CONNS, OPT_CONN_RATE, OPT_FRAME_RATE, OPT_UDP_RATE, OPT_NAME_RATE, OPT_OUT_MAX, OPT_OUT_TOTAL, OPT_IDLE, OPT_LONG_IDLE, OPT_MOVE, OPT_QUEUE, OPT_PROXY_FROM, OPT_BUS, OPT_WORKERS, OPT_QUIET, OPT_VERBOSE };
     static const struct option options[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
@@ -119,6 +124,7 @@ int main(int argc, char **argv)
         { "queue-timeout", required_argument, NULL, OPT_QUEUE },
         { "proxy-from", required_argument, NULL, OPT_PROXY_FROM },
         { "bus", required_argument, NULL, OPT_BUS },
+        { "workers", required_argument, NULL, OPT_WORKERS },
         { "quiet", no_argument, NULL, OPT_QUIET },
         { "verbose", no_argument, NULL, OPT_VERBOSE },
         { "help", no_argument, NULL, 'h' },
@@ -142,6 +148,7 @@ int main(int argc, char **argv)
         .long_idle_timeout = 300,
         .move_timeout = 30,
         .queue_timeout = 30,
+        .workers = 1,
     };
     static struct proxy_net proxies[PROXY_FROM_MAX];
     int opt;
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
             }
             cfg.bus = optarg;
             break;
+        case OPT_WORKERS: cfg.workers = (int)number("--workers", optarg, 1, WORKERS_MAX); break;
         case OPT_QUIET: log_set_level(LOG_ERROR); break;
         case OPT_VERBOSE: log_set_level(LOG_DEBUG); break;
         case 'h': usage(stdout); return 0;
@@ -191,11 +199,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* A SQLite file has one writer: each worker would be another. */
+    if (cfg.workers > 1 && !db_shared(cfg.db)) {
+        fprintf(stderr, "arcaded: --workers needs a shared database: --db postgresql://...\n");
+        return 1;
+    }
     cfg.proxy_from = proxies;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);   /* past a file size limit, writes fail with EFBIG and the server goes on */
     raise_fd_limit();
 
+    if (cfg.workers > 1) {
+        return workers_run(&cfg);
+    }
     struct server srv;
     if (server_init(&srv, &cfg) < 0) {
         return 1;

@@ -534,7 +534,7 @@ int server_init(struct server *srv, const struct config *cfg)
         log_error("out of memory");
         goto fail;
     }
-    if (net_listen(cfg->bind, &srv->cfg.port, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
+    if (net_listen(cfg->bind, &srv->cfg.port, cfg->reuseport, &srv->tcp_fd, &srv->udp_fd, err, sizeof(err)) < 0) {
         log_error("cannot listen on %s:%d: %s", cfg->bind, cfg->port, err);
         goto fail;
     }

@@ -38,6 +38,8 @@ struct config {
     double queue_timeout;       /* longest wait for an opponent */
     const struct proxy_net *proxy_from; /* peers whose connections start with a PROXY header */
     size_t nproxy_from;
+    int workers;                /* processes serving the port (--workers); 1: this one alone */
+    int reuseport;              /* a worker: its sockets share the port with the other workers' */
 };
 
 struct cluster;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "conn.h"
@@ -712,6 +713,9 @@ static void metrics(struct web *w, const struct call *q, struct answer *a)
 {
     (void)q;
     reply(a, 200, METRICS);
+    family(a, "arcade_worker_pid", "gauge",
+           "The id of the process that answered: with --workers, each worker answers for itself.");
+    sample(a, "arcade_worker_pid", (unsigned long long)getpid());
     connections(w, a);
     players(w, a);
     counters(a, "arcade_requests_total", "Short requests answered, by transport.", "transport", transport_labels,

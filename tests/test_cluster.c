@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
 
 #include "expect.h"
 #include "harness.h"
+#include "redistest.h"
 #include "pgtest.h"
 #include "suite.h"
 
@@ -33,46 +33,14 @@ static char db[256];
 static pid_t redis_pid;
 static struct harness node[NODES];
 
-/* Does redis-server answer PING on the socket? */
-static int redis_answers(void)
-{
-    redisContext *c = redisConnectUnix(sock);
-    int ok = 0;
-    if (c != NULL && c->err == 0) {
-        redisReply *rep = redisCommand(c, "PING");
-        ok = rep != NULL && rep->type == REDIS_REPLY_STATUS;
-        freeReplyObject(rep);
-    }
-    redisFree(c);
-    return ok;
-}
-
-/* redis-server on the test's socket, answering. */
 static void redis_start(void)
 {
-    redis_pid = fork();
-    ck_assert_int_ge(redis_pid, 0);
-    if (redis_pid == 0) {
-        char logfile[160];
-        snprintf(logfile, sizeof(logfile), "%s/redis.log", dir);
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly",
-               "no", "--logfile", logfile, (char *)NULL);
-        _exit(127);
-    }
-    suite_child(redis_pid);
-    for (int i = 0; i < 500 && !redis_answers(); i++) {
-        usleep(10000);
-    }
-    ck_assert_msg(redis_answers(), "redis-server does not answer on %s", sock);
+    redis_pid = redistest_start(dir, sock, sizeof(sock), bus_uri, sizeof(bus_uri));
 }
 
-/* kill -9 of redis-server: everything it held is gone with it. */
 static void redis_kill(void)
 {
-    kill(redis_pid, SIGKILL);
-    waitpid(redis_pid, NULL, 0);
-    suite_forget_child(redis_pid);
-    unlink(sock);
+    redistest_kill(redis_pid, sock);
 }
 
 /* redis-server and a database of this test's own, then the nodes, each with --bus and --db. */
@@ -82,8 +50,6 @@ static int cluster_up(const char *move_timeout)
         return -1;
     }
     ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "cluster"), 0);
-    snprintf(sock, sizeof(sock), "%s/redis.sock", dir);
-    snprintf(bus_uri, sizeof(bus_uri), "unix://%s", sock);
     redis_start();
     ck_assert_int_eq(pgtest_create(db, sizeof(db)), 0);
     ck_assert_int_eq(suite_note_db(db, pgtest_drop), 0);
@@ -104,9 +70,7 @@ static void cluster_down(void)
     for (int i = 0; i < NODES; i++) {
         harness_cleanup(&node[i]);
     }
-    kill(redis_pid, SIGTERM);
-    waitpid(redis_pid, NULL, 0);
-    suite_forget_child(redis_pid);
+    redistest_stop(redis_pid);
     pgtest_drop(db);
     suite_forget_db(db);
     suite_rmtree(dir);
