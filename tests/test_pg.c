@@ -603,8 +603,8 @@ START_TEST(test_ratings_are_elo_c_to_the_bit)
     /* A draw between equal ratings moves neither: whoever was there first stays ahead. */
     ck_assert_int_eq(ms[5].rated_at, 0);
     ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds"), NR);
-    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds WHERE timeout"), 1);
-    ck_assert_int_eq(raw_int("SELECT a FROM rounds WHERE timeout"), eve);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds WHERE timeout = 1"), 1);
+    ck_assert_int_eq(raw_int("SELECT a FROM rounds WHERE timeout = 1"), eve);
     ck_assert(raw_double("SELECT rating_a FROM rounds WHERE id = %lld", (long long)first + 3) ==
               ms[4].rating);
 
