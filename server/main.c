@@ -45,7 +45,7 @@ static void usage(FILE *out)
             "  --bus URI           share names and the queue with other arcaded on the same --db through\n"
             "                      Redis: redis://[[user]:password@]host[:port][/db] or unix://[...@]/path\n"
             "  --workers N         processes serving the port, each one loop on one core (default 1;\n"
-            "                      at most %d); more than 1 needs a PostgreSQL --db\n"
+            "                      at most %d); more than 1 needs a PostgreSQL --db and a --bus\n"
             "  --quiet             log errors only\n"
             "  --verbose           log every connection\n"
             "  -h, --help, --version\n",
@@ -198,6 +198,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "arcaded: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return 2;
+    }
+    /* Servers that share names and matches must share what is stored of them. */
+    if (cfg.bus != NULL && cfg.workers <= 1 && !db_shared(cfg.db)) {
+        fprintf(stderr, "arcaded: --bus needs a shared database: --db postgresql://...\n");
+        return 1;
     }
     /* A SQLite file has one writer: each worker would be another. */
     if (cfg.workers > 1 && !db_shared(cfg.db)) {

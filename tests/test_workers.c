@@ -345,6 +345,21 @@ START_TEST(test_workers_without_a_bus_are_refused)
 }
 END_TEST
 
+/* Servers on one bus share names and matches: what they store must be shared too. */
+START_TEST(test_a_bus_on_sqlite_is_refused)
+{
+    char dir[64], db[128], out[256], err[512];
+
+    ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "workers"), 0);
+    snprintf(db, sizeof(db), "%s/arcade.db", dir);
+    char *argv[] = { (char *)harness_arcaded(), "--port", "0", "--db", db, "--bus", "unix:///nowhere", NULL };
+    ck_assert_int_eq(harness_run(argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
+    ck_assert_str_eq(err, "arcaded: --bus needs a shared database: --db postgresql://...\n");
+    ck_assert_int_eq(access(db, F_OK), -1);
+    suite_rmtree(dir);
+}
+END_TEST
+
 static Suite *workers_suite(void)
 {
     Suite *s = suite_create("workers");
@@ -358,6 +373,7 @@ static Suite *workers_suite(void)
     }
     tcase_add_test(tc, test_workers_on_sqlite_are_refused);
     tcase_add_test(tc, test_workers_without_a_bus_are_refused);
+    tcase_add_test(tc, test_a_bus_on_sqlite_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
