@@ -573,9 +573,13 @@ START_TEST(test_hold_past_addr_conns_is_refused)
     ck_assert_ptr_nonnull(r);
     char err[256] = "";
     ck_assert_msg(bench_run(&o, r, err, sizeof(err)) == 0, "bench_run: %s", err);
-    ck_assert_uint_eq(r->refused, 2);
-    ck_assert_uint_eq(r->held, 3);
-    ck_assert_uint_eq(r->errors, 2);
+    /* Three of the five at most: the bench's first connection (the check that the server answers)
+     * may still count against the address when the five arrive, if the server has not yet read its
+     * end (a database that answers later makes that likelier); then only two get in. */
+    ck_assert_uint_le(r->held, 3);
+    ck_assert_uint_ge(r->held, 2);
+    ck_assert_uint_eq(r->refused, 5 - r->held);
+    ck_assert_uint_eq(r->errors, r->refused);
     ck_assert_int_eq(bench_main(ARGC(a), a), BENCH_EXIT_ERRORS);
     free(r);
     harness_cleanup(&srv);
