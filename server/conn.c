@@ -231,18 +231,18 @@ void conn_pool_free(struct conn_pool *pool)
     pool->holders_cap = pool->nholders = 0;
 }
 
-struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer)
+/* A connection from peer, counted in the pool and its address's holder, with its idle timer running:
+ * what a socket's connection and a linked one share. NULL when memory ran out. */
+static struct conn *conn_alloc(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        close(fd);
         return NULL;
     }
     c->peer = *peer;
     struct conn_holder *h = holder_of(pool, peer);
     if (h == NULL) {
         free(c);
-        close(fd);
         return NULL;
     }
     hold(h, c);
@@ -254,12 +254,9 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
     c->out_held = CONN_HELD_NONE;
     c->last_active = ev_now(pool->loop);
     c->idle = pool->first_idle;
-    ev_io_init(&c->read_w, read_cb, fd, EV_READ);
-    ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
     ev_init(&c->idle_w, idle_cb);
     ev_init(&c->resume_w, resume_cb);
     c->idle_w.repeat = c->idle;
-    ev_io_start(pool->loop, &c->read_w);
     ev_timer_again(pool->loop, &c->idle_w);
 
     c->next = pool->all;
@@ -271,6 +268,19 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
     if (pool->n > pool->peak) {
         pool->peak = pool->n;
     }
+    return c;
+}
+
+struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer)
+{
+    struct conn *c = conn_alloc(pool, fd, peer);
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+    ev_io_init(&c->read_w, read_cb, fd, EV_READ);
+    ev_io_init(&c->write_w, write_cb, fd, EV_WRITE);
+    ev_io_start(pool->loop, &c->read_w);
     if (log_enabled(LOG_DEBUG)) {
         char from[CONN_PEER_MAX];
         log_debug("conn %llu: open from %s (fd %d, %u open)", (unsigned long long)c->id,
@@ -282,41 +292,12 @@ struct conn *conn_new(struct conn_pool *pool, int fd, const struct sockaddr_stor
 struct conn *conn_new_linked(struct conn_pool *pool, const struct sockaddr_storage *peer,
                              const struct conn_link *link)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c = conn_alloc(pool, -1, peer);
     if (c == NULL) {
         return NULL;
     }
-    c->peer = *peer;
-    struct conn_holder *h = holder_of(pool, peer);
-    if (h == NULL) {
-        free(c);
-        return NULL;
-    }
-    hold(h, c);
-    c->fd = -1;
     c->linked = 1;
     c->link = *link;
-    c->pool = pool;
-    c->id = ++pool->next_id;
-    c->state = CONN_OPEN;
-    c->ops = pool->first;
-    c->out_held = CONN_HELD_NONE;
-    c->last_active = ev_now(pool->loop);
-    c->idle = pool->first_idle;
-    ev_init(&c->idle_w, idle_cb);
-    ev_init(&c->resume_w, resume_cb);
-    c->idle_w.repeat = c->idle;
-    ev_timer_again(pool->loop, &c->idle_w);
-
-    c->next = pool->all;
-    if (pool->all != NULL) {
-        pool->all->prev = c;
-    }
-    pool->all = c;
-    pool->n++;
-    if (pool->n > pool->peak) {
-        pool->peak = pool->n;
-    }
     log_debug("conn %llu: linked (%u open)", (unsigned long long)c->id, pool->n);
     return c;
 }
