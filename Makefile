@@ -9,6 +9,8 @@
 #   make test-browser  the page in headless Chromium against the real server (needs chromium,
 #                   Node.js and npm; fetches the browser driver from the npm registry)
 #   make bench      run the load benchmark against arcaded and a null server
+#   make bench-scale  rounds a second and CPU a round against SQLite and PostgreSQL + Redis with 1, 2
+#                   and 4 workers, and 40,000 connections held by 3 workers (as root: bench/scale.sh)
 #   make fuzz       run each libFuzzer target for FUZZ_SECS seconds (default 60)
 #   make memcheck   the end-to-end suites with arcaded under valgrind
 #   make install    install the binaries, man pages and systemd unit under PREFIX (default
@@ -218,6 +220,14 @@ $(BUILD)/bench_pg: $(call obj,db/bench_pg.c) $(call obj,$(DB_SRC) games/elo.c se
 .PHONY: bench-pg
 bench-pg: $(BUILD)/bench_pg
 	$(BUILD)/bench_pg
+
+# SQLite with one process, PostgreSQL + Redis with 1, 2 and 4 workers: bot and rated rounds a second
+# and the CPU a round of arcaded, PostgreSQL and Redis; then connections held past one process's
+# open-file limit (BENCH_SECS, HOLD_CONNS; see bench/scale.sh). Needs root: it starts Redis and a
+# network namespace of its own, and PostgreSQL through tests/pg.sh.
+.PHONY: bench-scale
+bench-scale: all
+	bash bench/scale.sh
 
 # The binaries to PREFIX/bin, the man pages to PREFIX/share/man, the unit to
 # PREFIX/lib/systemd/system (with PREFIX=/usr: /usr/lib/systemd/system), its
