@@ -635,8 +635,12 @@ int server_run(struct server *srv)
     if (srv->db_lock >= 0) {
         close(srv->db_lock);  /* only now: closing a file drops the process's locks on it */
     }
+    /* The shutdown is under way: a second stop signal from here on (one sent when the first one's
+     * connections were seen closed) is ignored, not the default action that kills the process
+     * before it is done freeing and saying goodbye to the bus. */
     for (int i = 0; i < SERVER_STOP_SIGNALS; i++) {
         ev_signal_stop(srv->loop, &srv->stop_w[i]);
+        signal(srv->stop_w[i].signum, SIG_IGN);
     }
     session_free_all(&srv->game);
     cluster_close(srv->cluster);
