@@ -136,7 +136,8 @@ void expect_eof(int fd)
     do {
         r = recv(fd, b, sizeof(b), 0);
     } while (r < 0 && errno == EINTR);
-    ck_assert_msg(r == 0, "expected the server to close; recv gave %zd (%s) \"%s\"", r,
+    /* A reset is a close too: a server that closes with bytes it did not read sends one. */
+    ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET), "expected the server to close; recv gave %zd (%s) \"%s\"", r,
                   r < 0 ? strerror(errno) : "data", show(b, r > 0 ? (size_t)r : 0));
 }
 
