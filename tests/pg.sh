@@ -67,10 +67,12 @@ fi
 
 if [ "$status" != online ]; then
     say "starting cluster $version/$name on port $port"
+    # Its words go to stderr: after an unclean stop it prints "Removed stale pid file." on stdout,
+    # which would become part of the address.
     if [ "$(id -u)" = 0 ]; then
-        pg_ctlcluster "$version" "$name" start || [ "$(find_cluster | awk '{ print $4 }')" = online ]
+        pg_ctlcluster "$version" "$name" start >&2 || [ "$(find_cluster | awk '{ print $4 }')" = online ]
     else
-        as_postgres pg_ctlcluster "$version" "$name" start || [ "$(find_cluster | awk '{ print $4 }')" = online ]
+        as_postgres pg_ctlcluster "$version" "$name" start >&2 || [ "$(find_cluster | awk '{ print $4 }')" = online ]
     fi
 fi
 

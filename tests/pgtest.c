@@ -36,6 +36,11 @@ static PGconn *maintenance(void)
         fprintf(stderr, "pgtest: ARCADE_TEST_PG is not set\n");
         return NULL;
     }
+    /* Anything else would be taken for a database name on the local socket, as this user. */
+    if (strncmp(uri, "postgresql://", 13) != 0 && strncmp(uri, "postgres://", 11) != 0 && strchr(uri, '=') == NULL) {
+        fprintf(stderr, "pgtest: ARCADE_TEST_PG is neither a postgresql:// URI nor key=value pairs: '%s'\n", uri);
+        return NULL;
+    }
     const char *keys[] = { "dbname", "connect_timeout", NULL };
     const char *values[] = { uri, PGTEST_CONNECT_TIMEOUT, NULL };
     PGconn *c = PQconnectdbParams(keys, values, 1);
