@@ -82,7 +82,7 @@ static int fill(long players)
              "INSERT INTO players (name, created, rating, rated, rated_at, wins, losses, draws, rounds, form)"
              " SELECT 'p' || g, 0, 1200 + 250 * (random() + random() + random() + random() + random()"
              " + random() + random() + random() + random() + random() + random() + random() - 6),"
-             " 1 + g %% 200, (g * 7919) %% %ld, g %% 90, g %% 80, g %% 30, g %% 90 + g %% 80 + g %% 30,"
+             " 1 + g %% 200, (g::bigint * 7919) %% %ld, g %% 90, g %% 80, g %% 30, g %% 90 + g %% 80 + g %% 30,"
              " 'WLDWL'"
              " FROM generate_series(1, %ld) AS g;"
              "INSERT INTO players (name, created) SELECT NULL, 0 FROM generate_series(1, %ld);",

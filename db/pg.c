@@ -309,6 +309,7 @@ struct pg {
     ev_io wio;                      /* the socket writable: only while PQflush has more to send */
     ev_timer retry;                 /* the pause before an attempt to connect, then its time limit */
     ev_timer later;                 /* answers the flights a lost connection failed, from the loop */
+    ev_timer kick;                  /* reads what libpq took in while it sent requests */
     double pause;                   /* the next pause before connecting again */
     struct flight *ring;            /* PG_RING slots */
     size_t head, n;                 /* the oldest flight, and how many there are */
@@ -329,6 +330,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void later_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 int pg_is_uri(const char *where)
 {
@@ -996,6 +998,19 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
     leave(p);
 }
 
+static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct pg *p = container_of(w, struct pg, kick);
+
+    (void)loop;
+    (void)revents;
+    p->busy++;
+    if (p->state == PG_UP) {
+        io_up(p);
+    }
+    leave(p);
+}
+
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct pg *p = container_of(w, struct pg, wio);
@@ -1042,10 +1057,11 @@ static int send_req(struct pg *p, struct db_req *r, struct flight **out, enum fl
         *out = f;
     }
     /* A failed flush fails r with the others, from the loop: it is pending all the same. libpq
-     * reads what the server sent while it waits to write more, where no read event will tell: the
-     * loop looks at it once this iteration's callbacks are done (once for many requests). */
-    if (flush(p) == 0) {
-        ev_feed_event(p->loop, &p->io, EV_READ);
+     * reads what the server sent while it waits to write more, where no read event will tell: a
+     * timer due at once has the loop look at it after its next poll (once for many requests). Not
+     * ev_feed_event: ev_run runs what is pending as it starts, before it polls. */
+    if (flush(p) == 0 && !ev_is_active(&p->kick)) {
+        ev_timer_start(p->loop, &p->kick);
     }
     return DB_PENDING;
 }
@@ -1578,6 +1594,7 @@ struct pg *pg_open(const char *uri, struct ev_loop *loop, char *err, size_t errl
     ev_io_init(&p->wio, wio_cb, -1, EV_WRITE);
     ev_timer_init(&p->retry, retry_cb, 0., 0.);
     ev_timer_init(&p->later, later_cb, 0., 0.);
+    ev_timer_init(&p->kick, kick_cb, 0., 0.);
     if (conninfo(p, uri, err, errlen) != 0) {
         goto fail;
     }
@@ -1617,6 +1634,7 @@ void pg_close(struct pg *p)
     watch_stop(p);
     ev_timer_stop(p->loop, &p->retry);
     ev_timer_stop(p->loop, &p->later);
+    ev_timer_stop(p->loop, &p->kick);
     PQfinish(p->conn);
     p->conn = NULL;
     p->state = PG_DOWN;

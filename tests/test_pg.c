@@ -24,7 +24,7 @@
 #include "pgtest.h"
 #include "suite.h"
 
-#define WAIT_SECS 60.0      /* longest wait for an answer or a reconnect */
+#define WAIT_SECS 20.0      /* longest wait for an answer or a reconnect */
 #define DBS_MAX 64          /* databases a run may leave behind, to drop at its end */
 
 /* The databases the tests made and have not dropped yet, in memory every test's process shares,
@@ -1246,7 +1246,7 @@ static Suite *pg_suite(void)
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         tcase_add_checked_fixture(all[i], setup, teardown);
-        tcase_set_timeout(all[i], 240);
+        tcase_set_timeout(all[i], 120);
         suite_add_tcase(s, all[i]);
     }
     tcase_add_test(schema, test_migrations_then_reopen);
