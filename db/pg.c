@@ -17,7 +17,9 @@
  *
  * A lost connection fails every flight (DB_FAULT_DOWN) and is made again with PQconnectStart and
  * PQconnectPoll on the loop; the statements are prepared again in the new connection's pipeline,
- * ahead of any request.
+ * ahead of any request. The oldest request unanswered past PG_ANSWER_WAIT counts as a lost
+ * connection: PostgreSQL ends its own statements sooner (statement_timeout), so only a server or a
+ * network that stopped answering gets there.
  */
 #include "pg.h"
 
@@ -37,6 +39,15 @@
 #define PG_CONNECT_TIMEOUT 5.0  /* seconds an attempt to connect may take */
 #define PG_CONNECT_TIMEOUT_S "5"
 #define PG_VERSION_PERIOD 1.0   /* seconds after which the board may have moved by others' writes */
+/* A statement that runs longer, waiting for locks included, is ended by PostgreSQL
+ * (statement_timeout): its request fails, the connection stays. */
+#define PG_STATEMENT_WAIT_MS "5000"
+/* A request the server has not answered after so long (a statement's wait and a margin) means a
+ * server or a network that stopped answering: the connection is dropped and made again. */
+#define PG_ANSWER_WAIT 10.0
+#define PG_ANSWER_CHECK 1.0     /* seconds between two looks at the oldest request */
+/* Every connection's, once the schema is up to date (a migration may take longer). */
+#define SQL_SESSION "SET statement_timeout = " PG_STATEMENT_WAIT_MS
 #define PG_RING (PG_PENDING_MAX + 1) /* flights: the requests and the engine's setup after a reconnect */
 /* The schema lock: "arcade" in ASCII, so that other users of pg_advisory_xact_lock can tell. */
 #define PG_SCHEMA_LOCK "107083266171237"
@@ -280,6 +291,7 @@ struct flight {
     int rated;              /* a commit with rounds: the board moves once it is stored */
     int cap;                /* rows or points the caller has room for */
     int64_t id;             /* the player, for messages */
+    ev_tstamp sent;         /* when it was sent */
 };
 
 enum pg_state {
@@ -310,6 +322,7 @@ struct pg {
     ev_timer retry;                 /* the pause before an attempt to connect, then its time limit */
     ev_timer later;                 /* answers the flights a lost connection failed, from the loop */
     ev_timer kick;                  /* reads what libpq took in while it sent requests */
+    ev_timer stall;                 /* while up: has the oldest request waited past PG_ANSWER_WAIT? */
     double pause;                   /* the next pause before connecting again */
     struct flight *ring;            /* PG_RING slots */
     size_t head, n;                 /* the oldest flight, and how many there are */
@@ -331,6 +344,7 @@ static void wio_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void later_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 int pg_is_uri(const char *where)
 {
@@ -521,6 +535,7 @@ static struct flight *flight_push(struct pg *p, struct db_req *r, enum flight_ki
     memset(f, 0, sizeof(*f));
     f->req = r;
     f->kind = kind;
+    f->sent = ev_now(p->loop);
     if (r != NULL) {
         r->flight = f;
         r->result = 0;
@@ -554,6 +569,7 @@ static void watch_stop(struct pg *p)
 {
     ev_io_stop(p->loop, &p->io);
     ev_io_stop(p->loop, &p->wio);
+    ev_timer_stop(p->loop, &p->stall);
 }
 
 static void watch(struct pg *p, int events)
@@ -920,6 +936,7 @@ static void connected(struct pg *p)
     p->state = PG_UP;
     p->pause = PG_RETRY_MIN;
     watch(p, EV_READ);
+    ev_timer_again(p->loop, &p->stall);
     log_info("database %s: connected again", p->where);
     send_setup(p);
 }
@@ -1011,6 +1028,21 @@ static void kick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     leave(p);
 }
 
+static void stall_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct pg *p = container_of(w, struct pg, stall);
+    char why[64];
+
+    (void)revents;
+    if (p->state != PG_UP || p->n <= p->dead || ev_now(loop) - flight_at(p, p->dead)->sent <= PG_ANSWER_WAIT) {
+        return;
+    }
+    p->busy++;
+    snprintf(why, sizeof(why), "no answer in %.0f s", PG_ANSWER_WAIT);
+    lose(p, why);
+    leave(p);
+}
+
 static void wio_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct pg *p = container_of(w, struct pg, wio);
@@ -1066,9 +1098,13 @@ static int send_req(struct pg *p, struct db_req *r, struct flight **out, enum fl
     return DB_PENDING;
 }
 
-/* After a reconnect: the statements again, ahead of every request. */
+/* After a reconnect: the session's settings and the statements again, ahead of every request. */
 static void send_setup(struct pg *p)
 {
+    if (!PQsendQueryParams(p->conn, SQL_SESSION, 0, NULL, NULL, NULL, NULL, 0)) {
+        lose(p, PQerrorMessage(p->conn));
+        return;
+    }
     for (int i = 0; i < ST_COUNT; i++) {
         if (!PQsendPrepare(p->conn, stmt_sql[i].name, stmt_sql[i].sql, 0, NULL)) {
             lose(p, PQerrorMessage(p->conn));
@@ -1595,6 +1631,7 @@ struct pg *pg_open(const char *uri, struct ev_loop *loop, char *err, size_t errl
     ev_timer_init(&p->retry, retry_cb, 0., 0.);
     ev_timer_init(&p->later, later_cb, 0., 0.);
     ev_timer_init(&p->kick, kick_cb, 0., 0.);
+    ev_timer_init(&p->stall, stall_cb, 0., PG_ANSWER_CHECK);
     if (conninfo(p, uri, err, errlen) != 0) {
         goto fail;
     }
@@ -1606,7 +1643,8 @@ struct pg *pg_open(const char *uri, struct ev_loop *loop, char *err, size_t errl
         goto fail;
     }
     PQsetNoticeProcessor(p->conn, notice, p);
-    if (migrate(p, err, errlen) != 0 || make_guest(p, err, errlen) != 0 || prepare_all(p, err, errlen) != 0) {
+    if (migrate(p, err, errlen) != 0 || make_guest(p, err, errlen) != 0 || prepare_all(p, err, errlen) != 0 ||
+        exec_ok(p, SQL_SESSION, "session settings", err, errlen) != 0) {
         goto fail;
     }
     if (PQsetnonblocking(p->conn, 1) != 0 || PQenterPipelineMode(p->conn) != 1) {
@@ -1617,6 +1655,7 @@ struct pg *pg_open(const char *uri, struct ev_loop *loop, char *err, size_t errl
     p->version_at = ev_now(loop);
     p->version = 1;
     watch(p, EV_READ);
+    ev_timer_again(p->loop, &p->stall);
     return p;
 fail:
     PQfinish(p->conn);

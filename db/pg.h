@@ -12,6 +12,9 @@
  *
  * A lost connection fails every pending request (DB_FAULT_DOWN) and is made again in the
  * background, with growing pauses (at most PG_RETRY_MAX seconds); meanwhile requests fail at once.
+ * A statement that runs past PostgreSQL's statement_timeout (5 s, waits for locks included) fails
+ * its request alone (DB_FAULT_OTHER); a request with no answer at all after 10 s counts as a lost
+ * connection.
  * Nothing is logged with the connection string's password.
  */
 #ifndef ARCADE_PG_H

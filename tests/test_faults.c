@@ -756,6 +756,41 @@ START_TEST(test_postgresql_down_refuses_results_then_recovers)
 }
 END_TEST
 
+/* A player's row locked on PostgreSQL past its statement wait (another process's long transaction):
+ * the move is refused with the usual error, nothing of it stored, /healthz says so, math is served,
+ * and the next round is stored once the lock is gone. */
+START_TEST(test_postgresql_lock_past_the_wait_refuses_the_move)
+{
+    struct harness h;
+    struct tally ana = { 0 };
+    char lock[128];
+    NEEDS_POSTGRESQL("a row lock held in PostgreSQL by another session");
+    START(&h, NULL);
+    int a = dial(h.port);
+    hello(a, "ana");
+    tally_add(&ana, named_round(a, '3'));
+
+    PGconn *holder = PQconnectdb(h.db);
+    ck_assert_msg(PQstatus(holder) == CONNECTION_OK, "%s", PQerrorMessage(holder));
+    PQclear(PQexec(holder, "BEGIN"));
+    snprintf(lock, sizeof(lock), "SELECT 1 FROM players WHERE name = 'ana' FOR UPDATE");
+    PGresult *res = PQexec(holder, lock);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    ck_assert_int_eq(move_or_unavailable(a, '1', 1), 0);
+    ck_assert_int_eq(http_status(h.port, "/healthz"), 503);
+    ask(h.port, "a4\n", "d16\n");
+    PQclear(PQexec(holder, "ROLLBACK"));
+    PQfinish(holder);
+
+    tally_add(&ana, named_round(a, '2'));
+    close(a);
+    ck_assert_int_eq(harness_stop(&h), 0);
+    expect_stored(&h, "ana", &ana);
+    harness_cleanup(&h);
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -769,6 +804,7 @@ static Suite *faults_suite(void)
     tcase_add_test(db, test_disk_full_refuses_moves_then_recovers);
     tcase_add_test(db, test_unopenable_database_stops_the_start);
     tcase_add_test(db, test_postgresql_down_refuses_results_then_recovers);
+    tcase_add_test(db, test_postgresql_lock_past_the_wait_refuses_the_move);
     tcase_add_test(crash, test_sigkill_at_random_moments_loses_no_result);
     tcase_add_test(crash, test_sigterm_under_load_delivers_everything);
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

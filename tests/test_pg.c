@@ -1047,21 +1047,42 @@ END_TEST
 
 /* The connection lost. */
 
-/* End the engine's connections to the test's database, from the maintenance database (the test's
- * own may refuse connections). */
-static void kill_engine(void)
+/* expr over the server processes of the engine's connections to the test's database, read from the
+ * maintenance database (the test's own may refuse connections). */
+static int engine_int(const char *expr)
 {
     char sql[512];
     const char *db = strrchr(uri, '/') + 1;
     PGconn *conn = PQconnectdb(pgtest_uri());
 
-    snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-             " WHERE datname = '%.*s' AND application_name = 'arcaded'", (int)strcspn(db, "?"), db);
+    snprintf(sql, sizeof(sql), "SELECT %s FROM pg_stat_activity WHERE datname = '%.*s'"
+             " AND application_name = 'arcaded'", expr, (int)strcspn(db, "?"), db);
     PGresult *res = PQexec(conn, sql);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(res));
-    ck_assert_int_ge(atoi(PQgetvalue(res, 0, 0)), 1);
+    int v = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     PQfinish(conn);
+    return v;
+}
+
+/* End the engine's connections. */
+static void kill_engine(void)
+{
+    ck_assert_int_ge(engine_int("count(pg_terminate_backend(pid))"), 1);
+}
+
+/* A connection of the test's whose open transaction holds the row of player id. */
+static PGconn *lock_row(int64_t id)
+{
+    PGconn *holder = raw_open();
+    char sql[128];
+
+    PQclear(PQexec(holder, "BEGIN"));
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM players WHERE id = %lld FOR UPDATE", (long long)id);
+    PGresult *res = PQexec(holder, sql);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    return holder;
 }
 
 static void wait_connected(struct pg *p)
@@ -1086,15 +1107,9 @@ START_TEST(test_lost_connection_fails_pending_then_reconnects)
     int64_t ana = player(p, "ana"), bo = player(p, "bo");
     struct db_round r = {ana, bo, 1, 2, 'W', 0};
     struct call a, b, c, d;
-    PGconn *holder = raw_open();
-
     /* A commit waits for the row ana's holder locked, with a read queued behind it. */
-    PQclear(PQexec(holder, "BEGIN"));
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM players WHERE id = %lld FOR UPDATE", (long long)ana);
-    PGresult *res = PQexec(holder, sql);
-    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
-    PQclear(res);
+    PGconn *holder = lock_row(ana);
+
     call_init(&a);
     call_init(&b);
     ck_assert_int_eq(pg_commit(p, &a.r, NULL, 0, &r, 1), DB_PENDING);
@@ -1174,6 +1189,101 @@ START_TEST(test_down_while_the_database_refuses)
     wait_connected(p);
     call_init(&c);
     ck_assert_int_eq(answer(&c, pg_writable(p, &c.r)), 0);
+    pg_close(p);
+}
+END_TEST
+
+/* Slow and silent servers. */
+
+/* A lock held past the statement wait: PostgreSQL ends the statement, the request fails alone
+ * (nothing of it stored) and the connection serves the next; the same after a reconnect, whose
+ * session gets the setting again. */
+static void expect_lock_wait_fails(struct pg *p, int64_t locked, const struct db_round *r)
+{
+    PGconn *holder = lock_row(locked);
+    struct call a, b;
+
+    call_init(&a);
+    call_init(&b);
+    ck_assert_int_eq(pg_commit(p, &a.r, NULL, 0, r, 1), DB_PENDING);
+    ck_assert_int_eq(pg_top(p, &b.r, 10), DB_PENDING);
+    ck_assert_msg(run_until(&b.done), "no answer in %.0f s", WAIT_SECS);
+    ck_assert_int_eq(a.done, 1);
+    ck_assert(a.order < b.order);
+    ck_assert_int_eq(a.r.result, -1);
+    ck_assert_int_eq(a.r.fault, DB_FAULT_OTHER);
+    ck_assert_msg(strstr(a.r.err, "statement timeout") != NULL, "err: %s", a.r.err);
+    ck_assert_msg(b.r.result >= 0, "the read after it: %s", b.r.err);
+    ck_assert(pg_connected(p));
+    PQclear(PQexec(holder, "ROLLBACK"));
+    PQfinish(holder);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds"), 0);
+}
+
+START_TEST(test_statement_past_its_wait_fails_alone)
+{
+    struct pg *p = open_pg();
+    int64_t ana = player(p, "ana"), bo = player(p, "bo");
+    struct db_round r = {ana, bo, 1, 2, 'W', 0};
+
+    expect_lock_wait_fails(p, bo, &r);
+    kill_engine();
+    for (int i = 0; i < 100 && pg_connected(p); i++) {
+        ev_run(loop, EVRUN_NOWAIT);
+        usleep(10000);
+    }
+    wait_connected(p);
+    expect_lock_wait_fails(p, ana, &r);
+    commit_ok(p, NULL, 0, &r, 1);
+    ck_assert_int_eq(raw_int("SELECT count(*) FROM rounds"), 1);
+    pg_close(p);
+}
+END_TEST
+
+/* The pid of the server process of the engine's connection. */
+static int engine_pid(void)
+{
+    ck_assert_int_eq(engine_int("count(*)"), 1);
+    return engine_int("max(pid)");
+}
+
+/* A server that stops answering (its process stopped: no error, no close): the engine drops the
+ * connection after PG_ANSWER_WAIT, fails what was pending, and connects again. Stopping
+ * PostgreSQL's process takes root (or its owner). */
+START_TEST(test_silent_server_is_dropped_and_made_again)
+{
+    struct pg *p = open_pg();
+    struct call a, b;
+    int pid = engine_pid();
+
+    if (kill(pid, SIGSTOP) != 0) {
+        printf("test_silent_server_is_dropped_and_made_again: skipped: cannot stop PostgreSQL's process %d"
+               " (run as root)\n", pid);
+        pg_close(p);
+        return;
+    }
+    /* Whatever happens here, the process goes on within WAIT_SECS: its database must be dropped. */
+    pid_t guard = fork();
+    ck_assert_int_ge(guard, 0);
+    if (guard == 0) {
+        sleep((unsigned)WAIT_SECS);
+        kill(pid, SIGCONT);
+        _exit(0);
+    }
+    call_init(&a);
+    ck_assert_int_eq(pg_top(p, &a.r, 10), DB_PENDING);
+    int answered_in_time = run_until(&a.done);
+    kill(pid, SIGCONT);
+    kill(guard, SIGKILL);
+    waitpid(guard, NULL, 0);
+    ck_assert_msg(answered_in_time, "no answer in %.0f s", WAIT_SECS);
+    ck_assert_int_eq(a.r.result, -1);
+    ck_assert_int_eq(a.r.fault, DB_FAULT_DOWN);
+    ck_assert_msg(strstr(a.r.err, "no answer in") != NULL, "err: %s", a.r.err);
+    wait_connected(p);
+    call_init(&b);
+    ck_assert_int_ge(answer(&b, pg_top(p, &b.r, 10)), 0);
+    ck_assert_int_ne(engine_pid(), pid);
     pg_close(p);
 }
 END_TEST
@@ -1267,6 +1377,8 @@ static Suite *pg_suite(void)
     tcase_add_test(flight, test_writable);
     tcase_add_test(down, test_lost_connection_fails_pending_then_reconnects);
     tcase_add_test(down, test_down_while_the_database_refuses);
+    tcase_add_test(down, test_statement_past_its_wait_fails_alone);
+    tcase_add_test(down, test_silent_server_is_dropped_and_made_again);
     tcase_add_test(secrets, test_redact_hides_passwords);
     tcase_add_test(secrets, test_open_errors_hide_passwords);
     return s;
