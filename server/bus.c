@@ -9,12 +9,22 @@
  *
  *   DOWN --retry_w (pause)--> CONNECTING --both set up, heartbeat stored--> UP
  *     ^                           |                                          |
- *     +------- lost, refused, timed out (retry_w as deadline) --------------+
+ *     +--- lost, refused, timed out, silent (retry_w as deadline) ----------+
  *
  * Setting up a link: connect both, AUTH and SELECT on cmd, AUTH and SUBSCRIBE on sub; once sub
  * is subscribed, the first heartbeat (SET arcade:node:<id>) goes on cmd, and its reply makes the
  * link UP: another node can only see this one alive once it listens. Requests are accepted only
  * while UP.
+ *
+ * A Redis that is stopped, or cut off by a network that drops packets, keeps both sockets open and
+ * answers nothing: only its silence tells. While UP and a heartbeat is unanswered, retry_w is the
+ * deadline of Redis's next answer, BUS_STALL after that heartbeat or after Redis's last answer;
+ * when it passes, the link drops as if lost. That is at most BUS_HEARTBEAT + BUS_STALL after the
+ * last answer, before the node key stored with it expires (BUS_NODE_TTL): this node lets go
+ * before the others count it gone. Nothing owed, no deadline: a loop held up for a while (a slow
+ * callback, a stopped process) does not blame Redis for the answers it could not read. The
+ * attempts that follow connect, since the kernel accepts for a stopped Redis, and time out in
+ * CONNECTING until it answers again.
  *
  * A request travels as a struct flight, which hiredis holds as the privdata of its command and
  * hands back exactly once: with the reply, or with NULL when the connection goes away. The reply
@@ -147,8 +157,9 @@ struct bus {
     unsigned links;             /* links that came up so far */
     double pause;               /* before the next attempt */
     char why[128];              /* why the link last dropped */
-    ev_timer retry_w;           /* DOWN: the pause; CONNECTING: the deadline */
+    ev_timer retry_w;           /* DOWN: the pause; CONNECTING: the deadline; UP: the next answer's */
     ev_timer heartbeat_w;       /* UP: SET node_key every BUS_HEARTBEAT */
+    int owed;                   /* UP: heartbeats Redis has not answered yet */
 
     struct flight *answered, *answered_tail;   /* answered, done not called yet, oldest first */
     ev_idle answer_w;           /* fed when answered fills, never started */
@@ -491,9 +502,32 @@ static void heartbeat(struct bus *b, redisCallbackFn *fn)
     char px[32];
 
     snprintf(px, sizeof(px), "%lld", (long long)(BUS_NODE_TTL * 1000));
-    if (redisAsyncCommand(b->cmd, fn, NULL, "SET %s %s PX %s", b->node_key, b->alive_value, px) != REDIS_OK &&
-        fn != NULL) {
+    if (redisAsyncCommand(b->cmd, fn, NULL, "SET %s %s PX %s", b->node_key, b->alive_value, px) != REDIS_OK) {
         link_drop(b, NULL, "cannot send to Redis");
+    }
+}
+
+/* UP: Redis owes an answer (from now) while a heartbeat is unanswered, and none otherwise. */
+static void await_answer(struct bus *b)
+{
+    ev_timer_stop(b->loop, &b->retry_w);
+    if (b->owed > 0) {
+        ev_timer_set(&b->retry_w, BUS_STALL, 0.);
+        ev_timer_start(b->loop, &b->retry_w);
+    }
+}
+
+/* A heartbeat came back: any reply says Redis answers. ac->data is b only while ac is b's cmd
+ * (which sends heartbeats only while UP): NULL once the bus let go of it, and b may be freed by
+ * then. A NULL reply means cmd is going away, which disconnect_cb sees to. */
+static void beat_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct bus *b = ac->data;
+
+    (void)privdata;
+    if (b != NULL && reply != NULL) {
+        b->owed--;
+        await_answer(b);
     }
 }
 
@@ -503,9 +537,13 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     (void)loop;
     (void)revents;
-    if (b->state == LINK_UP) {
-        heartbeat(b, NULL);
+    if (b->state != LINK_UP) {
+        return;
     }
+    if (++b->owed == 1) {
+        await_answer(b);
+    }
+    heartbeat(b, beat_cb);
 }
 
 /* An error reply or NULL in a setup step drops the link; returns 1 when the step went through. */
@@ -562,6 +600,7 @@ static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
     b->state = LINK_UP;
     b->links++;
     b->pause = BUS_RETRY_MIN;
+    b->owed = 0;
     ev_timer_again(b->loop, &b->heartbeat_w);
     if (b->lost_logged) {
         log_info("bus: connected to Redis at %s again", b->where);
@@ -635,6 +674,8 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
         link_start(b, loop);
     } else if (b->state == LINK_CONNECTING) {
         link_drop(b, NULL, "timed out");
+    } else if (b->state == LINK_UP) {
+        link_drop(b, NULL, "Redis stopped answering");
     }
 }
 
@@ -818,6 +859,8 @@ struct bus *bus_open(const char *where, struct ev_loop *loop, bus_message_fn *on
     b->arg = arg;
     b->pause = BUS_RETRY_MIN;
     ev_init(&b->retry_w, retry_cb);
+    /* After the reads due with it: an answer that came while the loop was held up counts. */
+    ev_set_priority(&b->retry_w, EV_MINPRI);
     ev_init(&b->heartbeat_w, heartbeat_cb);
     b->heartbeat_w.repeat = BUS_HEARTBEAT;
     ev_idle_init(&b->answer_w, answer_cb);

@@ -13,7 +13,9 @@
  * Requests are struct bus_req: sent now, answered by done(req) later from the loop, never from
  * inside a bus_* call; bus_cancel forgets one. A request made while Redis is unreachable fails
  * at once (bus_* returns -1, nothing is called). Losing the connection answers every pending
- * request as failed, and the bus connects again by itself (pauses growing to BUS_RETRY_MAX).
+ * request as failed, and the bus connects again by itself (pauses growing to BUS_RETRY_MAX). A
+ * Redis that keeps the connection but stops answering (stopped, or cut off by a network that
+ * drops packets) counts as lost once it has left a heartbeat unanswered for BUS_STALL.
  *
  * One Redis, not a cluster: the scripts read node keys they are not given as keys. The process
  * must ignore SIGPIPE (the server does): hiredis writes to a socket Redis may have closed.
@@ -28,6 +30,9 @@
 #define BUS_NODE_LEN 16         /* hex digits of a node id */
 #define BUS_HEARTBEAT 1.0       /* seconds between two "alive"s of a node */
 #define BUS_NODE_TTL 3.0        /* seconds after its last "alive" a node counts as gone */
+#define BUS_STALL 1.5           /* seconds Redis may leave a heartbeat unanswered before it counts as
+                                 * lost (BUS_HEARTBEAT + BUS_STALL < BUS_NODE_TTL: a node knows
+                                 * before the others count it gone) */
 #define BUS_RETRY_MAX 2.0       /* seconds between two attempts to connect, at most */
 #define BUS_ENTRY_MAX 128       /* bytes of a queue entry */
 #define BUS_MESSAGE_MAX 4096    /* bytes of a message between nodes */

@@ -55,6 +55,7 @@ void redistest_kill(pid_t pid, const char *sock)
 void redistest_stop(pid_t pid)
 {
     kill(pid, SIGTERM);
+    kill(pid, SIGCONT);     /* a stopped one (SIGSTOP) would never get to its SIGTERM */
     waitpid(pid, NULL, 0);
     suite_forget_child(pid);
 }

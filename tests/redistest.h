@@ -17,7 +17,7 @@ pid_t redistest_start(const char *dir, char *sock, size_t sockcap, char *uri, si
 int redistest_answers(const char *sock);
 /* kill -9 of it (everything it held is gone with it), and its socket removed. */
 void redistest_kill(pid_t pid, const char *sock);
-/* SIGTERM, wait. */
+/* SIGTERM (and SIGCONT, should it be stopped), wait. */
 void redistest_stop(pid_t pid);
 
 #endif

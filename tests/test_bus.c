@@ -148,6 +148,22 @@ static void redis_stop(void)
     }
 }
 
+/* Stop redis-server (SIGSTOP), and wait until it is stopped: its sockets stay open and the kernel
+ * still accepts connections for it, but nothing is answered until redis_resume. */
+static void redis_pause(void)
+{
+    int status;
+
+    ck_assert_int_eq(kill(redis_pid, SIGSTOP), 0);
+    ck_assert_int_eq(waitpid(redis_pid, &status, WUNTRACED), redis_pid);
+    ck_assert(WIFSTOPPED(status));
+}
+
+static void redis_resume(void)
+{
+    ck_assert_int_eq(kill(redis_pid, SIGCONT), 0);
+}
+
 static void setup(void)
 {
     ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "bus"), 0);
@@ -675,6 +691,84 @@ START_TEST(test_redis_lost_and_back)
 }
 END_TEST
 
+/* Redis stopped, not gone: the bus hears nothing more and counts it as lost before the others can
+ * count this node gone (its key expires BUS_NODE_TTL after the last heartbeat Redis stored). It
+ * connects again once Redis answers again. */
+START_TEST(test_silent_redis_counts_as_lost)
+{
+    struct inbox ia = {0};
+    struct bus *a;
+    struct ask x, y;
+    char node[BUS_NODE_LEN + 1];
+    unsigned links;
+    double stopped;
+
+    redis_start(0);
+    a = open_bus(uri, &ia);
+    links = bus_links(a);
+    ck_assert_int_eq(claim(a, "nina", 0, node), 1);
+
+    /* Pending when Redis stops (sent once it is stopped: never answered), failed once the bus
+     * gives up on it. */
+    ask_init(&x);
+    ck_assert_int_eq(bus_claim(a, &x.r, "oscar", 0), 0);
+    redis_pause();
+    stopped = ev_time();
+    RUN_UNTIL(!bus_connected(a), BUS_NODE_TTL);
+    ck_assert_msg(!bus_connected(a), "still connected %.1f s after Redis stopped", ev_time() - stopped);
+    RUN_UNTIL(x.done > 0, WAIT);
+    ck_assert_int_eq(x.done, 1);
+    ck_assert_int_eq(x.r.status, -1);
+    ck_assert_str_ne(x.r.err, "");
+    ask_init(&y);
+    ck_assert_int_eq(bus_claim(a, &y.r, "oscar", 0), -1);
+
+    /* The attempts connect (the kernel accepts for a stopped Redis) and time out: still down, for
+     * longer than one attempt may take (3 s). */
+    run_for(4.0);
+    ck_assert(!bus_connected(a));
+    ck_assert_uint_eq(bus_links(a), links);
+
+    /* Answering again: connected again by itself, and it is alive to the others. */
+    redis_resume();
+    RUN_UNTIL(bus_connected(a), BUS_RETRY_MAX + WAIT);
+    ck_assert(bus_connected(a));
+    ck_assert_uint_eq(bus_links(a), links + 1);
+    ck_assert_int_eq(claim(a, "oscar", 0, node), 1);
+    run_for(BUS_HEARTBEAT + 0.3);
+    ck_assert(bus_connected(a));
+    ck_assert_int_eq(alive(a, bus_node(a)), 1);
+    bus_close(a);
+}
+END_TEST
+
+/* The loop held up (a slow callback, a stopped process) for longer than Redis may stay silent,
+ * while Redis owed nothing: it is not to blame, and the link stays. */
+START_TEST(test_held_up_loop_keeps_the_link)
+{
+    struct inbox ia = {0};
+    struct bus *a;
+    char key[64];
+    unsigned links;
+
+    redis_start(0);
+    a = open_bus(uri, &ia);
+    links = bus_links(a);
+    snprintf(key, sizeof(key), "arcade:node:%s", bus_node(a));
+
+    /* Just after a heartbeat was stored, and its answer read: the next one is a second away. */
+    RUN_UNTIL(raw_int("PTTL %s", key) > (long long)(BUS_NODE_TTL * 1000) - 50, WAIT);
+    ck_assert_int_gt(raw_int("PTTL %s", key), (long long)(BUS_NODE_TTL * 1000) - 100);
+    run_for(0.1);
+    usleep((useconds_t)((BUS_HEARTBEAT + BUS_STALL + 0.2) * 1e6));     /* the hold-up itself */
+    run_for(BUS_STALL + 0.5);
+    ck_assert(bus_connected(a));
+    ck_assert_uint_eq(bus_links(a), links);
+    ck_assert_int_eq(alive(a, bus_node(a)), 1);
+    bus_close(a);
+}
+END_TEST
+
 static int free_port(void)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -785,6 +879,8 @@ static Suite *bus_suite(void)
     tcase_add_test(queue, test_queue_remove);
     tcase_add_test(requests, test_cancel_and_close);
     tcase_add_test(link, test_redis_lost_and_back);
+    tcase_add_test(link, test_silent_redis_counts_as_lost);
+    tcase_add_test(link, test_held_up_loop_keeps_the_link);
     tcase_add_test(link, test_password_database_and_refusals);
     tcase_add_test(link, test_addresses_and_redaction);
     tcase_set_timeout(link, 60);

@@ -416,6 +416,37 @@ START_TEST(test_redis_down_then_back)
 }
 END_TEST
 
+/* Redis stopped (SIGSTOP), not gone: it keeps the nodes' connections open and answers nothing. A
+ * node counts it as down all the same, within seconds: /healthz answers 503 and a hello is refused.
+ * Answering again (SIGCONT), it is connected again by itself. */
+START_TEST(test_silent_redis_counts_as_down)
+{
+    char text[TEXT_MAX + 1], body[65536];
+    int status = 0;
+    CLUSTER_OR_SKIP("10");
+    ck_assert_int_eq(http_get(node[0].port, "/healthz", body, sizeof(body)), 200);
+
+    kill(redis_pid, SIGSTOP);
+    for (int i = 0; i < 500 && (status = http_get(node[0].port, "/healthz", body, sizeof(body))) != 503; i++) {
+        usleep(10000);
+    }
+    ck_assert_msg(status == 503, "/healthz on A answered %d with Redis stopped", status);
+    ck_assert_msg(strstr(body, "bus") != NULL, "/healthz on A: \"%s\"", body);
+    ck_assert_int_eq(hello_answer(node[0].port, "bo", text, sizeof(text)), 'N');
+    ck_assert_str_eq(text, "games unavailable");
+
+    kill(redis_pid, SIGCONT);
+    char op = 'N';
+    for (int i = 0; i < 700 && (op = hello_answer(node[0].port, "bo", text, sizeof(text))) != 'A'; i++) {
+        ck_assert_str_eq(text, "games unavailable");
+        usleep(10000);
+    }
+    ck_assert_msg(op == 'A', "a hello on A still answered \"%s\" with Redis answering again", text);
+    ck_assert_int_eq(http_get(node[0].port, "/healthz", body, sizeof(body)), 200);
+    cluster_down();
+}
+END_TEST
+
 /* The asking player leaves after its P took another node's entry and before that player came
  * over: the one who came over waits on, told nothing more (one W for one P), and is matched with
  * the next player. Node A is stopped meanwhile so that the order is certain. */
@@ -495,6 +526,7 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, test_rejoin_on_another_node);
     tcase_add_test(tc, test_killed_node);
     tcase_add_test(tc, test_redis_down_then_back);
+    tcase_add_test(tc, test_silent_redis_counts_as_down);
     tcase_add_test(tc, test_asker_leaves_before_the_join);
     tcase_add_test(tc, test_tunnelled_player_queues_again);
     suite_add_tcase(s, tc);
