@@ -66,12 +66,16 @@ struct cluster_entry {
     char taken[BUS_ENTRY_MAX + 1];
 };
 
-/* A request nobody waits for (a removal, a claim after a host went), or a look at a node. */
+/* A request nobody waits for (a removal, a claim after a host went), a look at a node, or the
+ * claim again of a name live here once the bus is back. */
 struct errand {
     struct cluster *cl;
     struct bus_req req;
     char node[BUS_NODE_LEN + 1];
     char name[RPS_NAME_MAX + 1];
+    uint64_t serial;            /* a claim again: the session of name it is for */
+    int clash;                  /* a claim again: another node holds name */
+    int again;                  /* ... and the session is in a match: claimed again at the next probe */
     struct errand *prev, *next;
 };
 
@@ -912,13 +916,77 @@ static int probing(struct cluster *cl, const char *node)
     return 0;
 }
 
+/* The session a claim again is for, if it is still live here: a session of the name made since
+ * claimed the name for itself. */
+static struct session *reclaim_session(const struct errand *e)
+{
+    struct session *s = session_find(e->cl->game, e->name);
+    return s != NULL && s->serial == e->serial && !s->moved ? s : NULL;
+}
+
+/* The answer to a claim again. Held: the name is this node's. Held by another node: that node
+ * gave it to a newer session, so the one here ends, or, in a match, is claimed again at each probe
+ * until it can end or the other lets the name go. */
 static void reclaimed(struct bus_req *r)
 {
     struct errand *e = r->data;
-    if (r->status == 0) {
-        log_error("cluster: %s is live here and on node %s: the bus was lost meanwhile", e->name, r->node);
+    struct session *s = reclaim_session(e);
+
+    if (s == NULL || r->status < 0) {
+        errand_free(e);     /* ended already; or the bus failed (lost: bus_back claims again) */
+        return;
     }
-    errand_free(e);
+    if (r->status == 1) {
+        if (e->clash) {
+            log_info("cluster: %s is this node's again: its session elsewhere ended", e->name);
+        }
+        errand_free(e);
+        return;
+    }
+    /* Node r->node was given the name while this one counted as gone: its session is the newer,
+     * and wins as a login there would have taken this one over. */
+    if (play_give_up(s) == 0) {
+        log_error("cluster: %s was live here and on node %s (the bus was lost meanwhile): ended here", e->name,
+                  r->node);
+        errand_free(e);
+        return;
+    }
+    if (!e->clash) {
+        log_error("cluster: %s is live here and on node %s (the bus was lost meanwhile): ends here after its "
+                  "match", e->name, r->node);
+    }
+    e->clash = 1;
+    e->again = 1;
+}
+
+/* Claim the name of s again (take 0: a node holding it now keeps it). */
+static void reclaim(struct cluster *cl, struct session *s)
+{
+    struct errand *e = errand_new(cl, reclaimed);
+    if (e == NULL) {
+        return;
+    }
+    snprintf(e->name, sizeof(e->name), "%s", s->name);
+    e->serial = s->serial;
+    if (bus_claim(cl->bus, &e->req, s->name, 0) < 0) {
+        errand_free(e);
+    }
+}
+
+/* The claims again of names whose sessions wait out a match: each tried once more. */
+static void reclaim_again(struct cluster *cl)
+{
+    struct errand *e = cl->errands, *next;
+    for (; e != NULL; e = next) {
+        next = e->next;
+        if (e->req.done != reclaimed || !e->again) {
+            continue;
+        }
+        e->again = 0;
+        if (reclaim_session(e) == NULL || bus_claim(cl->bus, &e->req, e->name, 0) < 0) {
+            errand_free(e);
+        }
+    }
 }
 
 /* The bus is lost: an asker's MATCH may never be answered, so it waits for this node's players. */
@@ -933,19 +1001,23 @@ static void bus_lost(struct cluster *cl)
     }
 }
 
-/* The bus is back, maybe on a Redis that lost everything: the names live here are claimed again,
- * and players waiting here are offered to the other nodes again. */
+/* The bus is back, maybe on a Redis that lost everything: the names live here are claimed again
+ * (those claims of the link before are dropped first), and players waiting here are offered to the
+ * other nodes again. A name another node was given meanwhile, while this one counted as gone, is
+ * that node's: its session here ends (reclaimed). */
 static void bus_back(struct cluster *cl)
 {
+    struct errand *e = cl->errands, *next;
+    for (; e != NULL; e = next) {
+        next = e->next;
+        if (e->req.done == reclaimed) {
+            bus_cancel(cl->bus, &e->req);   /* of the link before: made again below */
+            errand_free(e);
+        }
+    }
     for (struct session *s = cl->game->sessions; s != NULL; s = s->next) {
         if (s->named && !s->moved && session_find(cl->game, s->name) == s) {
-            struct errand *e = errand_new(cl, reclaimed);
-            if (e != NULL) {
-                snprintf(e->name, sizeof(e->name), "%s", s->name);
-                if (bus_claim(cl->bus, &e->req, s->name, 0) < 0) {
-                    errand_free(e);
-                }
-            }
+            reclaim(cl, s);
         }
         if (s->place != SESSION_QUEUED || (s->shared != NULL && (s->shared->taking || s->shared->asking))) {
             continue;
@@ -986,6 +1058,7 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     look_back(cl);
+    reclaim_again(cl);
     for (unsigned i = 0; i < TUNNEL_BUCKETS; i++) {
         for (struct tunnel *t = cl->tunnels[i]; t != NULL; t = t->next) {
             if (t->ended || probing(cl, t->node)) {

@@ -14,9 +14,12 @@
  *
  * Names: a named session is claimed on the bus before it is made; a proven login for a name live
  * on another node asks that node (TAKE): it takes the session over on a new tunnel (SEAT), or has
- * none (FREE). The queue: a player with nobody to play here takes the oldest entry of the shared
- * queue, or appends its own; the node of a taken entry is asked (MATCH) to send its player over
- * (JOIN: that player's socket becomes a gate to the asking node) or says it is gone (GONE).
+ * none (FREE). When the bus comes back, the names live here are claimed again; one that another
+ * node was given meanwhile (this node counted as gone) is that node's, and the session here ends as
+ * in a take-over (after its match, if it is in one). The queue: a player with nobody to play here
+ * takes the oldest entry of the shared queue, or appends its own; the node of a taken entry is
+ * asked (MATCH) to send its player over (JOIN: that player's socket becomes a gate to the asking
+ * node) or says it is gone (GONE).
  * A node that stops saying it is alive ends its tunnels: gates put their players back in the
  * lobby here, hosts treat them as players who dropped.
  */

@@ -28,6 +28,7 @@ struct game {
 
     struct session *sessions;       /* every session, newest first */
     unsigned nsessions;
+    uint64_t sessions_made;         /* every session so far: the last one's serial */
     struct session **names;         /* named sessions by folded name: chained hash */
     unsigned names_cap;             /* buckets, a power of two */
     unsigned nnames;

@@ -99,6 +99,7 @@ struct session *session_new(struct game *g)
         return NULL;
     }
     s->game = g;
+    s->serial = ++g->sessions_made;
     s->player.slot = -1;
     s->place = SESSION_LOBBY;
     s->next = g->sessions;

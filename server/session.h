@@ -34,6 +34,7 @@ enum session_place {
 
 struct session {
     struct game *game;
+    uint64_t serial;                /* numbered as made: tells it from a later session of its name */
     struct conn *conn;              /* NULL while away */
     struct batch_player player;     /* store id, and bot rounds in the batch */
     char name[RPS_NAME_MAX + 1];    /* as stored; empty for a guest */

@@ -182,6 +182,16 @@ char named_round(int fd, char move)
     return got[2];
 }
 
+void match_round(int a, const char *a_name, int a_move, int b, const char *b_name, int b_move)
+{
+    char move_a = (char)('0' + a_move), move_b = (char)('0' + b_move);
+    char want_a[3] = { 'M', move_b, rules(a_move, b_move) }, want_b[3] = { 'M', move_a, rules(b_move, a_move) };
+    put(a, &move_a, 1);
+    put(b, &move_b, 1);
+    expect_bytes_as(a, a_name, want_a, 3);
+    expect_bytes_as(b, b_name, want_b, 3);
+}
+
 void hello(int fd, const char *name)
 {
     char frame[64], want[64];

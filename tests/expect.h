@@ -69,6 +69,9 @@ char rules(int mine, int theirs);
 char guest_round(int fd, char move);
 /* A named round against the bot: `M <their move> <result>`, checked against the rules; returns the result. */
 char named_round(int fd, char move);
+/* A round of a match between two named players: a's move, then b's; each gets `M <the other's move>
+ * <its result>`, checked against the rules. */
+void match_round(int a, const char *a_name, int a_move, int b, const char *b_name, int b_move);
 /* `H <len> <name>`, answered `A <len> <name>`. */
 void hello(int fd, const char *name);
 

@@ -248,15 +248,6 @@ static void ana_meets_bo(int *ana, int *bo, char secret[SECRET_HEX + 1])
     match_pair(*ana, "ana", *bo, "bo");
 }
 
-/* One round of a match: both moves, then each side's result. */
-static void play_round(int a, const char *a_name, int a_move, int b, const char *b_name, int b_move)
-{
-    send_move(a, a_move);
-    send_move(b, b_move);
-    expect_result(a, a_name, a_move, b_move);
-    expect_result(b, b_name, b_move, a_move);
-}
-
 /* A move, then a second one the round refuses: the server has the first when the refusal comes. */
 static void move_and_confirm(int fd, const char *who, int move)
 {
@@ -403,7 +394,7 @@ START_TEST(test_an_impostor_is_refused_and_the_rating_does_not_move)
     serve("30");
     int ana, bo;
     ana_meets_bo(&ana, &bo, secret);
-    play_round(ana, "ana", ROCK, bo, "bo", SCISSORS);
+    match_round(ana, "ana", ROCK, bo, "bo", SCISSORS);
 
     int imp = dial(srv.port);
     send_frame(imp, 'H', "ana");
@@ -525,7 +516,7 @@ START_TEST(test_take_over_in_a_match_gives_a_snapshot)
     expect_result(c2, "ana (second)", ROCK, SCISSORS);
     expect_result(bo, "bo", SCISSORS, ROCK);
     /* The match goes on with the new connection. */
-    play_round(c2, "ana (second)", PAPER, bo, "bo", PAPER);
+    match_round(c2, "ana (second)", PAPER, bo, "bo", PAPER);
     hang_up(&c2);
     hang_up(&bo);
     stop_keep();
@@ -539,7 +530,7 @@ START_TEST(test_drop_mid_round_and_rejoin_with_the_move_in)
     serve("30");
     int c1, bo;
     ana_meets_bo(&c1, &bo, secret);
-    play_round(c1, "ana", ROCK, bo, "bo", SCISSORS);
+    match_round(c1, "ana", ROCK, bo, "bo", SCISSORS);
 
     move_and_confirm(c1, "ana", PAPER);
     hang_up(&c1);
@@ -570,7 +561,7 @@ START_TEST(test_a_round_decided_while_away_is_in_the_snapshot)
     serve("30");
     int c1, bo;
     ana_meets_bo(&c1, &bo, secret);
-    play_round(c1, "ana", ROCK, bo, "bo", SCISSORS);
+    match_round(c1, "ana", ROCK, bo, "bo", SCISSORS);
 
     move_and_confirm(c1, "ana", PAPER);
     hang_up(&c1);
@@ -583,7 +574,7 @@ START_TEST(test_a_round_decided_while_away_is_in_the_snapshot)
     /* Round 3, one won and one lost, no move in yet. */
     expect_snapshot(c2, "ana (back)", "bo 3 1 1 0 0 ", 30);
     expect_op(bo, "bo", 'C');
-    play_round(c2, "ana (back)", ROCK, bo, "bo", ROCK);
+    match_round(c2, "ana (back)", ROCK, bo, "bo", ROCK);
 
     stop_keep();
     hang_up(&c2);
@@ -639,7 +630,7 @@ START_TEST(test_a_take_over_while_queued_stays_queued)
     }
     ck_assert_msg(b == 'V', "ana (second): expected V, got \"%s\"", show(&b, 1));
     expect_bytes_as(c2, "ana (second)", "\x02" "bo", 3);
-    play_round(c2, "ana (second)", PAPER, bo, "bo", ROCK);
+    match_round(c2, "ana (second)", PAPER, bo, "bo", ROCK);
     hang_up(&c2);
     hang_up(&bo);
     stop_keep();
@@ -927,7 +918,7 @@ START_TEST(test_a_snapshot_counts_only_stored_rounds_and_does_not_wait_for_a_loc
     EXPECT(bo, "C");
     ck_assert_int_eq(sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(locker);
-    play_round(c2, "ana", PAPER, bo, "bo", ROCK);
+    match_round(c2, "ana", PAPER, bo, "bo", ROCK);
     hang_up(&c2);
     hang_up(&bo);
     stop_keep();

@@ -3,7 +3,9 @@
  * socket in a temporary directory and makes its own database at ARCADE_TEST_PG (tests/pgtest.h);
  * without ARCADE_TEST_PG each test says so and passes. Expected frames come from docs/PROTOCOL.md. */
 #include <check.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +45,39 @@ static void redis_kill(void)
     redistest_kill(redis_pid, sock);
 }
 
-/* redis-server and a database of this test's own, then the nodes, each with --bus and --db. */
-static int cluster_up(const char *move_timeout)
+/* A command (hiredis's format) on a connection of the test's own to its redis-server; the test
+ * fails when Redis refuses it. */
+static void redis_do(const char *fmt, ...)
 {
+    va_list ap;
+    redisContext *c = redisConnectUnix(sock);
+    ck_assert_msg(c != NULL && c->err == 0, "cannot connect to redis-server on %s", sock);
+    va_start(ap, fmt);
+    redisReply *rep = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    ck_assert_msg(rep != NULL && rep->type != REDIS_REPLY_ERROR, "Redis refused \"%s\": %s", fmt,
+                  rep != NULL ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+/* redis-server and a database of this test's own, then the nodes, each with --bus and --db. With a
+ * user, node A connects to Redis as that user (made here, password "secret"), so that the test can
+ * cut A alone off (cut_off). */
+static int cluster_up(const char *move_timeout, const char *user)
+{
+    char bus_a[sizeof(bus_uri) + 64];
+
     if (pgtest_uri() == NULL) {
         return -1;
     }
     ck_assert_int_eq(suite_mkdtemp(dir, sizeof(dir), "cluster"), 0);
     redis_start();
+    snprintf(bus_a, sizeof(bus_a), "%s", bus_uri);
+    if (user != NULL) {
+        redis_do("ACL SETUSER %s on >secret ~* &* +@all", user);
+        snprintf(bus_a, sizeof(bus_a), "unix://%s:secret@%s", user, sock);
+    }
     ck_assert_int_eq(pgtest_create(db, sizeof(db)), 0);
     ck_assert_int_eq(suite_note_db(db, pgtest_drop), 0);
     for (int i = 0; i < NODES; i++) {
@@ -59,7 +86,8 @@ static int cluster_up(const char *move_timeout)
         ck_assert_int_eq(suite_mkdtemp(h->dir, sizeof(h->dir), "node"), 0);
         snprintf(h->log, sizeof(h->log), "%s/arcaded.log", h->dir);
         snprintf(h->db, sizeof(h->db), "%s", db);
-        ck_assert_msg(harness_restart(h, "--bus", bus_uri, "--move-timeout", move_timeout, NULL) == 0,
+        const char *bus = i == 0 ? bus_a : bus_uri;
+        ck_assert_msg(harness_restart(h, "--bus", bus, "--move-timeout", move_timeout, NULL) == 0,
                       "node %d did not start: '%s'", i, h->first);
     }
     return 0;
@@ -76,9 +104,11 @@ static void cluster_down(void)
     suite_rmtree(dir);
 }
 
-#define CLUSTER_OR_SKIP(move_timeout)                                                                       \
+#define CLUSTER_OR_SKIP(move_timeout) CLUSTER_AS_OR_SKIP(move_timeout, NULL)
+/* The same with node A on Redis as user (cluster_up). */
+#define CLUSTER_AS_OR_SKIP(move_timeout, user)                                                              \
     do {                                                                                                    \
-        if (cluster_up(move_timeout) < 0) {                                                                 \
+        if (cluster_up(move_timeout, user) < 0) {                                                           \
             harness_note_skip(__func__, "needs PostgreSQL (ARCADE_TEST_PG)");                              \
             return;                                                                                         \
         }                                                                                                   \
@@ -175,20 +205,46 @@ static void expect_matched(int fd, const char *who, const char *name)
     ck_assert_str_eq(text, name);
 }
 
-/* The first frame answering a hello for name on a fresh connection to port: its op (A or N) and
- * text. The connection is closed. */
-static char hello_answer(int port, const char *name, char *text, size_t cap)
+/* The first frame answering a hello for name on fd: its op (A or N) and text. */
+static char hello_on(int fd, const char *name, char *text, size_t cap)
 {
     char head[2];
-    int fd = dial(port);
     send_frame(fd, 'H', name);
     ck_assert_int_eq(harness_recv_n(fd, head, 2), 2);
     size_t n = (unsigned char)head[1];
     ck_assert_uint_lt(n, cap);
     ck_assert_int_eq(harness_recv_n(fd, text, n), (ssize_t)n);
     text[n] = '\0';
-    close(fd);
     return head[0];
+}
+
+/* The same on a fresh connection to port, closed after. */
+static char hello_answer(int port, const char *name, char *text, size_t cap)
+{
+    int fd = dial(port);
+    char op = hello_on(fd, name, text, cap);
+    close(fd);
+    return op;
+}
+
+/* Hellos for name on port, each on a fresh connection, refused with refusal (the name live on
+ * another node, the bus down) until one is accepted: that connection, named. */
+static int hello_until_accepted(int port, const char *name, const char *refusal)
+{
+    char text[TEXT_MAX + 1];
+    for (int i = 0; i < 1000; i++) {
+        int fd = dial(port);
+        if (hello_on(fd, name, text, sizeof(text)) == 'A') {
+            ck_assert_str_eq(text, name);
+            return fd;
+        }
+        ck_assert_msg(strcmp(text, refusal) == 0, "%s on port %d: refused \"%s\", not \"%s\"", name, port, text,
+                      refusal);
+        close(fd);
+        usleep(10000);
+    }
+    ck_abort_msg("%s on port %d: still refused \"%s\"", name, port, refusal);
+    return -1;
 }
 
 /* GET path on port: the status, and the body into body. */
@@ -207,12 +263,38 @@ static int http_get(int port, const char *path, char *body, size_t cap)
     return sscanf(ans, "HTTP/1.1 %d", &status) == 1 ? status : 0;
 }
 
+/* /healthz on port, asked until it answers want (3 s at most): the last status, its body into body. */
+static int healthz_until(int port, int want, char *body, size_t cap)
+{
+    int status = 0;
+    for (int i = 0; i < 300 && (status = http_get(port, "/healthz", body, cap)) != want; i++) {
+        usleep(10000);
+    }
+    return status;
+}
+
 /* `P`, answered `W`; then a moment for the bus to have the entry. */
 static void queue_up(int fd, const char *who)
 {
     put(fd, "P", 1);
     expect_op(fd, who, 'W');
     usleep(300000);
+}
+
+/* Node A, on Redis as user, cut off it alone (B keeps it): the user is refused and its
+ * connections killed, so A cannot connect again until let_back. Returns once A says so. */
+static void cut_off(const char *user)
+{
+    char body[65536];
+    redis_do("ACL SETUSER %s off", user);
+    redis_do("CLIENT KILL USER %s", user);
+    int status = healthz_until(node[0].port, 503, body, sizeof(body));
+    ck_assert_msg(status == 503, "/healthz on A answered %d with A cut off Redis", status);
+}
+
+static void let_back(const char *user)
+{
+    redis_do("ACL SETUSER %s on", user);
 }
 
 /* ---- tests ---- */
@@ -248,14 +330,8 @@ START_TEST(test_match_across_nodes)
     expect_op(b, "bo", 'W');
     expect_frame(b, "bo", 'V', "ana");
     expect_frame(a, "ana", 'V', "bo");
-    send_move(a, ROCK);
-    send_move(b, SCISSORS);
-    expect_result(a, "ana", ROCK, SCISSORS);
-    expect_result(b, "bo", SCISSORS, ROCK);
-    send_move(b, PAPER);
-    send_move(a, PAPER);
-    expect_result(a, "ana", PAPER, PAPER);
-    expect_result(b, "bo", PAPER, PAPER);
+    match_round(a, "ana", ROCK, b, "bo", SCISSORS);
+    match_round(b, "bo", PAPER, a, "ana", PAPER);
     ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 2);
     close(a);
     close(b);
@@ -359,16 +435,13 @@ END_TEST
 START_TEST(test_redis_down_then_back)
 {
     char text[TEXT_MAX + 1], body[65536];
-    int status = 0;
     CLUSTER_OR_SKIP("10");
     int a = dial(node[0].port);
     hello(a, "ana");
     ck_assert_int_eq(http_get(node[0].port, "/healthz", body, sizeof(body)), 200);
 
     redis_kill();
-    for (int i = 0; i < 300 && (status = http_get(node[0].port, "/healthz", body, sizeof(body))) != 503; i++) {
-        usleep(10000);
-    }
+    int status = healthz_until(node[0].port, 503, body, sizeof(body));
     ck_assert_msg(status == 503, "/healthz on A answered %d with Redis gone", status);
     ck_assert_msg(strstr(body, "bus") != NULL, "/healthz on A: \"%s\"", body);
     ck_assert_int_eq(http_get(node[0].port, "/metrics", body, sizeof(body)), 200);
@@ -378,24 +451,14 @@ START_TEST(test_redis_down_then_back)
     named_round(a, (char)('0' + ROCK));     /* answered once stored */
 
     redis_start();
-    char op = 'N';
-    for (int i = 0; i < 500 && (op = hello_answer(node[0].port, "bo", text, sizeof(text))) != 'A'; i++) {
-        ck_assert_str_eq(text, "games unavailable");
-        usleep(10000);
-    }
-    ck_assert_msg(op == 'A', "a hello on A still answered \"%s\" with Redis back", text);
-    for (int i = 0; i < 300 && http_get(node[0].port, "/healthz", body, sizeof(body)) != 200; i++) {
-        usleep(10000);
-    }
-    ck_assert_int_eq(http_get(node[0].port, "/healthz", body, sizeof(body)), 200);
+    close(hello_until_accepted(node[0].port, "bo", "games unavailable"));
+    ck_assert_int_eq(healthz_until(node[0].port, 200, body, sizeof(body)), 200);
     ck_assert_int_eq(http_get(node[0].port, "/metrics", body, sizeof(body)), 200);
     ck_assert_msg(strstr(body, "\narcade_bus_connected 1\n") != NULL, "no arcade_bus_connected 1 in /metrics");
     /* ana stayed on A all along: the new Redis knows it as A's. */
     ck_assert_int_eq(hello_answer(node[1].port, "ana", text, sizeof(text)), 'N');
     ck_assert_str_eq(text, "name in use");
-    for (int i = 0; i < 300 && http_get(node[1].port, "/healthz", body, sizeof(body)) != 200; i++) {
-        usleep(10000);
-    }
+    ck_assert_int_eq(healthz_until(node[1].port, 200, body, sizeof(body)), 200);
     int c = dial(node[0].port), d = dial(node[1].port);
     hello(c, "cy");
     hello(d, "di");
@@ -404,10 +467,7 @@ START_TEST(test_redis_down_then_back)
     expect_op(d, "di", 'W');
     expect_frame(d, "di", 'V', "cy");
     expect_frame(c, "cy", 'V', "di");
-    send_move(c, ROCK);
-    send_move(d, PAPER);
-    expect_result(c, "cy", ROCK, PAPER);
-    expect_result(d, "di", PAPER, ROCK);
+    match_round(c, "cy", ROCK, d, "di", PAPER);
     ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 1);
     close(a);
     close(c);
@@ -470,10 +530,7 @@ START_TEST(test_asker_leaves_before_the_join)
     put(c, "P", 1);
     expect_matched(c, "cy", "ana");
     expect_frame(a, "ana", 'V', "cy");
-    send_move(a, ROCK);
-    send_move(c, SCISSORS);
-    expect_result(a, "ana", ROCK, SCISSORS);
-    expect_result(c, "cy", SCISSORS, ROCK);
+    match_round(a, "ana", ROCK, c, "cy", SCISSORS);
     close(a);
     close(c);
     cluster_down();
@@ -504,12 +561,65 @@ START_TEST(test_tunnelled_player_queues_again)
     put(c, "P", 1);
     expect_matched(c, "cy", "ana");
     expect_frame(a, "ana", 'V', "cy");
-    send_move(a, PAPER);
-    send_move(c, ROCK);
-    expect_result(a, "ana", PAPER, ROCK);
-    expect_result(c, "cy", ROCK, PAPER);
+    match_round(a, "ana", PAPER, c, "cy", ROCK);
     ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 1);
     close(a);
+    close(c);
+    cluster_down();
+}
+END_TEST
+
+/* Node A alone loses Redis for longer than a node lives without saying so: B gives ana, live on A,
+ * to a new hello. When A is back, the newer session wins: A's is ended as in a take-over, and the
+ * name is B's alone. */
+START_TEST(test_split_brain_ends_the_older_session)
+{
+    char text[TEXT_MAX + 1];
+    CLUSTER_AS_OR_SKIP("10", "nodea");
+    int a = dial(node[0].port);
+    hello(a, "ana");
+    cut_off("nodea");
+    int b = hello_until_accepted(node[1].port, "ana", "name in use");   /* once A counts as gone */
+    named_round(a, (char)('0' + ROCK));     /* two sessions of ana meanwhile: A's plays on alone */
+    let_back("nodea");
+    expect_frame(a, "ana on A", 'E', "taken over by another login");
+    expect_eof(a);
+    named_round(b, (char)('0' + PAPER));
+    ck_assert_int_eq(hello_answer(node[0].port, "ana", text, sizeof(text)), 'N');
+    ck_assert_str_eq(text, "name in use");
+    close(a);
+    close(b);
+    cluster_down();
+}
+END_TEST
+
+/* The same with A's ana in a match: it plays on until the match is over, and only then ends. */
+START_TEST(test_split_brain_waits_out_a_match)
+{
+    CLUSTER_AS_OR_SKIP("30", "nodea");
+    int a = dial(node[0].port), c = dial(node[0].port);
+    hello(a, "ana");
+    hello(c, "cy");
+    queue_up(a, "ana");
+    put(c, "P", 1);
+    expect_matched(c, "cy", "ana");
+    expect_frame(a, "ana", 'V', "cy");
+    cut_off("nodea");
+    int b = hello_until_accepted(node[1].port, "ana", "name in use");
+    let_back("nodea");
+    /* A is back once a hello there is claimed on the bus: after ana's claim again, answered first. */
+    close(hello_until_accepted(node[0].port, "di", "games unavailable"));
+    usleep(1500000);        /* a probe or more, which must not cut the match short */
+    match_round(a, "ana", ROCK, c, "cy", SCISSORS);
+    put(a, "L", 1);
+    expect_op(a, "ana", 'B');
+    expect_op(c, "cy", 'G');
+    expect_frame(a, "ana on A", 'E', "taken over by another login");
+    expect_eof(a);
+    named_round(b, (char)('0' + PAPER));
+    named_round(c, (char)('0' + PAPER));
+    close(a);
+    close(b);
     close(c);
     cluster_down();
 }
@@ -529,6 +639,8 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, test_silent_redis_counts_as_down);
     tcase_add_test(tc, test_asker_leaves_before_the_join);
     tcase_add_test(tc, test_tunnelled_player_queues_again);
+    tcase_add_test(tc, test_split_brain_ends_the_older_session);
+    tcase_add_test(tc, test_split_brain_waits_out_a_match);
     suite_add_tcase(s, tc);
     return s;
 }
