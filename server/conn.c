@@ -231,6 +231,17 @@ void conn_pool_free(struct conn_pool *pool)
     pool->holders_cap = pool->nholders = 0;
 }
 
+/* The address of peer into *to, the bytes past it zero: a connection's peer is sent whole to
+ * other nodes (a tunnel's), and what accept or a PROXY header did not write must not go with it. */
+static void peer_copy(struct sockaddr_storage *to, const struct sockaddr_storage *peer)
+{
+    size_t len = peer->ss_family == AF_INET    ? sizeof(struct sockaddr_in)
+                 : peer->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                               : sizeof(peer->ss_family);
+    memset(to, 0, sizeof(*to));
+    memcpy(to, peer, len);
+}
+
 /* A connection from peer, counted in the pool and its address's holder, with its idle timer running:
  * what a socket's connection and a linked one share. NULL when memory ran out. */
 static struct conn *conn_alloc(struct conn_pool *pool, int fd, const struct sockaddr_storage *peer)
@@ -239,7 +250,7 @@ static struct conn *conn_alloc(struct conn_pool *pool, int fd, const struct sock
     if (c == NULL) {
         return NULL;
     }
-    c->peer = *peer;
+    peer_copy(&c->peer, peer);
     struct conn_holder *h = holder_of(pool, peer);
     if (h == NULL) {
         free(c);
@@ -310,7 +321,7 @@ int conn_set_peer(struct conn *c, const struct sockaddr_storage *peer)
         conn_close(c, "out of memory");
         return -1;
     }
-    c->peer = *peer;
+    peer_copy(&c->peer, peer);
     if (h != c->holder) {
         unhold(c->pool, c);
         hold(h, c);

@@ -5,6 +5,10 @@
 #   bash tests/memcheck.sh                      test_server, test_pvp, test_accounts, test_crash, test_faults, test_http
 #   MEMCHECK_SUITES="test_pvp" bash tests/memcheck.sh
 #
+# With ARCADE_TEST_PG set (tests/pg.sh), the same suites run again against PostgreSQL, and
+# test_cluster (two servers on PostgreSQL and a Redis of its own: the bus, tunnels, take-overs)
+# with them; MEMCHECK_PG_SUITES picks others.
+#
 # The suites start the server through $ARCADED, so ARCADED points at a wrapper that runs the real
 # binary under valgrind with one log file per process. A run killed with SIGKILL (test_faults does
 # that on purpose) leaves a log without a summary: it is counted, not judged. A server whose run had
@@ -17,8 +21,14 @@ suites=${MEMCHECK_SUITES:-"test_server test_pvp test_accounts test_crash test_fa
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
 
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is not installed (apt-get install valgrind)"; exit 1; }
+pg_suites=""
+if [ -n "${ARCADE_TEST_PG:-}" ]; then
+    pg_suites=${MEMCHECK_PG_SUITES:-"$suites test_cluster"}
+else
+    echo "memcheck: ARCADE_TEST_PG is not set: the runs against PostgreSQL are skipped"
+fi
 targets="bin/arcaded"
-for s in $suites; do
+for s in $suites $pg_suites; do
     targets="$targets build/rel/tests/$s"
 done
 make -s $targets
@@ -35,7 +45,13 @@ chmod +x "$wrapper"
 failed_suites=""
 for s in $suites; do
     echo "== $s under valgrind"
-    ARCADED="$wrapper" ARCADE="$PWD/bin/arcade" "build/rel/tests/$s" || failed_suites="$failed_suites $s"
+    ARCADE_TEST_ENGINE=sqlite ARCADED="$wrapper" ARCADE="$PWD/bin/arcade" "build/rel/tests/$s" ||
+        failed_suites="$failed_suites $s"
+done
+for s in $pg_suites; do
+    echo "== $s under valgrind (postgresql)"
+    ARCADE_TEST_ENGINE=pg ARCADED="$wrapper" ARCADE="$PWD/bin/arcade" "build/rel/tests/$s" ||
+        failed_suites="$failed_suites $s(postgresql)"
 done
 
 runs=0 summarized=0 bad=0
