@@ -507,6 +507,28 @@ static void heartbeat(struct bus *b, redisCallbackFn *fn)
     }
 }
 
+/* An error reply or NULL to a command the link depends on (a step of its setup, a heartbeat) drops
+ * the link; returns 1 when the command went through. */
+static int reply_ok(redisAsyncContext *ac, const redisReply *reply, const char *step)
+{
+    struct bus *b = ac->data;
+    char why[160];
+
+    if (b == NULL) {
+        return 0;
+    }
+    if (reply == NULL) {
+        link_drop(b, ac, ac->err != 0 && ac->errstr != NULL ? ac->errstr : "connection closed");
+        return 0;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof(why), "%s: %s", step, reply->str);
+        link_drop(b, NULL, why);
+        return 0;
+    }
+    return 1;
+}
+
 /* UP: Redis owes an answer (from now) while a heartbeat is unanswered, and none otherwise. */
 static void await_answer(struct bus *b)
 {
@@ -517,15 +539,17 @@ static void await_answer(struct bus *b)
     }
 }
 
-/* A heartbeat came back: any reply says Redis answers. ac->data is b only while ac is b's cmd
- * (which sends heartbeats only while UP): NULL once the bus let go of it, and b may be freed by
- * then. A NULL reply means cmd is going away, which disconnect_cb sees to. */
+/* A heartbeat came back: Redis answers. An error (a replica, out of memory, too few replicas to
+ * write) means the node key is not kept: the others will count this node gone, so the link drops as
+ * if lost. ac->data is b only while ac is b's cmd (which sends heartbeats only while UP): NULL once
+ * the bus let go of it, and b may be freed by then. A NULL reply means cmd is going away, which
+ * disconnect_cb sees to. */
 static void beat_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct bus *b = ac->data;
 
     (void)privdata;
-    if (b != NULL && reply != NULL) {
+    if (b != NULL && reply_ok(ac, reply, "heartbeat")) {
         b->owed--;
         await_answer(b);
     }
@@ -546,37 +570,16 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
     heartbeat(b, beat_cb);
 }
 
-/* An error reply or NULL in a setup step drops the link; returns 1 when the step went through. */
-static int setup_ok(redisAsyncContext *ac, const redisReply *reply, const char *step)
-{
-    struct bus *b = ac->data;
-    char why[160];
-
-    if (b == NULL) {
-        return 0;
-    }
-    if (reply == NULL) {
-        link_drop(b, ac, ac->err != 0 && ac->errstr != NULL ? ac->errstr : "connection closed");
-        return 0;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        snprintf(why, sizeof(why), "%s: %s", step, reply->str);
-        link_drop(b, NULL, why);
-        return 0;
-    }
-    return 1;
-}
-
 static void auth_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)privdata;
-    setup_ok(ac, reply, "AUTH");
+    reply_ok(ac, reply, "AUTH");
 }
 
 static void select_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)privdata;
-    setup_ok(ac, reply, "SELECT");
+    reply_ok(ac, reply, "SELECT");
 }
 
 /* Without a password, a Redis that wants one says so here rather than nowhere (a subscribed
@@ -584,7 +587,7 @@ static void select_cb(redisAsyncContext *ac, void *reply, void *privdata)
 static void ping_cb(redisAsyncContext *ac, void *reply, void *privdata)
 {
     (void)privdata;
-    setup_ok(ac, reply, "PING");
+    reply_ok(ac, reply, "PING");
 }
 
 /* The first heartbeat of a link came back: up. */
@@ -593,7 +596,7 @@ static void hello_cb(redisAsyncContext *ac, void *reply, void *privdata)
     struct bus *b = ac->data;
 
     (void)privdata;
-    if (!setup_ok(ac, reply, "SET") || b->state != LINK_CONNECTING) {
+    if (!reply_ok(ac, reply, "SET") || b->state != LINK_CONNECTING) {
         return;
     }
     ev_timer_stop(b->loop, &b->retry_w);
@@ -630,7 +633,7 @@ static void sub_cb(redisAsyncContext *ac, void *reply, void *privdata)
     const char *kind;
 
     (void)privdata;
-    if (!setup_ok(ac, rep, "SUBSCRIBE")) {
+    if (!reply_ok(ac, rep, "SUBSCRIBE")) {
         return;
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3 || rep->element[0]->type != REDIS_REPLY_STRING) {

@@ -769,6 +769,35 @@ START_TEST(test_held_up_loop_keeps_the_link)
 }
 END_TEST
 
+/* A Redis that answers but refuses writes (a replica after a failover, out of memory, here too few
+ * replicas for min-replicas-to-write): the heartbeat is refused, the node key would expire and the
+ * others count this node gone, so the bus must count Redis lost too; back once it takes writes. */
+START_TEST(test_redis_refusing_writes_counts_as_lost)
+{
+    struct inbox ia = {0};
+    struct bus *a;
+    char node[BUS_NODE_LEN + 1];
+    unsigned links;
+    double refused;
+
+    redis_start(0);
+    a = open_bus(uri, &ia);
+    links = bus_links(a);
+    raw_do("CONFIG SET min-replicas-to-write %s", "1");
+    refused = ev_time();
+    RUN_UNTIL(!bus_connected(a), BUS_NODE_TTL);
+    ck_assert_msg(!bus_connected(a), "still connected %.1f s after Redis refused writes", ev_time() - refused);
+
+    raw_do("CONFIG SET min-replicas-to-write %s", "0");
+    RUN_UNTIL(bus_connected(a), BUS_RETRY_MAX + WAIT);
+    ck_assert(bus_connected(a));
+    ck_assert_uint_gt(bus_links(a), links);
+    ck_assert_int_eq(claim(a, "oscar", 0, node), 1);
+    ck_assert_int_eq(alive(a, bus_node(a)), 1);
+    bus_close(a);
+}
+END_TEST
+
 static int free_port(void)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -881,6 +910,7 @@ static Suite *bus_suite(void)
     tcase_add_test(link, test_redis_lost_and_back);
     tcase_add_test(link, test_silent_redis_counts_as_lost);
     tcase_add_test(link, test_held_up_loop_keeps_the_link);
+    tcase_add_test(link, test_redis_refusing_writes_counts_as_lost);
     tcase_add_test(link, test_password_database_and_refusals);
     tcase_add_test(link, test_addresses_and_redaction);
     tcase_set_timeout(link, 60);
