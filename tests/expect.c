@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "suite.h"
 
@@ -148,6 +149,21 @@ void ask(int port, const char *request, const char *want)
                   show(request, strlen(request)));
     ck_assert_msg(strcmp(got, want) == 0, "\"%s\": expected \"%s\", got \"%s\"", show(request, strlen(request)),
                   show(want, strlen(want)), show(got, strlen(got)));
+}
+
+int http_get(int port, const char *path, char *body, size_t cap)
+{
+    char req[256], ans[65536];
+    int fd = dial(port);
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+    put(fd, req, strlen(req));
+    ssize_t n = harness_recv_all(fd, ans, sizeof(ans) - 1);
+    close(fd);
+    ans[n > 0 ? n : 0] = '\0';
+    const char *b = strstr(ans, "\r\n\r\n");
+    snprintf(body, cap, "%s", b != NULL ? b + 4 : "");
+    int status = 0;
+    return sscanf(ans, "HTTP/1.1 %d", &status) == 1 ? status : 0;
 }
 
 /* Rock 2 beats scissors 1, scissors 1 beat paper 3, paper 3 beats rock 2. */

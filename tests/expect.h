@@ -61,6 +61,8 @@ void expect_line(int fd, const char *want);
 void expect_eof(int fd);
 /* One request on a fresh short connection; its one-line answer is exactly want. */
 void ask(int port, const char *request, const char *want);
+/* GET path on a fresh connection to port: the status (0 when none came), the body into body. */
+int http_get(int port, const char *path, char *body, size_t cap);
 
 /* The result of move mine against theirs (1 scissors, 2 rock, 3 paper): 'x' draw, 'y' win, 'z'
  * loss, written out from the rules. */

@@ -247,22 +247,6 @@ static int hello_until_accepted(int port, const char *name, const char *refusal)
     return -1;
 }
 
-/* GET path on port: the status, and the body into body. */
-static int http_get(int port, const char *path, char *body, size_t cap)
-{
-    char req[256], ans[65536];
-    int fd = dial(port);
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
-    put(fd, req, strlen(req));
-    ssize_t n = harness_recv_all(fd, ans, sizeof(ans) - 1);
-    close(fd);
-    ans[n > 0 ? n : 0] = '\0';
-    const char *b = strstr(ans, "\r\n\r\n");
-    snprintf(body, cap, "%s", b != NULL ? b + 4 : "");
-    int status = 0;
-    return sscanf(ans, "HTTP/1.1 %d", &status) == 1 ? status : 0;
-}
-
 /* /healthz on port, asked until it answers want (3 s at most): the last status, its body into body. */
 static int healthz_until(int port, int want, char *body, size_t cap)
 {
@@ -279,6 +263,16 @@ static void queue_up(int fd, const char *who)
     put(fd, "P", 1);
     expect_op(fd, who, 'W');
     usleep(300000);
+}
+
+/* waiter queues, then asker's `P` matches them (the asker's `W` first): both see the other's `V`. */
+static void pair_up(int waiter, const char *wname, int asker, const char *aname)
+{
+    queue_up(waiter, wname);
+    put(asker, "P", 1);
+    expect_op(asker, aname, 'W');
+    expect_frame(asker, aname, 'V', wname);
+    expect_frame(waiter, wname, 'V', aname);
 }
 
 /* Node A, on Redis as user, cut off it alone (B keeps it): the user is refused and its
@@ -325,11 +319,7 @@ START_TEST(test_match_across_nodes)
     int a = dial(node[0].port), b = dial(node[1].port);
     hello(a, "ana");
     hello(b, "bo");
-    queue_up(a, "ana");
-    put(b, "P", 1);
-    expect_op(b, "bo", 'W');
-    expect_frame(b, "bo", 'V', "ana");
-    expect_frame(a, "ana", 'V', "bo");
+    pair_up(a, "ana", b, "bo");
     match_round(a, "ana", ROCK, b, "bo", SCISSORS);
     match_round(b, "bo", PAPER, a, "ana", PAPER);
     ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 2);
@@ -373,11 +363,7 @@ START_TEST(test_rejoin_on_another_node)
     int a = dial(node[0].port), b = dial(node[1].port);
     register_name(a, "ana", ana_secret);
     register_name(b, "bo", bo_secret);
-    queue_up(b, "bo");          /* bo waits on B: ana, arriving on A, is matched there */
-    put(a, "P", 1);
-    expect_op(a, "ana", 'W');
-    expect_frame(a, "ana", 'V', "bo");
-    expect_frame(b, "bo", 'V', "ana");
+    pair_up(b, "bo", a, "ana"); /* bo waits on B: ana, arriving on A, is matched there */
     send_move(b, PAPER);
     close(a);
     expect_any_text(b, "bo", 'D', snap, sizeof(snap));
@@ -406,11 +392,7 @@ START_TEST(test_killed_node)
     int a = dial(node[0].port), b = dial(node[1].port);
     register_name(a, "ana", ana_secret);
     register_name(b, "bo", bo_secret);
-    queue_up(b, "bo");
-    put(a, "P", 1);
-    expect_op(a, "ana", 'W');
-    expect_frame(a, "ana", 'V', "bo");
-    expect_frame(b, "bo", 'V', "ana");
+    pair_up(b, "bo", a, "ana");
     kill(node[0].pid, SIGKILL);
     harness_wait(&node[0]);
     expect_any_text(b, "bo", 'E', err, sizeof(err));
@@ -462,11 +444,7 @@ START_TEST(test_redis_down_then_back)
     int c = dial(node[0].port), d = dial(node[1].port);
     hello(c, "cy");
     hello(d, "di");
-    queue_up(c, "cy");
-    put(d, "P", 1);
-    expect_op(d, "di", 'W');
-    expect_frame(d, "di", 'V', "cy");
-    expect_frame(c, "cy", 'V', "di");
+    pair_up(c, "cy", d, "di");
     match_round(c, "cy", ROCK, d, "di", PAPER);
     ck_assert_int_eq(harness_sql_int(db, "SELECT count(*) FROM rounds"), 1);
     close(a);
@@ -546,11 +524,7 @@ START_TEST(test_tunnelled_player_queues_again)
     int a = dial(node[0].port), b = dial(node[1].port);
     hello(a, "ana");
     hello(b, "bo");
-    queue_up(a, "ana");
-    put(b, "P", 1);
-    expect_op(b, "bo", 'W');
-    expect_frame(b, "bo", 'V', "ana");
-    expect_frame(a, "ana", 'V', "bo");     /* ana plays on B now, through A */
+    pair_up(a, "ana", b, "bo"); /* ana plays on B now, through A */
     put(b, "L", 1);
     expect_op(b, "bo", 'B');
     expect_op(a, "ana", 'G');

@@ -695,15 +695,8 @@ static void pg_admin(const char *fmt, const char *db)
 /* The status of GET path (0 when no answer). */
 static int http_status(int port, const char *path)
 {
-    char req[256], ans[2048];
-    int fd = dial(port);
-    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
-    put(fd, req, strlen(req));
-    ssize_t n = harness_recv_all(fd, ans, sizeof(ans) - 1);
-    close(fd);
-    ans[n > 0 ? n : 0] = '\0';
-    int status = 0;
-    return sscanf(ans, "HTTP/1.1 %d", &status) == 1 ? status : 0;
+    char body[2048];
+    return http_get(port, path, body, sizeof(body));
 }
 
 /* PostgreSQL goes away (its connections ended, new ones refused) and comes back: the server stays
